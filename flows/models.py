@@ -1,0 +1,319 @@
+"""The nouns of the pipeline, as frozen pydantic models.
+
+Three groups:
+
+* what people write: the DfE dataset edition (``DatasetEdition``), the trust file
+  (``TrustFile``) and one file per school (``SchoolFile``);
+* what the pipeline derives: a ``School`` (a school file with its slug), the
+  applicability ``Decision`` for each recipient, and the ``Notice`` that templates render;
+* what leaves the pipeline: ``RenderedNotice`` (the bytes of each output file).
+
+Input models forbid unknown fields, so a typo such as ``postocde`` is an error, not a
+silently ignored line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from flows.validators import (
+    URN,
+    Age,
+    Colour,
+    CompanyNumber,
+    Email,
+    IcoNumber,
+    Phase,
+    Phone,
+    Postcode,
+    Slug,
+    Text,
+    Url,
+)
+
+
+class Frozen(BaseModel):
+    """Base for every model: immutable, and unknown fields are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- The shared DfE dataset ------------------------------------------------------------
+
+
+class Licence(Frozen):
+    name: Text
+    url: Url
+
+
+class Applicability(Frozen):
+    """Which pupils a recipient concerns, as a half-open age range like GIAS's.
+
+    A school with statutory ages 4-11 has pupils aged 4 to 10 at the start of the school
+    year; a recipient with ``min_age: 14, max_age: 25`` concerns pupils aged 14 and over.
+    """
+
+    description: Text = Field(description="Who the recipient concerns, in words a parent understands.")
+    min_age: Age
+    max_age: Age
+    phases: tuple[Phase, ...] | None = Field(
+        default=None,
+        description="GIAS phases this recipient can apply to; empty means every phase.",
+    )
+
+
+class Recipient(Frozen):
+    """One organisation the DfE passes pupil data to, with the source's own words."""
+
+    id: Slug
+    name: Text
+    abbreviation: Text
+    topic: Text = Field(description="What the sharing is about, shown under the heading.")
+    link: Url | None = Field(default=None, description="Web site; null when unknown.")
+    paragraphs: tuple[Text, ...] = Field(min_length=1)
+    list_items: tuple[Text, ...] = ()
+    paragraphs_after_list: tuple[Text, ...] = ()
+    opt_out: Text | None = None
+    applies_to: Applicability
+
+
+class DatasetEdition(Frozen):
+    """One edition of the DfE recipient dataset (one file in ``shared_data/``)."""
+
+    id: Text
+    effective_date: dt.date
+    title: Text
+    document_title: Text
+    source: Text
+    licence: Licence
+    attribution: Text
+    introduction: Text
+    recipients: tuple[Recipient, ...] = Field(min_length=1)
+
+
+# --- Trust and school configuration -----------------------------------------------------
+
+LawfulBasis = Literal[
+    "consent",
+    "contract",
+    "legal_obligation",
+    "vital_interests",
+    "public_task",
+    "legitimate_interests",
+]
+
+# UK GDPR Article 6(1) point for each lawful basis, in the words a notice uses.
+LAWFUL_BASIS_TEXT: dict[str, str] = {
+    "consent": "Article 6(1)(a) UK GDPR: consent",
+    "contract": "Article 6(1)(b) UK GDPR: contract",
+    "legal_obligation": "Article 6(1)(c) UK GDPR: legal obligation",
+    "vital_interests": "Article 6(1)(d) UK GDPR: vital interests",
+    "public_task": "Article 6(1)(e) UK GDPR: public task",
+    "legitimate_interests": "Article 6(1)(f) UK GDPR: legitimate interests",
+}
+
+
+class Address(Frozen):
+    lines: tuple[Text, ...] = Field(min_length=1, description="Street address lines.")
+    town: Text
+    postcode: Postcode
+
+
+class Dpo(Frozen):
+    """The data protection officer's contact details."""
+
+    name: Text
+    email: Email
+    phone: Phone
+    address: Address
+
+
+class Complaints(Frozen):
+    """How to complain to the trust before (or instead of) the ICO."""
+
+    contact: Text = Field(description="Who to contact and how, in one or two sentences.")
+    url: Url | None = None
+
+
+class Purpose(Frozen):
+    """Why pupil data is used, and the lawful basis for it."""
+
+    purpose: Text
+    lawful_basis: LawfulBasis
+    legislation: Text | None = Field(default=None, description="The law that requires or allows it.")
+    special_category_condition: Text | None = Field(
+        default=None, description="Article 9 condition, where special category data is used."
+    )
+
+
+class LocalRecipient(Frozen):
+    """An organisation the school or trust itself shares pupil data with."""
+
+    name: Text
+    purpose: Text
+    lawful_basis: LawfulBasis
+    legislation: Text | None = None
+    link: Url | None = None
+
+
+class Retention(Frozen):
+    statement: Text = Field(description="How long data is kept, or the criteria used to decide.")
+    policy_url: Url | None = None
+
+
+class Branding(Frozen):
+    colour: Colour = Field(description="Masthead and link colour; must reach 4.5:1 against white.")
+
+
+class PublishingTarget(Frozen):
+    """Where notices are published (used from the publishing stage on)."""
+
+    endpoint_url: Url | None = Field(default=None, description="S3 endpoint; empty means the embedded S3.")
+    bucket: Slug | None = None
+    region: Text | None = None
+    prefix: Text | None = None
+    public_base_url: Url | None = None
+
+
+class NoticeSettings(Frozen):
+    """Notice content a trust sets as defaults and a school may override, field by field.
+
+    A school value replaces the trust default as a whole (lists are not merged), so
+    what a school file says is exactly what its notice says.
+    """
+
+    purposes: tuple[Purpose, ...] | None = None
+    categories: tuple[Text, ...] | None = Field(default=None, description="Categories of pupil data.")
+    retention: Retention | None = None
+    source: Text | None = Field(default=None, description="Where the data comes from.")
+    statutory_requirement: Text | None = Field(
+        default=None, description="Whether providing the data is a statutory requirement, and what happens if not."
+    )
+    international_transfers: Text | None = None
+    automated_decision_making: Text | None = None
+    local_recipients: tuple[LocalRecipient, ...] | None = None
+    branding: Branding | None = None
+
+
+class TrustFile(Frozen):
+    """The trust: the data controller for its academies, plus defaults for schools."""
+
+    name: Text
+    company_number: CompanyNumber
+    registered_address: Address
+    ico_registration: IcoNumber
+    website: Url
+    dpo: Dpo
+    complaints: Complaints
+    defaults: NoticeSettings = NoticeSettings()
+    publishing: PublishingTarget = PublishingTarget()
+
+
+class Override(Frozen):
+    """A school's decision to include or exclude one DfE recipient, with its reason."""
+
+    include: bool
+    reason: Text
+
+
+class SchoolFile(NoticeSettings):
+    """One school's configuration file, ``schools/<slug>.yaml``."""
+
+    name: Text
+    urn: URN
+    phase: Phase
+    statutory_low_age: Age
+    statutory_high_age: Age
+    address: Address
+    email: Email
+    phone: Phone
+    website: Url
+    headteacher: Text
+    recipient_overrides: dict[str, Override] = Field(
+        default_factory=dict, description="Per DfE recipient id: include or exclude, with a reason."
+    )
+
+    @field_validator("statutory_high_age")
+    @classmethod
+    def _high_above_low(cls, high: int, info: ValidationInfo) -> int:
+        low = info.data.get("statutory_low_age")
+        if low is not None and high <= low:
+            raise PydanticCustomError(
+                "age_range",
+                "must be greater than statutory_low_age ({low}), got {high}",
+                {"low": low, "high": high},
+            )
+        return high
+
+
+class School(Frozen):
+    """A validated school file together with the slug its file name gives it."""
+
+    slug: str
+    path: str
+    config: SchoolFile
+
+
+# --- Derived ---------------------------------------------------------------------------
+
+
+class Decision(Frozen):
+    """Whether one DfE recipient applies to a school, and why."""
+
+    recipient_id: str
+    applies: bool
+    reason: str
+    decided_by: Literal["rule", "override"]
+
+
+class Controller(Frozen):
+    name: str
+    company_number: str
+    registered_address: Address
+    ico_registration: str
+    website: str
+
+
+class Notice(Frozen):
+    """Everything a school's notice says, resolved and ready to render.
+
+    Holds no timestamp: the same inputs always give the same notice, byte for byte.
+    """
+
+    slug: str
+    school: SchoolFile
+    controller: Controller
+    dpo: Dpo
+    complaints: Complaints
+    purposes: tuple[Purpose, ...]
+    categories: tuple[str, ...]
+    retention: Retention
+    source: str
+    statutory_requirement: str
+    international_transfers: str
+    automated_decision_making: str
+    local_recipients: tuple[LocalRecipient, ...]
+    branding: Branding
+    dataset: DatasetEdition
+    decisions: tuple[Decision, ...]
+
+    def applicable_recipients(self) -> tuple[Recipient, ...]:
+        """The dataset's recipients that apply to this school, in dataset order."""
+        applying = {d.recipient_id for d in self.decisions if d.applies}
+        return tuple(r for r in self.dataset.recipients if r.id in applying)
+
+    def uses_consent(self) -> bool:
+        """True when any purpose or local sharing relies on consent (the notice must say it can be withdrawn)."""
+        bases = [p.lawful_basis for p in self.purposes] + [r.lawful_basis for r in self.local_recipients]
+        return "consent" in bases
+
+
+class RenderedNotice(Frozen):
+    """The output files of one school's notice: file name → bytes."""
+
+    slug: str
+    files: dict[str, bytes]

@@ -1,0 +1,263 @@
+"""Notice → output files (pure, apart from reading templates once).
+
+One Jinja2 environment per run, with autoescape on for every HTML template (including
+``*.html.j2`` names) and ``StrictUndefined`` so a typo in a template fails loudly.
+The dataset's Markdown is converted once per run (``render_dataset_text``), with raw
+HTML disabled and the result sanitised, then shared by every school's notice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import markdown
+import nh3
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from flows import wording
+from flows.models import LAWFUL_BASIS_TEXT, DatasetEdition, Notice, RenderedNotice
+
+# Output file name → template that makes it. ``notice.json`` and ``notice.pdf`` are made in code.
+TEMPLATES: dict[str, str] = {
+    "index.html": "notice.html.j2",
+    "fragment.html": "fragment.html.j2",
+    "notice.md": "notice.md.j2",
+}
+OUTPUT_FILES: tuple[str, ...] = ("index.html", "fragment.html", "notice.md", "notice.json", "notice.pdf")
+JSON_FORMAT = "trust-notices/notice/1"
+
+_ALLOWED_TAGS = {"p", "a", "strong", "em", "ul", "ol", "li", "code", "br"}
+_REFERENCE = re.compile(r"\[([^\]]+)\]\[([^\]]*)\]")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~])")
+
+
+def _autoescape(name: str | None) -> bool:
+    # Escape everything except Markdown/text templates; the default is safe for new names.
+    return not (name or "").endswith((".md.j2", ".txt.j2"))
+
+
+def escape_markdown(value: Any) -> str:
+    """Make config text literal in Markdown: no markup, links or raw HTML survive."""
+    # Newlines would end a table row or start a block; config text is plain prose.
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def build_environment(templates_dir: Path) -> Environment:
+    """The single Jinja2 environment of a run."""
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=_autoescape,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = escape_markdown
+    env.filters["lawful_basis"] = lambda basis: LAWFUL_BASIS_TEXT[basis]
+    env.globals["wording"] = wording
+    return env
+
+
+# --- Dataset Markdown, once per run ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecipientText:
+    """One recipient's prose, as safe HTML and as Markdown with links resolved."""
+
+    paragraphs_html: tuple[Markup, ...]
+    list_items_html: tuple[Markup, ...]
+    after_html: tuple[Markup, ...]
+    opt_out_html: Markup | None
+    paragraphs_md: tuple[str, ...]
+    list_items_md: tuple[str, ...]
+    after_md: tuple[str, ...]
+    opt_out_md: str | None
+
+
+@dataclass(frozen=True)
+class DatasetText:
+    """The dataset's prose rendered once, shared by every school of the run."""
+
+    introduction_html: Markup
+    introduction_md: str
+    recipients: dict[str, RecipientText]
+
+
+def render_dataset_text(dataset: DatasetEdition) -> DatasetText:
+    """Convert every Markdown string of the dataset to sanitised HTML, once."""
+    links = {r.id: r.link for r in dataset.recipients}
+    converter = _markdown_converter()
+
+    def md(text: str) -> str:
+        return _resolve_links(text, links)
+
+    def html(text: str, inline: bool = False) -> Markup:
+        converter.reset()
+        out = nh3.clean(
+            converter.convert(md(text)),
+            tags=_ALLOWED_TAGS,
+            attributes={"a": {"href"}},
+            url_schemes={"http", "https", "mailto"},
+            link_rel=None,
+        )
+        if inline:
+            out = re.sub(r"^<p>(.*)</p>$", r"\1", out.strip(), flags=re.S)
+        return Markup(out)
+
+    recipients = {
+        r.id: RecipientText(
+            paragraphs_html=tuple(html(p) for p in r.paragraphs),
+            list_items_html=tuple(html(i, inline=True) for i in r.list_items),
+            after_html=tuple(html(p) for p in r.paragraphs_after_list),
+            opt_out_html=html(r.opt_out) if r.opt_out else None,
+            paragraphs_md=tuple(md(p) for p in r.paragraphs),
+            list_items_md=tuple(md(i) for i in r.list_items),
+            after_md=tuple(md(p) for p in r.paragraphs_after_list),
+            opt_out_md=md(r.opt_out) if r.opt_out else None,
+        )
+        for r in dataset.recipients
+    }
+    return DatasetText(html(dataset.introduction), md(dataset.introduction), recipients)
+
+
+def _markdown_converter() -> markdown.Markdown:
+    converter = markdown.Markdown(output_format="html")
+    # python-markdown passes raw HTML through by default; the dataset must never inject it.
+    converter.preprocessors.deregister("html_block")
+    converter.inlinePatterns.deregister("html")
+    return converter
+
+
+def _resolve_links(text: str, links: dict[str, str | None]) -> str:
+    """``[text][id]`` → ``[text](url)`` when the recipient's link is known, else plain text."""
+
+    def replace(match: re.Match[str]) -> str:
+        label, ref = match.group(1), match.group(2)
+        url = links.get(ref)
+        return f"[{label}]({url})" if url else label
+
+    return _REFERENCE.sub(replace, text)
+
+
+# --- One school's notice ------------------------------------------------------------------
+
+
+def _style(env: Environment, notice: Notice) -> str:
+    css = env.loader.get_source(env, "notice.css")[0]  # type: ignore[union-attr]
+    return f":root {{ --brand: {notice.branding.colour}; }}\n{css}"
+
+
+def _csp(style: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    # No scripts, no remote anything: only our own inline stylesheet, by hash.
+    return f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'self'; base-uri 'none'; form-action 'none'"
+
+
+def notice_context(notice: Notice, text: DatasetText) -> dict[str, Any]:
+    """The variables every template sees."""
+    decisions = {d.recipient_id: d for d in notice.decisions}
+    return {
+        "notice": notice,
+        "school": notice.school,
+        "dataset": notice.dataset,
+        "dfe": text,
+        "applicable": notice.applicable_recipients(),
+        "decisions": decisions,
+        "uses_consent": notice.uses_consent(),
+    }
+
+
+def render_notice(env: Environment, notice: Notice, text: DatasetText, *, pdf: bool = True) -> RenderedNotice:
+    """Render one school's notice to every output file (``pdf=False`` skips the slow PDF)."""
+    context = notice_context(notice, text)
+    style = _style(env, notice)
+    files: dict[str, bytes] = {}
+    for name, template in TEMPLATES.items():
+        page = env.get_template(template).render(**context, style=Markup(style), csp=_csp(style))
+        files[name] = page.encode("utf-8")
+    files["notice.json"] = notice_json(notice).encode("utf-8")
+    if pdf:
+        files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"))
+    return RenderedNotice(slug=notice.slug, files=files)
+
+
+def render_pdf(html: str) -> bytes:
+    """A tagged PDF/UA-1 of the page, using its print stylesheet."""
+    import weasyprint  # imported here: ~1 s, and only the PDF needs it
+
+    return weasyprint.HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")
+
+
+def notice_as_data(notice: Notice) -> dict[str, Any]:
+    """The structured notice that ``notice.json`` holds."""
+    school = notice.school
+    decisions = {d.recipient_id: d for d in notice.decisions}
+    return {
+        "format": JSON_FORMAT,
+        "school": {
+            "slug": notice.slug,
+            "name": school.name,
+            "urn": school.urn,
+            "phase": school.phase,
+            "statutory_low_age": school.statutory_low_age,
+            "statutory_high_age": school.statutory_high_age,
+            "address": school.address.model_dump(mode="json"),
+            "email": school.email,
+            "phone": school.phone,
+            "website": school.website,
+            "headteacher": school.headteacher,
+        },
+        "controller": notice.controller.model_dump(mode="json"),
+        "dpo": notice.dpo.model_dump(mode="json"),
+        "complaints": notice.complaints.model_dump(mode="json"),
+        "categories": list(notice.categories),
+        "purposes": [
+            {**p.model_dump(mode="json"), "lawful_basis_text": LAWFUL_BASIS_TEXT[p.lawful_basis]} for p in notice.purposes
+        ],
+        "local_recipients": [
+            {**r.model_dump(mode="json"), "lawful_basis_text": LAWFUL_BASIS_TEXT[r.lawful_basis]}
+            for r in notice.local_recipients
+        ],
+        "dfe_recipients": [
+            {
+                "id": r.id,
+                "name": r.name,
+                "abbreviation": r.abbreviation,
+                "topic": r.topic,
+                "link": r.link,
+                "applies": decisions[r.id].applies,
+                "reason": decisions[r.id].reason,
+                "decided_by": decisions[r.id].decided_by,
+            }
+            for r in notice.dataset.recipients
+        ],
+        "retention": notice.retention.model_dump(mode="json"),
+        "source": notice.source,
+        "statutory_requirement": notice.statutory_requirement,
+        "international_transfers": notice.international_transfers,
+        "automated_decision_making": notice.automated_decision_making,
+        "rights": [{"right": name, "meaning": meaning} for name, meaning in wording.RIGHTS],
+        "consent_can_be_withdrawn": notice.uses_consent(),
+        "complain_to": {"name": wording.ICO_NAME, "url": wording.ICO_URL, "phone": wording.ICO_PHONE},
+        "dataset": {
+            "edition": notice.dataset.id,
+            "effective_date": notice.dataset.effective_date.isoformat(),
+            "title": notice.dataset.title,
+            "source": notice.dataset.source,
+            "licence": notice.dataset.licence.model_dump(mode="json"),
+            "attribution": notice.dataset.attribution,
+        },
+    }
+
+
+def notice_json(notice: Notice) -> str:
+    """``notice.json``: stable key order and formatting, so unchanged input gives identical bytes."""
+    return json.dumps(notice_as_data(notice), indent=2, ensure_ascii=False, sort_keys=False) + "\n"

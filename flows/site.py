@@ -1,0 +1,101 @@
+"""The render stage end to end: inputs → notices → files in a local folder.
+
+Pure stages (load, compose, render) are called in order; the only I/O here is reading the
+inputs and writing each school's folder. A school's files are written to a temporary
+folder first and moved into place together, so a reader never sees half a notice.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flows.compose import compose_notices
+from flows.errors import ConfigError
+from flows.loading import Inputs, load_inputs
+from flows.models import Notice, RenderedNotice
+from flows.render import build_environment, render_dataset_text, render_notice
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SCHOOLS = REPO_ROOT / "schools"
+DEFAULT_SHARED_DATA = REPO_ROOT / "shared_data"
+TEMPLATES_DIR = REPO_ROOT / "templates"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Inputs read and notices composed: what can be rendered, and every error found."""
+
+    inputs: Inputs
+    notices: tuple[Notice, ...]
+    errors: tuple[ConfigError, ...]
+    broken: tuple[str, ...]
+
+
+def prepare(
+    schools_dir: Path,
+    shared_dir: Path,
+    *,
+    only: tuple[str, ...] = (),
+    dataset_edition: str | None = None,
+) -> Prepared:
+    """Load and validate every input and compose each valid school's notice."""
+    inputs = load_inputs(schools_dir, shared_dir, only=only, dataset_edition=dataset_edition)
+    errors = list(inputs.errors)
+    broken = set(inputs.broken)
+    notices: tuple[Notice, ...] = ()
+    if inputs.dataset is not None and inputs.trust is not None:
+        composed = compose_notices(inputs.schools, inputs.trust, inputs.trust_path, inputs.dataset)
+        notices = composed.notices
+        errors.extend(composed.errors)
+        broken.update(composed.broken)
+    else:
+        # Without a dataset or trust no school can be rendered; say so once, not per school.
+        broken.update(s.slug for s in inputs.schools)
+    return Prepared(inputs, notices, tuple(sorted(errors, key=ConfigError.sort_key)), tuple(sorted(broken)))
+
+
+@dataclass
+class RenderReport:
+    """What a render run wrote, and how long each school took."""
+
+    written: dict[str, Path] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def render_all(notices: tuple[Notice, ...], out_dir: Path, *, pdf: bool = True) -> RenderReport:
+    """Render every notice and write ``out_dir/<slug>/``; Markdown is converted once."""
+    report = RenderReport()
+    if not notices:
+        return report
+    env = build_environment(TEMPLATES_DIR)
+    text = render_dataset_text(notices[0].dataset)  # one dataset edition per run
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for notice in notices:
+        started = time.perf_counter()
+        rendered = render_notice(env, notice, text, pdf=pdf)
+        report.written[notice.slug] = write_school(out_dir, rendered)
+        report.seconds[notice.slug] = time.perf_counter() - started
+    return report
+
+
+def write_school(out_dir: Path, rendered: RenderedNotice) -> Path:
+    """Write one school's files, replacing its folder as a whole."""
+    target = out_dir / rendered.slug
+    staging = Path(tempfile.mkdtemp(prefix=f".{rendered.slug}.", dir=out_dir))
+    for name, data in rendered.files.items():
+        (staging / name).write_bytes(data)
+        os.chmod(staging / name, 0o644)
+    os.chmod(staging, 0o755)
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{rendered.slug}.old.", dir=out_dir))
+        os.replace(target, retired / "old")
+        os.replace(staging, target)
+        shutil.rmtree(retired)
+    else:
+        os.replace(staging, target)
+    return target

@@ -1,0 +1,166 @@
+"""Read a YAML file safely and remember the line of every value.
+
+PyYAML's composer gives a node tree with source marks; we build plain Python values from
+it ourselves so that we can
+
+* record ``path → line`` for every key and list item (errors then say ``file:14:``),
+* refuse anchors and aliases (a "billion laughs" alias bomb expands nothing here),
+* refuse duplicate keys (PyYAML silently keeps the last one, hiding a DPO's edit),
+* refuse files that are too large or not UTF-8 before parsing anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flows.errors import ConfigError
+
+MAX_BYTES = 1024 * 1024
+
+try:  # the C loader is several times faster and keeps marks; fall back where absent
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A parsed YAML file: its data and the 1-based line of each path in it."""
+
+    path: str
+    data: Any
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def line_of(self, where: Path_) -> int | None:
+        """The line of ``where``, or of its nearest ancestor that has one."""
+        for end in range(len(where), -1, -1):
+            line = self.lines.get(tuple(where[:end]))
+            if line is not None:
+                return line
+        return None
+
+
+class YamlProblem(Exception):
+    """A file that cannot be read as YAML; carries the ``ConfigError`` to report."""
+
+    def __init__(self, error: ConfigError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def read_yaml(path: Path, display: str) -> YamlDocument:
+    """Read ``path`` and return its data with line marks; ``display`` names it in errors.
+
+    Raises ``YamlProblem`` for a file that is too large, not UTF-8, not valid YAML,
+    or uses aliases or duplicate keys.
+    """
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise YamlProblem(ConfigError(display, None, "", f"file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes (1 MB)"))
+    raw = path.read_bytes()
+    text = _decode(raw, display)
+    return parse_yaml(text, display)
+
+
+def _decode(raw: bytes, display: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise YamlProblem(
+            ConfigError(display, line, "", f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8")
+        ) from None
+
+
+def parse_yaml(text: str, display: str) -> YamlDocument:
+    """Parse YAML text into data plus line marks (see ``read_yaml``)."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlProblem(ConfigError(display, line, "", f"YAML syntax error: {problem}")) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(ConfigError(display, None, "", f"YAML syntax error: {exc}")) from None
+    except RecursionError:
+        raise YamlProblem(ConfigError(display, None, "", "YAML is nested too deeply")) from None
+    finally:
+        loader.dispose()
+    if root is None:
+        return YamlDocument(display, None, {})
+    builder = _Builder(loader, display)
+    try:
+        data = builder.build(root, ())
+    except RecursionError:
+        raise YamlProblem(ConfigError(display, None, "", "YAML is nested too deeply")) from None
+    return YamlDocument(display, data, builder.lines)
+
+
+class _Builder:
+    def __init__(self, loader: Any, display: str) -> None:
+        self.loader = loader
+        self.display = display
+        self.lines: dict[Path_, int] = {}
+        self.seen: set[int] = set()
+
+    def build(self, node: yaml.Node, where: Path_) -> Any:
+        # An alias is the same node object reached twice; anchors and aliases have no use
+        # in a notice configuration and are how alias bombs work, so refuse them outright.
+        if id(node) in self.seen:
+            raise YamlProblem(
+                ConfigError(self.display, node.start_mark.line + 1, _dotted(where), "YAML anchors and aliases (&name / *name) are not supported; write the value out")
+            )
+        self.seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, where)
+        if isinstance(node, yaml.SequenceNode):
+            result = []
+            for index, item in enumerate(node.value):
+                self.lines[(*where, index)] = item.start_mark.line + 1
+                result.append(self.build(item, (*where, index)))
+            return result
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise YamlProblem(ConfigError(self.display, node.start_mark.line + 1, _dotted(where), f"invalid value: {getattr(exc, 'problem', exc)}")) from None
+
+    def _mapping(self, node: yaml.MappingNode, where: Path_) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise YamlProblem(ConfigError(self.display, key_node.start_mark.line + 1, _dotted(where), "YAML merge keys (<<) are not supported"))
+            key = self.build(key_node, (*where, "<key>"))
+            if not isinstance(key, str):
+                key = str(key)
+            line = key_node.start_mark.line + 1
+            if key in result:
+                first = self.lines.get((*where, key))
+                raise YamlProblem(
+                    ConfigError(self.display, line, _dotted((*where, key)), f"duplicate key; it is already set on line {first}")
+                )
+            self.lines[(*where, key)] = line
+            result[key] = self.build(value_node, (*where, key))
+        return result
+
+
+def _dotted(where: Path_) -> str:
+    return dotted_path(tuple(p for p in where if p != "<key>"))
+
+
+def dotted_path(where: tuple[str | int, ...]) -> str:
+    """Format a path as an editor reads it: ``dpo.email``, ``purposes[2].lawful_basis``."""
+    out = ""
+    for part in where:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
