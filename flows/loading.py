@@ -202,19 +202,22 @@ def _load_school(path: Path, dataset: DatasetEdition | None, errors: list[Config
         errors.append(
             ConfigError(shown, None, "", "file name must be the school's slug: lower-case letters, digits and hyphens, e.g. oakfield-primary.yaml")
         )
-    loaded = _load_document(path, SchoolFile, errors)
-    if loaded is None:
+    doc = _read_mapping(path, errors)
+    if doc is None:
         return None
-    config, doc = loaded
-    if dataset is not None:
+    config = _validate(doc, SchoolFile, errors)
+    # Checked on the raw data, so an unknown recipient is reported even when other
+    # fields of the same file are wrong: every problem at once.
+    overrides = doc.data.get("recipient_overrides")
+    if dataset is not None and isinstance(overrides, dict):
         ids = [r.id for r in dataset.recipients]
-        for key in config.recipient_overrides:
+        for key in overrides:
             if key not in ids:
-                hint = _suggest(key, ids)
+                hint = _suggest(str(key), ids)
                 errors.append(
                     _error(doc, ("recipient_overrides", key), f"unknown DfE recipient {key!r}{hint}; expected one of: {', '.join(ids)}")
                 )
-    if len(errors) != before:
+    if config is None or len(errors) != before:
         return None
     return School(slug=path.stem, path=shown, config=config), doc
 
@@ -253,6 +256,23 @@ def _load_model(path: Path, model: type[M], errors: list[ConfigError]) -> M | No
 
 
 def _load_document(path: Path, model: type[M], errors: list[ConfigError]) -> tuple[M, YamlDocument] | None:
+    doc = _read_mapping(path, errors)
+    if doc is None:
+        return None
+    result = _validate(doc, model, errors)
+    return None if result is None else (result, doc)
+
+
+def _validate(doc: YamlDocument, model: type[M], errors: list[ConfigError]) -> M | None:
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        errors.extend(errors_from_validation(doc, exc))
+        return None
+
+
+def _read_mapping(path: Path, errors: list[ConfigError]) -> YamlDocument | None:
+    """Read a YAML file whose top level must be a mapping, or record why not."""
     shown = display_path(path)
     try:
         doc = read_yaml(path, shown)
@@ -266,11 +286,7 @@ def _load_document(path: Path, model: type[M], errors: list[ConfigError]) -> tup
         got = "an empty file" if doc.data is None else f"a {_kind(doc.data)}"
         errors.append(ConfigError(shown, 1 if doc.data is not None else None, "", f"file must be a mapping of fields (key: value), got {got}"))
         return None
-    try:
-        return model.model_validate(doc.data), doc
-    except ValidationError as exc:
-        errors.extend(errors_from_validation(doc, exc))
-        return None
+    return doc
 
 
 def errors_from_validation(doc: YamlDocument, exc: ValidationError) -> list[ConfigError]:
@@ -342,7 +358,8 @@ def _message(item: Any, where: tuple[str | int, ...]) -> str:
     if kind == "extra_forbidden":
         return f"unknown field{_suggest(str(where[-1]), VOCABULARY)}; check the spelling (see `notices schema`)"
     if kind == "literal_error":
-        return f"expected one of: {ctx.get('expected', '').replace(' or ', ', ')}; got {value!r}"
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return f"expected one of: {', '.join(choices)}; got {value!r}{_suggest(str(value), choices)}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected a mapping of fields (key: value), got a {_kind(value)}"
     if kind in ("tuple_type", "list_type"):

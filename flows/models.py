@@ -242,11 +242,7 @@ class SchoolFile(NoticeSettings):
     def _high_above_low(cls, high: int, info: ValidationInfo) -> int:
         low = info.data.get("statutory_low_age")
         if low is not None and high <= low:
-            raise PydanticCustomError(
-                "age_range",
-                "must be greater than statutory_low_age ({low}), got {high}",
-                {"low": low, "high": high},
-            )
+            raise PydanticCustomError("age_range", f"must be greater than statutory_low_age ({low}), got {high}")
         return high
 
 

@@ -35,7 +35,7 @@ def _apply_rule(school: SchoolFile, recipient: Recipient) -> tuple[bool, str]:
     rule = recipient.applies_to
     low, high = school.statutory_low_age, school.statutory_high_age
     ages = f"pupils aged {low} to {high}"
-    wanted = f"{rule.description} (ages {rule.min_age} to {rule.max_age})"
+    wanted = rule.description
     if not (low < rule.max_age and rule.min_age < high):
         return False, f"the school's {ages} include none of the {wanted}"
     if rule.phases and school.phase not in rule.phases:

@@ -40,7 +40,9 @@ _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def _fail(kind: str, message: str, **context: Any) -> PydanticCustomError:
-    return PydanticCustomError(kind, message, context)
+    # Format here, not in pydantic: values may contain braces (e.g. "{{"), which must
+    # appear in the message literally.
+    return PydanticCustomError(kind, message.format(**context))
 
 
 def _text_of(value: Any, what: str) -> str:

@@ -80,6 +80,8 @@ def _decode(raw: bytes, display: str) -> str:
 
 def parse_yaml(text: str, display: str) -> YamlDocument:
     """Parse YAML text into data plus line marks (see ``read_yaml``)."""
+    if "*" in text:  # only then can there be an alias; find it with its line
+        _refuse_aliases(text, display)
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
@@ -87,6 +89,8 @@ def parse_yaml(text: str, display: str) -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem:
+            problem += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
         raise YamlProblem(ConfigError(display, line, "", f"YAML syntax error: {problem}")) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(ConfigError(display, None, "", f"YAML syntax error: {exc}")) from None
@@ -102,6 +106,19 @@ def parse_yaml(text: str, display: str) -> YamlDocument:
     except RecursionError:
         raise YamlProblem(ConfigError(display, None, "", "YAML is nested too deeply")) from None
     return YamlDocument(display, data, builder.lines)
+
+
+def _refuse_aliases(text: str, display: str) -> None:
+    # Aliases are how "billion laughs" bombs work and have no use in a notice
+    # configuration. Scanning events finds each alias with its own line.
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise YamlProblem(
+                    ConfigError(display, event.start_mark.line + 1, "", "YAML anchors and aliases (&name / *name) are not supported; write the value out")
+                )
+    except yaml.YAMLError:
+        return  # the parse below reports the syntax error with its line
 
 
 class _Builder:

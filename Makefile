@@ -1,0 +1,41 @@
+# Two commands on a fresh machine:  make run  ·  make test
+# Everything is installed into .venv (Python) and tests/browser/node_modules (axe-core).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+OUT ?= site
+
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: help run test bench validate clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml .ci/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c .ci/constraints.txt -e '.[dev]'
+	touch $@
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+	touch $@
+
+run: $(STAMP)  ## set up and run the main job (renders every school into site/)
+	$(BIN)/notices validate || true
+	$(BIN)/notices render --out $(OUT)
+
+validate: $(STAMP)  ## check every configuration file
+	$(BIN)/notices validate
+
+test: $(STAMP) $(AXE)  ## set up and run the test suite
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## measure render time per school (not part of make test)
+	$(BIN)/python tests/bench/bench_render.py
+
+clean:  ## remove the venv, node modules and rendered output
+	rm -rf $(VENV) tests/browser/node_modules $(OUT) .pytest_cache
