@@ -35,7 +35,8 @@ JSON_FORMAT = "trust-notices/notice/1"
 
 _ALLOWED_TAGS = {"p", "a", "strong", "em", "ul", "ol", "li", "code", "br"}
 _REFERENCE = re.compile(r"\[([^\]]+)\]\[([^\]]*)\]")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+_HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def _autoescape(name: str | None) -> bool:
@@ -46,7 +47,11 @@ def _autoescape(name: str | None) -> bool:
 def escape_markdown(value: Any) -> str:
     """Make config text literal in Markdown: no markup, links or raw HTML survive."""
     # Newlines would end a table row or start a block; config text is plain prose.
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+    # Angle brackets and ampersands become entities: every Markdown flavour decodes them
+    # as text, while a backslash before "<" is not honoured by all (python-markdown).
+    text = " ".join(str(value).split())
+    text = re.sub(r"[&<>]", lambda m: _HTML_SPECIAL[m.group(0)], text)
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def build_environment(templates_dir: Path) -> Environment:
