@@ -9,7 +9,7 @@ OUT ?= site
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: help run test bench validate clean
+.PHONY: help run preview stop test bench validate clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -24,9 +24,15 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --silent
 	touch $@
 
-run: $(STAMP)  ## set up and run the main job (renders every school into site/)
-	$(BIN)/notices validate || true
+run: $(STAMP)  ## set up, start the embedded S3 if needed, publish every school
+	$(BIN)/notices s3 start
+	$(BIN)/notices publish
+
+preview: $(STAMP)  ## render every school into site/ without publishing
 	$(BIN)/notices render --out $(OUT)
+
+stop: $(STAMP)  ## stop the embedded S3 that make run started
+	$(BIN)/notices s3 stop
 
 validate: $(STAMP)  ## check every configuration file
 	$(BIN)/notices validate
@@ -37,5 +43,5 @@ test: $(STAMP) $(AXE)  ## set up and run the test suite
 bench: $(STAMP)  ## measure render time per school (not part of make test)
 	$(BIN)/python tests/bench/bench_render.py
 
-clean:  ## remove the venv, node modules and rendered output
+clean:  ## remove the venv, node modules and rendered output (not .notices/, the embedded S3's data)
 	rm -rf $(VENV) tests/browser/node_modules $(OUT) .pytest_cache

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from flows.errors import ConfigError
 from flows.loading import display_path
@@ -90,7 +91,96 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     schema.add_argument("--trust", action="store_true", help="the trust file's schema instead of a school file's")
+
+    _add_publishing_commands(commands)
     return parser
+
+
+def _target_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("publishing target (default: the trust file's `publishing`, else the embedded S3)")
+    group.add_argument("--endpoint-url", metavar="URL", help="S3 endpoint ($NOTICES_S3_ENDPOINT); omit for AWS or the embedded S3")
+    group.add_argument("--bucket", metavar="NAME", help="bucket ($NOTICES_S3_BUCKET)")
+    group.add_argument("--region", metavar="REGION", help="region ($NOTICES_S3_REGION)")
+    group.add_argument("--prefix", metavar="PREFIX", help="key prefix ($NOTICES_S3_PREFIX)")
+    group.add_argument("--public-base-url", metavar="URL", help="public URL of the bucket root ($NOTICES_PUBLIC_BASE_URL)")
+
+
+def _sub(commands: Any, name: str, summary: str, description: str, example: str) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=f"Example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _add_publishing_commands(commands: Any) -> None:
+    s3 = _sub(
+        commands,
+        "s3",
+        "start, stop or show the embedded S3 (SeaweedFS on 127.0.0.1)",
+        "Manage the embedded S3 server used when the trust file names no endpoint. Data, logs, "
+        "PID file and generated credentials live under .notices/s3/ in the working directory.",
+        "notices s3 start && notices s3 status --json",
+    )
+    s3.add_argument("action", choices=["start", "stop", "status"])
+    s3.add_argument("--port", type=int, help="S3 port (default $NOTICES_S3_PORT or 8333; the next 3 ports are used too)")
+    s3.add_argument("--json", action="store_true", help="status as JSON: endpoint_url, bucket, access_key, secret_key")
+
+    setup = _sub(
+        commands,
+        "setup-bucket",
+        "create and configure the bucket (versioning, public GET, CORS, website)",
+        "Create the bucket if needed, enable versioning, allow anonymous GET only, allow CORS GET "
+        "for school websites, and set the website index/error documents where the server supports it.",
+        "notices setup-bucket --bucket trust-notices --region eu-west-2",
+    )
+    _common(setup)
+    _target_flags(setup)
+
+    publish = _sub(
+        commands,
+        "publish",
+        "render, diff and publish every school's notice",
+        "Publish each valid school: a new edition when its words changed, a presentation update "
+        "when only the layout changed, nothing when unchanged. One line per school; exit 1 if any failed.",
+        "notices publish --school oakfield-primary --dry-run",
+    )
+    _common(publish)
+    _target_flags(publish)
+    publish.add_argument("--school", action="append", default=[], metavar="SLUG", help="only this school (repeatable)")
+    publish.add_argument("--dry-run", action="store_true", help="render and compare, upload nothing")
+    publish.add_argument("--force", action="store_true", help="re-upload the latest files even where they match")
+    publish.add_argument("--json", action="store_true", help="print the result as JSON")
+    publish.add_argument("--approved-by", metavar="NAME", help="who approves material changes (default: your user name)")
+    publish.add_argument("--approval-note", metavar="TEXT", help="why, recorded with material changes")
+
+    diff = _sub(
+        commands,
+        "diff",
+        "show what changed between editions, or between the latest edition and a draft",
+        "Print the change notes and a unified diff. --to draft (the default) renders the current "
+        "configuration without publishing it.",
+        "notices diff oakfield-primary --from 1 --to draft",
+    )
+    _common(diff)
+    _target_flags(diff)
+    diff.add_argument("slug")
+    diff.add_argument("--from", dest="from_", metavar="N", type=int, help="edition to compare from (default: the latest)")
+    diff.add_argument("--to", default="draft", metavar="N|draft", help="edition number, or draft (default)")
+
+    history = _sub(
+        commands,
+        "history",
+        "list a school's editions",
+        "List every edition of a school's notice with its date, class and change notes.",
+        "notices history oakfield-primary --json",
+    )
+    _common(history)
+    _target_flags(history)
+    history.add_argument("slug")
+    history.add_argument("--json", action="store_true", help="print the manifest's editions as JSON")
 
 
 def _print_errors(errors: Sequence[ConfigError]) -> None:
@@ -148,8 +238,19 @@ def _schema(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``notices`` command; returns the exit status."""
+    from flows import commands
+
     args = _parser().parse_args(argv)
-    handlers = {"validate": _validate, "render": _render, "schema": _schema}
+    handlers = {
+        "validate": _validate,
+        "render": _render,
+        "schema": _schema,
+        "s3": commands.s3,
+        "setup-bucket": commands.setup_bucket,
+        "publish": commands.publish,
+        "diff": commands.diff,
+        "history": commands.history,
+    }
     return handlers[args.command](args)
 
 

@@ -9,6 +9,7 @@ HTML disabled and the result sanitised, then shared by every school's notice.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import re
@@ -66,8 +67,15 @@ def build_environment(templates_dir: Path) -> Environment:
     )
     env.filters["md"] = escape_markdown
     env.filters["lawful_basis"] = lambda basis: LAWFUL_BASIS_TEXT[basis]
+    env.filters["display_time"] = display_time
     env.globals["wording"] = wording
     return env
+
+
+def display_time(stamp: str) -> str:
+    """``2026-11-28T17:30:00Z`` → ``28 November 2026 at 17:30 UTC`` for people."""
+    when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return f"{when.day} {when:%B %Y} at {when:%H:%M} UTC"
 
 
 # --- Dataset Markdown, once per run ---------------------------------------------------
@@ -155,15 +163,14 @@ def _resolve_links(text: str, links: dict[str, str | None]) -> str:
 # --- One school's notice ------------------------------------------------------------------
 
 
-def _style(env: Environment, notice: Notice) -> str:
+def page_style(env: Environment, colour: str) -> tuple[str, str]:
+    """The inline stylesheet with the school's colour, and the CSP that allows exactly it."""
     css = env.loader.get_source(env, "notice.css")[0]  # type: ignore[union-attr]
-    return f":root {{ --brand: {notice.branding.colour}; }}\n{css}"
-
-
-def _csp(style: str) -> str:
+    style = f":root {{ --brand: {colour}; }}\n{css}"
     digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     # No scripts, no remote anything: only our own inline stylesheet, by hash.
-    return f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'self'; base-uri 'none'; form-action 'none'"
+    csp = f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'self'; base-uri 'none'; form-action 'none'"
+    return style, csp
 
 
 def notice_context(notice: Notice, text: DatasetText) -> dict[str, Any]:
@@ -183,12 +190,12 @@ def notice_context(notice: Notice, text: DatasetText) -> dict[str, Any]:
 def render_notice(env: Environment, notice: Notice, text: DatasetText, *, pdf: bool = True) -> RenderedNotice:
     """Render one school's notice to every output file (``pdf=False`` skips the slow PDF)."""
     context = notice_context(notice, text)
-    style = _style(env, notice)
+    style, csp = page_style(env, notice.branding.colour)
     files: dict[str, bytes] = {}
     for name, template in TEMPLATES.items():
-        page = env.get_template(template).render(**context, style=Markup(style), csp=_csp(style))
+        page = env.get_template(template).render(**context, style=Markup(style), csp=csp)
         files[name] = page.encode("utf-8")
-    files["notice.json"] = notice_json(notice).encode("utf-8")
+    files["notice.json"] = notice_json(notice, text).encode("utf-8")
     if pdf:
         files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"))
     return RenderedNotice(slug=notice.slug, files=files)
@@ -201,8 +208,21 @@ def render_pdf(html: str) -> bytes:
     return weasyprint.HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")
 
 
-def notice_as_data(notice: Notice) -> dict[str, Any]:
-    """The structured notice that ``notice.json`` holds."""
+def _recipient_text(text: RecipientText) -> dict[str, Any]:
+    return {
+        "paragraphs": list(text.paragraphs_md),
+        "list_items": list(text.list_items_md),
+        "paragraphs_after_list": list(text.after_md),
+        "opt_out": text.opt_out_md,
+    }
+
+
+def notice_as_data(notice: Notice, text: DatasetText) -> dict[str, Any]:
+    """The structured notice that ``notice.json`` holds.
+
+    It carries the DfE section's own words (Markdown) for each recipient that applies, so a
+    school website can show them, and so an edition's content hash covers them.
+    """
     school = notice.school
     decisions = {d.recipient_id: d for d in notice.decisions}
     return {
@@ -241,9 +261,11 @@ def notice_as_data(notice: Notice) -> dict[str, Any]:
                 "applies": decisions[r.id].applies,
                 "reason": decisions[r.id].reason,
                 "decided_by": decisions[r.id].decided_by,
+                "text": _recipient_text(text.recipients[r.id]) if decisions[r.id].applies else None,
             }
             for r in notice.dataset.recipients
         ],
+        "dfe_section": {"title": notice.dataset.title, "introduction": text.introduction_md},
         "retention": notice.retention.model_dump(mode="json"),
         "source": notice.source,
         "statutory_requirement": notice.statutory_requirement,
@@ -263,6 +285,6 @@ def notice_as_data(notice: Notice) -> dict[str, Any]:
     }
 
 
-def notice_json(notice: Notice) -> str:
+def notice_json(notice: Notice, text: DatasetText) -> str:
     """``notice.json``: stable key order and formatting, so unchanged input gives identical bytes."""
-    return json.dumps(notice_as_data(notice), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return json.dumps(notice_as_data(notice, text), indent=2, ensure_ascii=False, sort_keys=False) + "\n"

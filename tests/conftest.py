@@ -55,3 +55,43 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.copytree(SHARED, tmp_path / "shared_data")
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+# --- A real S3 server for the whole run --------------------------------------------------
+
+
+def _free_base_port() -> int:
+    """A port P with P..P+3 and their gRPC twins (P+10000..) free on 127.0.0.1."""
+    import random
+    import socket
+
+    for _ in range(200):
+        base = random.randint(20000, 29000)
+        ports = [base + i for i in range(4)] + [base + 10000 + i for i in range(4)]
+        ok = True
+        for port in ports:
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free ports for SeaweedFS")
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory):
+    """SeaweedFS (`weed mini`) in its own process on loopback, stopped by its PID at the end."""
+    from flows import local_s3
+    from flows.publish.s3 import make_client, setup_bucket
+
+    state = tmp_path_factory.mktemp("seaweed")
+    info = local_s3.start(state, port=_free_base_port(), bucket="test-notices")
+    try:
+        client = make_client(info.endpoint_url, "us-east-1", info.access_key, info.secret_key)
+        setup_bucket(client, info.bucket)
+        yield info
+    finally:
+        local_s3.stop(state)

@@ -1,0 +1,1 @@
+"""Publishing: the target protocol, the S3 implementation and the public URL layout."""

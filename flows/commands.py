@@ -1,0 +1,243 @@
+"""The publishing commands of ``notices`` (s3, setup-bucket, publish, diff, history).
+
+Each is a thin layer: parse nothing, call the library, print for a person (or JSON).
+Notes for the person go to stderr so that ``--json`` output on stdout stays parseable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from flows import local_s3
+from flows.errors import ConfigError
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def _flags(args: argparse.Namespace) -> dict[str, str | None]:
+    return {
+        "endpoint_url": args.endpoint_url,
+        "bucket": args.bucket,
+        "region": args.region,
+        "prefix": args.prefix,
+        "public_base_url": args.public_base_url,
+    }
+
+
+def _err(*lines: object) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def s3(args: argparse.Namespace) -> int:
+    """`notices s3 start|stop|status`."""
+    try:
+        if args.action == "start":
+            info = local_s3.start(port=args.port)
+            print(f"embedded S3 running at {info.endpoint_url} (pid {info.pid}); credentials: notices s3 status --json")
+            return EXIT_OK
+        if args.action == "stop":
+            stopped = local_s3.stop()
+            print("embedded S3 stopped" if stopped else "embedded S3 was not running")
+            return EXIT_OK
+    except local_s3.LocalS3Error as exc:
+        _err(f"notices s3 {args.action}: {exc}")
+        return EXIT_FAILED
+    info = local_s3.status()
+    if args.json:
+        print(json.dumps({"running": info is not None, **(info.as_public_dict() if info else {})}, indent=2))
+    elif info is None:
+        print("embedded S3 is not running (start it with `notices s3 start`)")
+    else:
+        for key, value in info.as_public_dict().items():
+            print(f"{key}: {value}")
+    return EXIT_OK if info is not None else EXIT_FAILED
+
+
+def _prepare(args: argparse.Namespace, only: tuple[str, ...] = ()):
+    from flows.site import prepare
+
+    prepared = prepare(args.schools, args.shared_data, only=only, dataset_edition=args.dataset_edition)
+    _err(*prepared.errors)
+    return prepared
+
+
+def _fatal_inputs(prepared: Any) -> bool:
+    if prepared.inputs.trust is None or prepared.inputs.dataset is None:
+        _err("nothing can be published until the errors above are fixed")
+        return True
+    return False
+
+
+def setup_bucket(args: argparse.Namespace) -> int:
+    """`notices setup-bucket`."""
+    from flows.connect import connect
+    from flows.publish.s3 import setup_bucket as configure
+
+    prepared = _prepare(args)
+    if prepared.inputs.trust is None:
+        return EXIT_FAILED
+    conn = connect(prepared.inputs.trust, _flags(args))
+    for warning in configure(conn.publisher.client, conn.target.bucket):
+        _err(f"warning: {warning}")
+    print(f"bucket {conn.target.bucket} ready: versioning on, public GET only, CORS GET; {conn.target.public_base_url}")
+    return EXIT_OK
+
+
+_VERBS = {
+    "published": ("published", "would publish"),
+    "presentation": ("presentation update", "would update (presentation)"),
+    "unchanged": ("unchanged", "unchanged"),
+    "failed": ("failed", "failed"),
+}
+
+
+def _line(result: Any, dry_run: bool) -> str:
+    verb = _VERBS[result.status][1 if dry_run else 0]
+    if result.status == "failed":
+        return f"{verb:<22} {result.slug}: {result.error}"
+    edition = f"v{result.edition}" if result.edition else ""
+    extra = ""
+    if result.status == "published":
+        extra = f" ({result.change_class}: {'; '.join(result.changes)})" if result.changes else " (first edition)"
+    return f"{verb:<22} {result.slug} {edition}{extra} {result.url}"
+
+
+def publish(args: argparse.Namespace) -> int:
+    """`notices publish`."""
+    from flows.connect import connect
+    from flows.publishing import default_approver, make_context, publish_trust
+    from flows.render import build_environment, render_dataset_text
+    from flows.site import TEMPLATES_DIR
+
+    prepared = _prepare(args, tuple(args.school))
+    if _fatal_inputs(prepared):
+        return EXIT_FAILED
+    try:
+        conn = connect(prepared.inputs.trust, _flags(args))
+    except local_s3.LocalS3Error as exc:
+        _err(f"notices publish: {exc}")
+        return EXIT_FAILED
+    _err(*conn.notes)
+    env = build_environment(TEMPLATES_DIR)
+    ctx = make_context(
+        env,
+        render_dataset_text(prepared.inputs.dataset),
+        conn.target,
+        prepared.inputs.trust,
+        TEMPLATES_DIR,
+        dry_run=args.dry_run,
+        force=args.force,
+        approved_by=args.approved_by or default_approver(),
+        approval_note=args.approval_note,
+    )
+    result = publish_trust(conn.publisher, ctx, prepared.notices, prepared.broken)
+    if args.json:
+        print(json.dumps({**result.as_dict(), "dry_run": args.dry_run}, indent=2, ensure_ascii=False))
+    else:
+        for school in result.schools:
+            print(_line(school, args.dry_run))
+        counts = result.requests
+        done = {s: sum(1 for r in result.schools if r.status == s) for s in _VERBS}
+        print(
+            f"{len(result.schools)} schools: {done['published']} published, {done['presentation']} presentation updates, "
+            f"{done['unchanged']} unchanged, {done['failed']} failed; requests: {counts['put']} PUT, "
+            f"{counts['head']} HEAD, {counts['get']} GET{' (dry run: nothing uploaded)' if args.dry_run else ''}"
+        )
+        if result.schools and not result.failed:
+            print(f"all schools: {conn.target.public_base_url}{_root(conn.target.prefix)}index.html")
+    return EXIT_FAILED if result.failed or prepared.errors else EXIT_OK
+
+
+def _root(prefix: str) -> str:
+    return f"{prefix}/" if prefix else ""
+
+
+def _manifest(args: argparse.Namespace):
+    from flows.connect import connect
+    from flows.publish import layout
+    from flows.publishing import _read_manifest
+
+    prepared = _prepare(args, (args.slug,))
+    if prepared.inputs.trust is None:
+        return None, None, None, prepared
+    conn = connect(prepared.inputs.trust, _flags(args))
+    manifest, _ = _read_manifest(conn.publisher, layout.record_key(conn.target.prefix, args.slug, "manifest.json"))
+    return conn, manifest, layout, prepared
+
+
+def history(args: argparse.Namespace) -> int:
+    """`notices history SLUG`."""
+    conn, manifest, _, _ = _manifest(args)
+    if manifest is None:
+        _err(f"{args.slug}: no editions published yet")
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps([e.model_dump(mode="json", exclude={"files"}) for e in manifest.editions], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    for edition in manifest.editions:
+        approver = f", approved by {edition.approved_by}" if edition.approved_by else ""
+        print(f"v{edition.number}  {edition.published_at}  {edition.change_class}{approver}  dataset {edition.dataset_edition}")
+        for change in edition.changes:
+            print(f"      - {change}")
+    return EXIT_OK
+
+
+def diff(args: argparse.Namespace) -> int:
+    """`notices diff SLUG [--from N] [--to N|draft]`."""
+    from flows.diff import describe_changes, unified_diff
+    from flows.render import build_environment, render_dataset_text, render_notice
+    from flows.site import TEMPLATES_DIR
+
+    conn, manifest, layout, prepared = _manifest(args)
+    if conn is None:
+        return EXIT_FAILED
+    if manifest is None or not manifest.editions:
+        _err(f"{args.slug}: no editions published yet; `notices render --school {args.slug}` shows the draft")
+        return EXIT_FAILED
+    numbers = [e.number for e in manifest.editions]
+    start = args.from_ or numbers[-1]
+
+    def edition_files(number: int) -> tuple[str, str]:
+        if number not in numbers:
+            raise KeyError(f"{args.slug}: no edition {number}; editions are {numbers[0]} to {numbers[-1]}")
+        prefix = conn.target.prefix
+        md = conn.publisher.get(layout.edition_key(prefix, args.slug, number, "notice.md"))
+        js = conn.publisher.get(layout.edition_key(prefix, args.slug, number, "notice.json"))
+        if md is None or js is None:
+            raise KeyError(f"{args.slug}: edition {number}'s files are missing from the target")
+        return md.body.decode(), js.body.decode()
+
+    try:
+        old_md, old_json = edition_files(start)
+        if args.to == "draft":
+            notices = [n for n in prepared.notices if n.slug == args.slug]
+            if not notices:
+                _err(f"{args.slug}: the draft cannot be rendered (see the errors above)")
+                return EXIT_FAILED
+            files = render_notice(build_environment(TEMPLATES_DIR), notices[0], render_dataset_text(notices[0].dataset), pdf=False).files
+            new_md, new_json, label = files["notice.md"].decode(), files["notice.json"].decode(), "draft"
+        else:
+            new_md, new_json = edition_files(int(args.to))
+            label = f"v{args.to}"
+    except (KeyError, ValueError) as exc:
+        _err(str(exc).strip("'\""))
+        return EXIT_FAILED
+    notes, change_class = describe_changes(json.loads(old_json), json.loads(new_json))
+    if not notes and old_md == new_md:
+        print(f"no changes between v{start} and {label}")
+        return EXIT_OK
+    print(f"{args.slug}: v{start} → {label}: {change_class} change")
+    for note in notes:
+        print(f"  - {note}")
+    print()
+    print(unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md"), end="")
+    return EXIT_OK
+
+
+def print_errors(errors: list[ConfigError]) -> None:
+    """Print configuration errors on stderr, one per line."""
+    _err(*errors)

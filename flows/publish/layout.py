@@ -1,0 +1,69 @@
+"""The public URL contract: where each object lives and how it is served.
+
+Per school, under ``<prefix>/<slug>/privacy-notice/``:
+
+* ``index.html``, ``fragment.html``, ``notice.md``, ``notice.json``, ``notice.pdf``: the
+  latest edition, cached briefly;
+* ``v<N>/…``: edition N, the same files plus ``changes.html``, immutable;
+* ``history.html``, ``feed.xml``, ``latest.json``, ``manifest.json``.
+
+At ``<prefix>/``: ``index.html`` (all schools), ``error.html`` and ``schools.json``.
+Pages link with relative links to explicit ``index.html`` files, so they work through an S3
+website endpoint, a CDN, or a plain S3 REST URL.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+NOTICE_DIR = "privacy-notice"
+LATEST_FILES = ("index.html", "fragment.html", "notice.md", "notice.json", "notice.pdf")
+EDITION_FILES = (*LATEST_FILES, "changes.html")
+
+LATEST_CACHE = "public, max-age=300"
+IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
+RECORD_CACHE = "no-cache"  # manifest.json, latest.json, schools.json: always revalidate
+
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".xml": "application/atom+xml; charset=utf-8",
+    ".pdf": "application/pdf",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+
+def content_type(name: str) -> str:
+    """The Content-Type an object is served with (text types carry charset=utf-8)."""
+    return _TYPES[posixpath.splitext(name)[1]]
+
+
+def join(*parts: str) -> str:
+    """Join key parts, ignoring empty ones (an empty prefix means the bucket root)."""
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+def school_dir(prefix: str, slug: str) -> str:
+    """``<prefix>/<slug>/privacy-notice``."""
+    return join(prefix, slug, NOTICE_DIR)
+
+
+def latest_key(prefix: str, slug: str, name: str) -> str:
+    """Key of a latest file, e.g. ``notices/oakfield-primary/privacy-notice/index.html``."""
+    return join(school_dir(prefix, slug), name)
+
+
+def edition_key(prefix: str, slug: str, number: int, name: str) -> str:
+    """Key of an edition's file, e.g. ``…/privacy-notice/v3/index.html``."""
+    return join(school_dir(prefix, slug), f"v{number}", name)
+
+
+def record_key(prefix: str, slug: str, name: str) -> str:
+    """Key of ``manifest.json``, ``latest.json``, ``history.html`` or ``feed.xml``."""
+    return join(school_dir(prefix, slug), name)
+
+
+def root_key(prefix: str, name: str) -> str:
+    """Key of a trust-level object: ``index.html``, ``error.html``, ``schools.json``."""
+    return join(prefix, name)

@@ -1,0 +1,175 @@
+"""``Publisher`` over boto3: AWS S3 or any S3-compatible endpoint (SeaweedFS included).
+
+Retries use botocore's standard mode (throttling and 5xx, with backoff); every error
+that escapes names the key. Requests are counted, which is how tests prove that an
+unchanged rerun makes zero PUT requests.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from flows.publish.base import ObjectHead, PreconditionFailed, PublishError, RequestCounts, StoredObject
+
+SHA256_META = "sha256"  # x-amz-meta-sha256: the body's SHA-256, to skip unchanged uploads
+
+
+def make_client(endpoint_url: str | None, region: str | None, access_key: str | None = None, secret_key: str | None = None):
+    """A boto3 S3 client with standard retries; credentials from the standard chain unless given."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        connect_timeout=5,
+        read_timeout=30,
+        s3={"addressing_style": "path"} if endpoint_url else {},
+    )
+    kwargs: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": region or "us-east-1", "config": config}
+    if access_key and secret_key:
+        kwargs.update(aws_access_key_id=access_key, aws_secret_access_key=secret_key)
+    return boto3.client("s3", **kwargs)
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+
+class S3Publisher:
+    """Publishes objects to one bucket."""
+
+    def __init__(self, client: Any, bucket: str, public_base_url: str) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.public_base_url = public_base_url.rstrip("/") + "/"
+        self.counts = RequestCounts()
+
+    def get(self, key: str) -> StoredObject | None:
+        self.counts.get += 1
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            body = response["Body"].read()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404") or _status(exc) == 404:
+                return None
+            raise PublishError(f"{key}: GET failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise PublishError(f"{key}: GET failed: {exc}") from exc
+        return StoredObject(body, response["ETag"], response.get("ContentType", ""), response.get("CacheControl", ""))
+
+    def head(self, key: str) -> ObjectHead | None:
+        self.counts.head += 1
+        try:
+            response = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _status(exc) == 404 or exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise PublishError(f"{key}: HEAD failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise PublishError(f"{key}: HEAD failed: {exc}") from exc
+        return ObjectHead(
+            etag=response["ETag"],
+            content_type=response.get("ContentType", ""),
+            cache_control=response.get("CacheControl", ""),
+            sha256=response.get("Metadata", {}).get(SHA256_META),
+            last_modified_epoch=response["LastModified"].timestamp(),
+        )
+
+    def put(
+        self,
+        key: str,
+        body: bytes,
+        *,
+        content_type: str,
+        cache_control: str,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        import hashlib
+
+        self.counts.put += 1
+        self.counts.by_key.append(key)
+        kwargs: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": body,
+            "ContentType": content_type,
+            "CacheControl": cache_control,
+            "Metadata": {SHA256_META: hashlib.sha256(body).hexdigest()},
+        }
+        if if_match:
+            kwargs["IfMatch"] = if_match
+        if if_none_match:
+            kwargs["IfNoneMatch"] = "*"
+        try:
+            return self.client.put_object(**kwargs)["ETag"]
+        except ClientError as exc:
+            if _status(exc) == 412 or exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise PreconditionFailed(key) from exc
+            raise PublishError(f"{key}: PUT failed: {exc.response['Error'].get('Message') or exc}") from exc
+        except BotoCoreError as exc:
+            raise PublishError(f"{key}: PUT failed: {exc}") from exc
+
+    def url(self, key: str) -> str:
+        return self.public_base_url + quote(key)
+
+
+def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: str = "error.html") -> list[str]:
+    """Create and configure a public notice bucket; returns warnings for unsupported APIs.
+
+    Versioning keeps every overwritten object; the policy allows anonymous GET only;
+    CORS lets school websites fetch the JSON and fragments; the website configuration
+    serves index and error documents where the server supports it.
+    """
+    warnings: list[str] = []
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError:
+        region = client.meta.region_name
+        if region and region != "us-east-1":  # AWS wants the region named, except for us-east-1
+            client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        else:
+            client.create_bucket(Bucket=bucket)
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicReadNotices",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::{bucket}/*"],
+            }
+        ],
+    }
+    try:
+        client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    except ClientError as exc:
+        warnings.append(f"bucket policy not set ({exc.response['Error']['Code']}): objects may not be publicly readable")
+    try:
+        client.put_bucket_cors(
+            Bucket=bucket,
+            CORSConfiguration={
+                "CORSRules": [
+                    {"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 3600}
+                ]
+            },
+        )
+    except ClientError as exc:
+        warnings.append(f"CORS not set ({exc.response['Error']['Code']}): school websites cannot fetch JSON from the browser")
+    try:
+        client.put_bucket_website(
+            Bucket=bucket,
+            WebsiteConfiguration={"IndexDocument": {"Suffix": index}, "ErrorDocument": {"Key": error}},
+        )
+    except ClientError as exc:
+        warnings.append(
+            f"website configuration not supported by this server ({exc.response['Error']['Code']}); "
+            "pages link to explicit index.html files, so they still work over the REST endpoint"
+        )
+    return warnings

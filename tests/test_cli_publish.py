@@ -1,0 +1,108 @@
+"""The publishing commands end to end, as a person runs them: real processes, real S3, curl."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import SAMPLE_SLUGS
+
+NOTICES = str(Path(sys.executable).parent / "notices")
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([NOTICES, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def embedded_state(tmp_path_factory: pytest.TempPathFactory):
+    """`notices s3 start` in a state folder of this module's own; `notices s3 stop` at the end."""
+    from .conftest import _free_base_port
+
+    state = tmp_path_factory.mktemp("notices-state")
+    env = dict(os.environ, NOTICES_STATE_DIR=str(state), NOTICES_S3_PORT=str(_free_base_port()))
+    started = subprocess.run([NOTICES, "s3", "start"], env=env, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    pid = json.loads((state / "s3" / "state.json").read_text())["pid"]
+    assert (state / "s3" / "credentials.json").stat().st_mode & 0o777 == 0o600
+    yield env
+    stopped = subprocess.run([NOTICES, "s3", "stop"], env=env, capture_output=True, text=True, timeout=120)
+    assert stopped.stdout.strip() == "embedded S3 stopped"
+    assert not Path(f"/proc/{pid}").exists() or b"weed" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+@pytest.fixture
+def embedded_env(tree: Path, embedded_state: dict[str, str]) -> dict[str, str]:
+    """The module's embedded S3, with a key prefix of this test's own."""
+    return dict(
+        embedded_state,
+        NOTICES_S3_PREFIX="cli-" + re.sub(r"[^a-z0-9]+", "-", tree.name.lower()),
+        NOTICES_SCHOOLS=str(tree / "schools"),
+        NOTICES_SHARED_DATA=str(tree / "shared_data"),
+    )
+
+
+def test_make_run_path_prints_urls_that_curl_fetches(tree: Path, embedded_env: dict[str, str]) -> None:
+    # What `make run` does after installing: publish to the embedded S3 (status checks it runs).
+    status = _run(["s3", "status", "--json"], tree, embedded_env)
+    info = json.loads(status.stdout)
+    assert info["running"] is True and info["endpoint_url"] == f"http://127.0.0.1:{embedded_env['NOTICES_S3_PORT']}"
+    assert {"endpoint_url", "bucket", "access_key", "secret_key"} <= set(info)
+    first = _run(["publish"], tree, embedded_env)
+    assert first.returncode == 0, first.stderr
+    assert "no endpoint in the trust file: publishing to the embedded S3" in first.stderr
+    urls = re.findall(r"^published\s+(\S+) v1 \(first edition\) (http://\S+)$", first.stdout, re.M)
+    assert sorted(slug for slug, _ in urls) == sorted(SAMPLE_SLUGS)
+    for _, url in urls:
+        fetched = subprocess.run(["curl", "-fsS", "-o", "/dev/null", "-w", "%{http_code} %{content_type}", url], capture_output=True, text=True, timeout=30)
+        assert fetched.stdout == "200 text/html; charset=utf-8", url
+    index = re.search(r"^all schools: (http://\S+)$", first.stdout, re.M).group(1)
+    page = subprocess.run(["curl", "-fsS", index], capture_output=True, text=True, timeout=30).stdout
+    assert page.count("/privacy-notice/index.html") == 6
+    again = _run(["s3", "start"], tree, embedded_env)  # already running: a no-op
+    assert again.returncode == 0 and f"(pid {info['pid']})" in again.stdout
+    second = _run(["publish"], tree, embedded_env)
+    assert second.returncode == 0
+    assert re.search(r"6 unchanged, 0 failed; requests: 0 PUT", second.stdout), second.stdout
+
+
+def test_publish_json_and_a_broken_school(tree: Path, embedded_env: dict[str, str]) -> None:
+    (tree / "schools" / "broken-school.yaml").write_text("name: Broken\nurn: 12\n", encoding="utf-8")
+    result = _run(["publish", "--json", "--school", "oakfield-primary", "--school", "broken-school"], tree, embedded_env)
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    by_slug = {s["slug"]: s for s in data["schools"]}
+    assert by_slug["oakfield-primary"]["status"] == "published" and by_slug["oakfield-primary"]["edition"] == 1
+    assert by_slug["oakfield-primary"]["url"].endswith("/oakfield-primary/privacy-notice/index.html")
+    assert by_slug["broken-school"]["status"] == "failed"
+    assert set(by_slug["oakfield-primary"]) >= {"slug", "status", "edition", "url", "change_class", "changes"}
+    assert "schools/broken-school.yaml:2: urn: expected a 6-digit URN" in result.stderr
+
+
+def test_dry_run_then_diff_and_history(tree: Path, embedded_env: dict[str, str]) -> None:
+    dry = _run(["publish", "--dry-run", "--school", "riverside-infant"], tree, embedded_env)
+    assert dry.returncode == 0 and "would publish" in dry.stdout and "0 PUT" in dry.stdout
+    missing = _run(["history", "riverside-infant"], tree, embedded_env)
+    assert missing.returncode == 1 and "no editions published yet" in missing.stderr
+    assert _run(["publish", "--school", "riverside-infant"], tree, embedded_env).returncode == 0
+    path = tree / "schools" / "riverside-infant.yaml"
+    path.write_text(path.read_text().replace("Mrs Rowan Example", "Mr Rowan Example"), encoding="utf-8")
+    draft = _run(["diff", "riverside-infant"], tree, embedded_env)
+    assert draft.returncode == 0
+    assert "School headteacher changed: Mrs Rowan Example → Mr Rowan Example" in draft.stdout
+    assert "-- Headteacher: Mrs Rowan Example" in draft.stdout and "+- Headteacher: Mr Rowan Example" in draft.stdout
+    assert _run(["publish", "--school", "riverside-infant"], tree, embedded_env).returncode == 0
+    history = _run(["history", "riverside-infant", "--json"], tree, embedded_env)
+    editions = json.loads(history.stdout)
+    assert [(e["number"], e["change_class"]) for e in editions] == [(1, "first"), (2, "minor")]
+    between = _run(["diff", "riverside-infant", "--from", "1", "--to", "2"], tree, embedded_env)
+    assert "v1 → v2: minor change" in between.stdout
+    bad = _run(["diff", "riverside-infant", "--from", "7"], tree, embedded_env)
+    assert bad.returncode == 1 and "no edition 7; editions are 1 to 2" in bad.stderr
