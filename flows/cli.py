@@ -182,6 +182,17 @@ def _add_publishing_commands(commands: Any) -> None:
     history.add_argument("slug")
     history.add_argument("--json", action="store_true", help="print the manifest's editions as JSON")
 
+    serve = _sub(
+        commands,
+        "serve",
+        "serve the Prefect deployments (trust-wide schedule and reruns) from this machine",
+        "Serve two deployments of the publish flow: `trust-wide` on a cron schedule (Europe/London, "
+        "one run at a time) and `rerun` for manual runs from the Prefect UI. Runs until stopped.",
+        "PREFECT_API_URL=http://127.0.0.1:4200/api notices serve",
+    )
+    serve.add_argument("--cron", default="0 2 * * *", help="trust-wide schedule (default: %(default)s, nightly at 02:00)")
+    serve.add_argument("--timezone", default="Europe/London", help="schedule time zone (default: %(default)s)")
+
 
 def _print_errors(errors: Sequence[ConfigError]) -> None:
     for error in errors:
@@ -250,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "publish": commands.publish,
         "diff": commands.diff,
         "history": commands.history,
+        "serve": commands.serve,
     }
     return handlers[args.command](args)
 

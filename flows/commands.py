@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -106,50 +107,93 @@ def _line(result: Any, dry_run: bool) -> str:
     return f"{verb:<22} {result.slug} {edition}{extra} {result.url}"
 
 
-def publish(args: argparse.Namespace) -> int:
-    """`notices publish`."""
-    from flows.connect import connect
-    from flows.publishing import default_approver, make_context, publish_trust
-    from flows.render import build_environment, render_dataset_text
-    from flows.site import TEMPLATES_DIR
+def _flags_to_environment(args: argparse.Namespace) -> None:
+    # The flow reads its target like a deployment does (trust file, then $NOTICES_*); flags
+    # given here become those variables for this process only.
+    names = {
+        "endpoint_url": "NOTICES_S3_ENDPOINT",
+        "bucket": "NOTICES_S3_BUCKET",
+        "region": "NOTICES_S3_REGION",
+        "prefix": "NOTICES_S3_PREFIX",
+        "public_base_url": "NOTICES_PUBLIC_BASE_URL",
+    }
+    for flag, env in names.items():
+        value = getattr(args, flag)
+        if value:
+            os.environ[env] = value
 
+
+def publish(args: argparse.Namespace) -> int:
+    """`notices publish`: validate, then run the Prefect flow (ephemeral unless $PREFECT_API_URL)."""
     prepared = _prepare(args, tuple(args.school))
     if _fatal_inputs(prepared):
         return EXIT_FAILED
-    try:
-        conn = connect(prepared.inputs.trust, _flags(args))
+    if not prepared.notices:
+        _err("no valid school to publish")
+        return EXIT_FAILED
+    _flags_to_environment(args)
+    from flows.connect import connect
+
+    try:  # says where it publishes, and starts the embedded S3 when that is the target
+        _err(*connect(prepared.inputs.trust, {}).notes)
     except local_s3.LocalS3Error as exc:
         _err(f"notices publish: {exc}")
         return EXIT_FAILED
-    _err(*conn.notes)
-    env = build_environment(TEMPLATES_DIR)
-    ctx = make_context(
-        env,
-        render_dataset_text(prepared.inputs.dataset),
-        conn.target,
-        prepared.inputs.trust,
-        TEMPLATES_DIR,
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")  # our own lines are the output
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows import pipeline
+    from flows.publishing import default_approver
+
+    params = pipeline.PublishParameters(
+        schools=list(args.school),
         dry_run=args.dry_run,
         force=args.force,
-        approved_by=args.approved_by or default_approver(),
-        approval_note=args.approval_note,
+        dataset_edition=args.dataset_edition,
+        # The command line never pauses: whoever runs it approves, and is recorded.
+        approval=pipeline.ApprovalOptions(
+            require_approval=False,
+            approved_by=args.approved_by or default_approver(),
+            approval_note=args.approval_note,
+        ),
+        schools_dir=str(args.schools.resolve()),
+        shared_data_dir=str(args.shared_data.resolve()),
     )
-    result = publish_trust(conn.publisher, ctx, prepared.notices, prepared.broken)
+    pipeline.progress = lambda line: _err(line)
+    state = pipeline.publish_notices(params, return_state=True)
+    data = state.result(raise_on_failure=False) if state.data is not None else None
+    if not isinstance(data, dict):
+        _err(f"notices publish: the flow run ended {state.type.value}: {state.message}")
+        return EXIT_FAILED
     if args.json:
-        print(json.dumps({**result.as_dict(), "dry_run": args.dry_run}, indent=2, ensure_ascii=False))
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        for school in result.schools:
-            print(_line(school, args.dry_run))
-        counts = result.requests
-        done = {s: sum(1 for r in result.schools if r.status == s) for s in _VERBS}
-        print(
-            f"{len(result.schools)} schools: {done['published']} published, {done['presentation']} presentation updates, "
-            f"{done['unchanged']} unchanged, {done['failed']} failed; requests: {counts['put']} PUT, "
-            f"{counts['head']} HEAD, {counts['get']} GET{' (dry run: nothing uploaded)' if args.dry_run else ''}"
-        )
-        if result.schools and not result.failed:
-            print(f"all schools: {conn.target.public_base_url}{_root(conn.target.prefix)}index.html")
-    return EXIT_FAILED if result.failed or prepared.errors else EXIT_OK
+        _print_run(data, args.dry_run)
+    failed = any(s["status"] == "failed" for s in data["schools"])
+    return EXIT_FAILED if failed or prepared.errors else EXIT_OK
+
+
+def _print_run(data: dict[str, Any], dry_run: bool) -> None:
+    schools = data["schools"]
+    for school in schools:
+        print(_line(argparse.Namespace(**school), dry_run))
+    counts = data["requests"]
+    done = {s: sum(1 for r in schools if r["status"] == s) for s in _VERBS}
+    print(
+        f"{len(schools)} schools: {done['published']} published, {done['presentation']} presentation updates, "
+        f"{done['unchanged']} unchanged, {done['failed']} failed; requests: {counts.get('put', 0)} PUT, "
+        f"{counts.get('head', 0)} HEAD, {counts.get('get', 0)} GET{' (dry run: nothing uploaded)' if dry_run else ''}"
+    )
+    if schools and not done["failed"]:
+        target = data["target"]
+        print(f"all schools: {target['base_url']}{_root(target['prefix'])}index.html")
+
+
+def serve(args: argparse.Namespace) -> int:
+    """`notices serve`: serve the trust-wide and rerun deployments from this machine."""
+    from flows.deployments import serve_deployments
+
+    serve_deployments(cron=args.cron, timezone=args.timezone)
+    return EXIT_OK
 
 
 def _root(prefix: str) -> str:

@@ -179,6 +179,14 @@ class PublishingTarget(Frozen):
     public_base_url: Url | None = None
 
 
+class ApprovalPolicy(Frozen):
+    """When a person must approve material changes before they go live (Prefect runs)."""
+
+    scheduled_runs: bool = Field(default=True, description="Pause scheduled runs until material changes are approved.")
+    manual_runs: bool = Field(default=False, description="Pause manual reruns too (unless approved inline).")
+    timeout_minutes: int = Field(default=1440, ge=1, le=10080, description="Give up (publish nothing) after this long.")
+
+
 class NoticeSettings(Frozen):
     """Notice content a trust sets as defaults and a school may override, field by field.
 
@@ -211,6 +219,7 @@ class TrustFile(Frozen):
     complaints: Complaints
     defaults: NoticeSettings = NoticeSettings()
     publishing: PublishingTarget = PublishingTarget()
+    approval: ApprovalPolicy = ApprovalPolicy()
 
 
 class Override(Frozen):

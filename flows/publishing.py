@@ -157,6 +157,8 @@ class SchoolResult:
     name: str = ""
     urn: str = ""
     diff: str = ""
+    planned: list["Upload"] = field(default_factory=list, repr=False)
+    """On a dry run: the edition files that would be written (bodies included), for previews."""
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of `notices publish --json`."""
@@ -272,6 +274,8 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice) -> SchoolResu
     uploads += _record_uploads(ctx, new_manifest, notice.branding.colour)
     result.url = pub.url(layout.latest_key(prefix, slug, "index.html"))
     written = _write(pub, ctx, uploads, force=ctx.force)
+    if ctx.dry_run:
+        result.planned = [u for u in uploads if u.cache_control == layout.IMMUTABLE_CACHE]
     if new_manifest is not manifest:
         body = (new_manifest.model_dump_json(indent=2) + "\n").encode("utf-8")
         if not ctx.dry_run:
@@ -526,6 +530,19 @@ def publish_trust(pub: Publisher, ctx: RunContext, notices: tuple[Notice, ...], 
     except (PublishError, PreconditionFailed) as exc:
         results.append(SchoolResult("(trust index)", "failed", error=str(exc)))
     return RunResult(ctx.target, sorted(results, key=lambda r: r.slug), pub.counts.as_dict(), root)
+
+
+def stage_preview(pub: Publisher, ctx: RunContext, result: SchoolResult, run_id: str) -> str:
+    """Upload a dry run's new edition under ``_staging/<run-id>/`` for a DPO to look at first.
+
+    Returns the URL of the staged redline (``changes.html``). Nothing under the school's
+    public folder is touched.
+    """
+    folder = layout.join(ctx.target.prefix, "_staging", run_id, result.slug, layout.NOTICE_DIR)
+    for upload in result.planned:
+        key = layout.join(folder, upload.key.rsplit("/", 1)[1])
+        pub.put(key, upload.body, content_type=upload.content_type, cache_control="no-cache")
+    return pub.url(layout.join(folder, "changes.html"))
 
 
 def publish_root(pub: Publisher, ctx: RunContext, results: list[SchoolResult]) -> list[str]:

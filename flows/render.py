@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,6 +206,9 @@ def render_pdf(html: str) -> bytes:
     """A tagged PDF/UA-1 of the page, using its print stylesheet."""
     import weasyprint  # imported here: ~1 s, and only the PDF needs it
 
+    # Screen-only CSS (clip-path, overflow-x) is unknown to WeasyPrint and would be logged on
+    # every page; real problems (an image without alt text) are logged as errors and stay.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
     return weasyprint.HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")
 
 

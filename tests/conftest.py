@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
+# Before anything imports prefect: quiet logs, no telemetry, and a Prefect home of this run's
+# own so tests never touch a developer's ~/.prefect.
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-home-")
+os.environ["PREFECT_RESULTS_LOCAL_STORAGE_PATH"] = tempfile.mkdtemp(prefix="prefect-results-")
+
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,11 +93,15 @@ def _free_base_port() -> int:
 
 @pytest.fixture(scope="session")
 def seaweed(tmp_path_factory: pytest.TempPathFactory):
-    """SeaweedFS (`weed mini`) in its own process on loopback, stopped by its PID at the end."""
+    """SeaweedFS (`weed mini`) in its own process on loopback, stopped by its PID at the end.
+
+    Its state folder is ``<base>/s3``, so ``NOTICES_STATE_DIR=<base>`` (``info.state_dir``'s
+    parent) points `notices` and the flow at it as their embedded S3.
+    """
     from flows import local_s3
     from flows.publish.s3 import make_client, setup_bucket
 
-    state = tmp_path_factory.mktemp("seaweed")
+    state = tmp_path_factory.mktemp("notices-state") / "s3"
     info = local_s3.start(state, port=_free_base_port(), bucket="test-notices")
     try:
         client = make_client(info.endpoint_url, "us-east-1", info.access_key, info.secret_key)
@@ -95,3 +109,13 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory):
         yield info
     finally:
         local_s3.stop(state)
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """One Prefect test harness (a temporary API server) for the whole pytest run."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())

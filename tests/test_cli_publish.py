@@ -39,10 +39,11 @@ def embedded_state(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture
-def embedded_env(tree: Path, embedded_state: dict[str, str]) -> dict[str, str]:
-    """The module's embedded S3, with a key prefix of this test's own."""
+def embedded_env(tree: Path, embedded_state: dict[str, str], prefect_api: str) -> dict[str, str]:
+    """The module's embedded S3 and the session's Prefect API, with a key prefix of this test's own."""
     return dict(
         embedded_state,
+        PREFECT_API_URL=prefect_api,
         NOTICES_S3_PREFIX="cli-" + re.sub(r"[^a-z0-9]+", "-", tree.name.lower()),
         NOTICES_SCHOOLS=str(tree / "schools"),
         NOTICES_SHARED_DATA=str(tree / "shared_data"),

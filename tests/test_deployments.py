@@ -1,0 +1,117 @@
+"""Deployments: served by `notices serve` (its own process) and registered by `prefect deploy`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from flows.editions import Manifest
+from flows.publish import layout
+from flows.publish.s3 import make_client
+
+from .conftest import REPO
+
+BIN = Path(sys.executable).parent
+
+
+def _wait_for_deployment(name: str, timeout: float = 90) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            try:
+                client.read_deployment_by_name(name)
+                return
+            except ObjectNotFound:
+                time.sleep(0.5)
+    raise AssertionError(f"deployment {name} never appeared")
+
+
+@pytest.fixture
+def served(prefect_api: str, seaweed, tree: Path):
+    """`notices serve` as a real process against the session's Prefect API; stopped by PID."""
+    env = dict(
+        os.environ,
+        PREFECT_API_URL=prefect_api,
+        PREFECT_RUNNER_POLL_FREQUENCY="1",
+        NOTICES_STATE_DIR=str(Path(seaweed.state_dir).parent),
+        NOTICES_S3_BUCKET=seaweed.bucket,
+        NOTICES_S3_PREFIX="served",
+        NOTICES_SCHOOLS=str(tree / "schools"),
+        NOTICES_SHARED_DATA=str(tree / "shared_data"),
+    )
+    log = open(tree / "serve.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen([str(BIN / "notices"), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tree)
+    try:
+        _wait_for_deployment("publish-notices/rerun")
+        _wait_for_deployment("publish-notices/trust-wide")
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def test_served_rerun_deployment_publishes_the_chosen_school(served, seaweed, tree: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(
+        "publish-notices/rerun", parameters={"params": {"schools": ["oakfield-primary"]}}, timeout=240, poll_interval=1
+    )
+    assert run.state.is_completed(), (run.state, (tree / "serve.log").read_text()[-3000:])
+    assert run.name == "rerun-oakfield-primary"
+    client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
+    body = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key("served", "oakfield-primary", "manifest.json"))["Body"].read()
+    assert [e.number for e in Manifest.model_validate_json(body).editions] == [1]
+    with get_client(sync_client=True) as api:
+        trust_wide = api.read_deployment_by_name("publish-notices/trust-wide")
+    (schedule,) = trust_wide.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 2 * * *", "Europe/London")
+    limit = trust_wide.global_concurrency_limit  # how Prefect 3 stores a deployment's concurrency_limit
+    assert limit is not None and limit.limit == 1
+    schema = trust_wide.parameter_openapi_schema
+    for model in ("PublishParameters", "ApprovalOptions"):
+        fields = schema["definitions"][model]["properties"]
+        assert [name for name, f in fields.items() if not f.get("description")] == [], model
+
+
+def test_unknown_parameters_are_refused_before_the_run(served) -> None:
+    from prefect.deployments import run_deployment
+
+    with pytest.raises(Exception, match="schoools|extra|parameter"):
+        run_deployment("publish-notices/rerun", parameters={"params": {"schoools": ["x"]}}, timeout=0)
+
+
+def test_prefect_deploy_all_registers_both_deployments(prefect_api: str, tmp_path: Path) -> None:
+    env = dict(os.environ, PREFECT_API_URL=prefect_api, NOTICES_REPO_DIR=str(REPO))
+    pool = subprocess.run(
+        [str(BIN / "prefect"), "work-pool", "create", "trust-notices", "--type", "process", "--overwrite"],
+        env=env, capture_output=True, text=True, timeout=120, cwd=REPO,
+    )
+    assert pool.returncode == 0, pool.stdout + pool.stderr
+    deployed = subprocess.run(
+        [str(BIN / "prefect"), "--no-prompt", "deploy", "--all", "--prefect-file", "deploy/prefect.yaml"],
+        env=env, capture_output=True, text=True, timeout=180, cwd=REPO,
+    )
+    assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        trust_wide = client.read_deployment_by_name("publish-notices/trust-wide")
+        rerun = client.read_deployment_by_name("publish-notices/rerun")
+    assert trust_wide.work_pool_name == rerun.work_pool_name == "trust-notices"
+    assert trust_wide.schedules[0].schedule.timezone == "Europe/London"
+    assert not rerun.schedules

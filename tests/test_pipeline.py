@@ -1,0 +1,245 @@
+"""The Prefect flow, run through Prefect (one test harness for the whole run) against SeaweedFS."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from flows.editions import Manifest
+from flows.publish import layout
+from flows.publish.s3 import make_client
+
+from .conftest import SAMPLE_SLUGS
+
+
+@pytest.fixture
+def flow_env(prefect_api: str, seaweed, tree: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point the flow at the session's SeaweedFS, this test's tree and a prefix of its own."""
+    values = {
+        "NOTICES_STATE_DIR": str(Path(seaweed.state_dir).parent),
+        "NOTICES_S3_BUCKET": seaweed.bucket,
+        "NOTICES_S3_PREFIX": "flow-" + tree.name.lower().replace("_", "-"),
+        "NOTICES_SCHOOLS": str(tree / "schools"),
+        "NOTICES_SHARED_DATA": str(tree / "shared_data"),
+        "NOTICES_PAUSE_POLL": "1",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+def _params(**values):
+    from flows.pipeline import PublishParameters
+
+    return PublishParameters(**values)
+
+
+def _manifest(seaweed, prefix: str, slug: str) -> Manifest:
+    client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
+    body = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key(prefix, slug, "manifest.json"))["Body"].read()
+    return Manifest.model_validate_json(body)
+
+
+def _task_runs(flow_run_id: UUID) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+
+
+def _artifacts(flow_run_id: UUID) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+
+
+def test_trust_wide_run_publishes_every_school_with_a_task_each_and_reports(flow_env, seaweed) -> None:
+    from flows.pipeline import publish_notices
+
+    state = publish_notices(_params(), return_state=True)
+    assert state.is_completed(), state.message
+    data = state.result()
+    assert {s["slug"]: (s["status"], s["edition"]) for s in data["schools"]} == {s: ("published", 1) for s in SAMPLE_SLUGS}
+    flow_run_id = state.state_details.flow_run_id
+    names = sorted(t.name for t in _task_runs(flow_run_id))
+    assert len([n for n in names if n.startswith("publish-") and not n.startswith("publish-trust-index")]) == 6  # one per school
+    assert "load-and-validate" in " ".join(names) and any(n.startswith("publish-trust-index") for n in names)
+    artifacts = {a.key: a for a in _artifacts(flow_run_id) if a.key}
+    table = artifacts["publish-results"]
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert sorted(r["school"] for r in rows) == sorted(SAMPLE_SLUGS)
+    assert {r["status"] for r in rows} == {"published"} and all(r["url"].startswith("http://127.0.0.1:") for r in rows)
+    assert {f"changes-{s}" for s in SAMPLE_SLUGS} <= set(artifacts)
+    assert {f"latest-{s}" for s in SAMPLE_SLUGS} <= set(artifacts)
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run_id)
+    assert run.name.startswith("trust-wide-")
+
+    again = publish_notices(_params(), return_state=True)
+    assert {s["status"] for s in again.result()["schools"]} == {"unchanged"}
+    assert again.result()["requests"]["put"] == 0
+
+
+def test_rerun_by_slug_or_urn_and_failure_names_the_school(flow_env, seaweed, tree: Path) -> None:
+    from flows.pipeline import publish_notices
+
+    state = publish_notices(_params(schools=["oakfield-primary", "990001"]), return_state=True)
+    assert state.is_completed()
+    assert sorted(s["slug"] for s in state.result()["schools"]) == ["oakfield-primary", "riverside-infant"]
+    (tree / "schools" / "hillcrest-middle.yaml").write_text("name: Broken\n", encoding="utf-8")
+    failed = publish_notices(_params(schools=["hillcrest-middle", "riverside-infant", "no-such-school"]), return_state=True)
+    assert failed.is_failed()
+    assert "2 school(s) failed" in failed.message and "hillcrest-middle" in failed.message and "no-such-school" in failed.message
+    statuses = {s["slug"]: s["status"] for s in failed.result(raise_on_failure=False)["schools"]}
+    assert statuses == {"hillcrest-middle": "failed", "no-such-school": "failed", "riverside-infant": "unchanged"}
+
+
+def test_batches_keep_task_runs_bounded() -> None:
+    from flows.pipeline import MAX_TASK_RUNS, batch_size
+
+    assert batch_size(6) == 1  # a small trust shows one task per school
+    assert batch_size(250) == 1
+    for schools in (251, 1000, 21600, 30000):
+        tasks = -(-schools // batch_size(schools))
+        assert tasks <= MAX_TASK_RUNS, schools
+    assert -(-1000 // batch_size(1000)) == 250
+    assert -(-21600 // batch_size(21600)) == 249
+
+
+def _add_local_recipient(tree: Path, slug: str) -> None:
+    path = tree / "schools" / f"{slug}.yaml"
+    text = path.read_text(encoding="utf-8")
+    if "local_recipients:" not in text:
+        text += "local_recipients:\n"
+    text += "  - name: Example Tutoring Ltd\n    purpose: catch-up tutoring\n    lawful_basis: public_task\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def _run_in_thread(params):
+    from flows.pipeline import publish_notices
+
+    box: dict = {}
+
+    def target() -> None:
+        box["state"] = publish_notices(params, return_state=True)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, box
+
+
+def _wait_paused(name_prefix: str, timeout: float = 60) -> UUID:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
+            )
+            for run in runs:
+                if run.name.startswith(name_prefix):
+                    return run.id
+            time.sleep(0.5)
+    raise AssertionError("the flow run never paused")
+
+
+@pytest.mark.parametrize("answer", ["approve", "reject", "timeout"])
+def test_material_changes_wait_for_approval(flow_env, seaweed, tree: Path, monkeypatch, answer: str) -> None:
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.pipeline import ApprovalOptions, publish_notices
+
+    first = publish_notices(_params(schools=["oakfield-primary", "riverside-infant"]), return_state=True)
+    assert first.is_completed()  # first editions need no approval
+    _add_local_recipient(tree, "oakfield-primary")  # material
+    path = tree / "schools" / "riverside-infant.yaml"
+    path.write_text(path.read_text().replace("Mrs Rowan Example", "Mr Rowan Example"), encoding="utf-8")  # minor
+    if answer == "timeout":
+        monkeypatch.setenv("NOTICES_APPROVAL_TIMEOUT_SECONDS", "3")
+    params = _params(schools=["oakfield-primary", "riverside-infant"], approval=ApprovalOptions(require_approval=True))
+    thread, box = _run_in_thread(params)
+    run_id = _wait_paused("rerun-oakfield-primary")
+    prefix = flow_env["NOTICES_S3_PREFIX"]
+    # While paused: the minor change is out, the material one only staged.
+    assert [e.number for e in _manifest(seaweed, prefix, "riverside-infant").editions] == [1, 2]
+    assert [e.number for e in _manifest(seaweed, prefix, "oakfield-primary").editions] == [1]
+    artifacts = {a.key: a for a in _artifacts(run_id) if a.key}
+    assert "Local recipient added: Example Tutoring Ltd" in artifacts["approval-request"].data
+    staged = f"{seaweed.endpoint_url}/{seaweed.bucket}/{prefix}/_staging/{run_id}/oakfield-primary/privacy-notice/changes.html"
+    assert staged in artifacts["approval-request"].data
+    if answer == "approve":
+        resume_flow_run(run_id, run_input={"approved": True, "approver": "Alex Example (DPO)", "note": "checked with the head"})
+    elif answer == "reject":
+        resume_flow_run(run_id, run_input={"approved": False, "approver": "Alex Example (DPO)", "note": "wrong school"})
+    thread.join(timeout=120)
+    state = box["state"]
+    editions = _manifest(seaweed, prefix, "oakfield-primary").editions
+    if answer == "approve":
+        assert state.is_completed(), state.message
+        assert [e.number for e in editions] == [1, 2]
+        assert (editions[1].change_class, editions[1].approved_by, editions[1].approval_note) == (
+            "material", "Alex Example (DPO)", "checked with the head",
+        )
+    elif answer == "reject":
+        assert state.is_cancelled() and state.message.startswith("rejected by Alex Example (DPO): wrong school")
+        assert [e.number for e in editions] == [1]
+    else:
+        # Prefect fails an unanswered pause itself ("never resumed"); nothing material is published.
+        assert state.is_failed() and ("never resumed" in state.message or "approval timed out" in state.message)
+        assert [e.number for e in editions] == [1]
+
+
+def test_inline_approval_publishes_without_pausing(flow_env, seaweed, tree: Path) -> None:
+    from flows.pipeline import ApprovalOptions, publish_notices
+
+    assert publish_notices(_params(schools=["northgate-academy"]), return_state=True).is_completed()
+    _add_local_recipient(tree, "northgate-academy")
+    params = _params(
+        schools=["northgate-academy"],
+        approval=ApprovalOptions(require_approval=True, approved_by="Head of IT", approval_note="urgent fix"),
+    )
+    state = publish_notices(params, return_state=True)
+    assert state.is_completed()
+    edition = _manifest(seaweed, flow_env["NOTICES_S3_PREFIX"], "northgate-academy").editions[-1]
+    assert (edition.number, edition.approved_by, edition.approval_note) == (2, "Head of IT", "urgent fix")
+
+
+def test_two_flow_runs_at_once_lose_no_edition(flow_env, seaweed, tree: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from flows.pipeline import publish_notices
+
+    assert publish_notices(_params(schools=["st-aidans-all-through"]), return_state=True).is_completed()
+    other = tmp_path / "other"
+    shutil.copytree(tree / "schools", other / "schools")
+    for folder, head in ((tree / "schools", "Mrs A Scheduled"), (other / "schools", "Mr B Rerun")):
+        path = folder / "st-aidans-all-through.yaml"
+        path.write_text(path.read_text().replace("Mrs Morgan Example", head), encoding="utf-8")
+    runs = [
+        _run_in_thread(_params()),  # the scheduled trust-wide run
+        _run_in_thread(_params(schools=["st-aidans-all-through"], schools_dir=str(other / "schools"))),
+    ]
+    for thread, _ in runs:
+        thread.join(timeout=180)
+    assert all(box["state"].is_completed() for _, box in runs)
+    manifest = _manifest(seaweed, flow_env["NOTICES_S3_PREFIX"], "st-aidans-all-through")
+    assert [e.number for e in manifest.editions] == [1, 2, 3]
+    client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
+    heads = set()
+    for number in (2, 3):
+        key = layout.edition_key(flow_env["NOTICES_S3_PREFIX"], "st-aidans-all-through", number, "notice.json")
+        heads.add(json.loads(client.get_object(Bucket=seaweed.bucket, Key=key)["Body"].read())["school"]["headteacher"])
+    assert heads == {"Mrs A Scheduled", "Mr B Rerun"}
