@@ -42,6 +42,8 @@ test: $(STAMP) $(AXE)  ## set up and run the test suite
 
 bench: $(STAMP)  ## measure render time per school (not part of make test)
 	$(BIN)/python tests/bench/bench_render.py
+	cd tests/bench && ../../$(BIN)/python bench_flow.py --schools 6
+	cd tests/bench && ../../$(BIN)/python bench_flow.py --schools 1000 --dry-run
 
 clean:  ## remove the venv, node modules and rendered output (not .notices/, the embedded S3's data)
 	rm -rf $(VENV) tests/browser/node_modules $(OUT) .pytest_cache
