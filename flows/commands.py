@@ -13,7 +13,6 @@ import sys
 from typing import Any
 
 from flows import local_s3
-from flows.errors import ConfigError
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -203,13 +202,13 @@ def _root(prefix: str) -> str:
 def _manifest(args: argparse.Namespace):
     from flows.connect import connect
     from flows.publish import layout
-    from flows.publishing import _read_manifest
+    from flows.publishing import read_manifest
 
     prepared = _prepare(args, (args.slug,))
     if prepared.inputs.trust is None:
         return None, None, None, prepared
     conn = connect(prepared.inputs.trust, _flags(args))
-    manifest, _ = _read_manifest(conn.publisher, layout.record_key(conn.target.prefix, args.slug, "manifest.json"))
+    manifest, _ = read_manifest(conn.publisher, layout.record_key(conn.target.prefix, args.slug, "manifest.json"))
     return conn, manifest, layout, prepared
 
 
@@ -280,8 +279,3 @@ def diff(args: argparse.Namespace) -> int:
     print()
     print(unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md"), end="")
     return EXIT_OK
-
-
-def print_errors(errors: list[ConfigError]) -> None:
-    """Print configuration errors on stderr, one per line."""
-    _err(*errors)

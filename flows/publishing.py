@@ -208,7 +208,8 @@ def publish_school(pub: Publisher, ctx: RunContext, notice: Notice) -> SchoolRes
     )
 
 
-def _read_manifest(pub: Publisher, key: str) -> tuple[Manifest | None, str | None]:
+def read_manifest(pub: Publisher, key: str) -> tuple[Manifest | None, str | None]:
+    """A school's manifest and its ETag, or (None, None) before its first edition."""
     stored = pub.get(key)
     if stored is None:
         return None, None
@@ -222,7 +223,7 @@ def _read_manifest(pub: Publisher, key: str) -> tuple[Manifest | None, str | Non
 def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice) -> SchoolResult:
     prefix, slug = ctx.target.prefix, notice.slug
     manifest_key = layout.record_key(prefix, slug, "manifest.json")
-    manifest, etag = _read_manifest(pub, manifest_key)
+    manifest, etag = read_manifest(pub, manifest_key)
     files = dict(render_notice(ctx.env, notice, ctx.text, pdf=False).files)
     data = json.loads(files["notice.json"])
     chash = content_hash(data)
@@ -237,7 +238,8 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice) -> SchoolResu
         result.edition = edition.number if edition else None
         latest_files = _latest_uploads(prefix, slug, files, manifest.latest.files.get("notice.pdf"), ctx)
     else:
-        files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"))
+        # A dry run never uploads, so it skips the slow PDF (an empty placeholder stands in).
+        files["notice.pdf"] = b"" if ctx.dry_run else render_pdf(files["index.html"].decode("utf-8"))
         latest_files = [Upload(layout.latest_key(prefix, slug, n), files[n], layout.LATEST_CACHE) for n in layout.LATEST_FILES]
         latest = LatestRecord(
             edition=0,
@@ -451,6 +453,9 @@ def _write(pub: Publisher, ctx: RunContext, uploads: list[Upload], *, force: boo
                 and head.cache_control == upload.cache_control
             ):
                 continue
+            if ctx.dry_run:
+                written.append(upload.key)
+                continue
             upload = upload.render()
         elif (
             not force
@@ -540,6 +545,8 @@ def stage_preview(pub: Publisher, ctx: RunContext, result: SchoolResult, run_id:
     """
     folder = layout.join(ctx.target.prefix, "_staging", run_id, result.slug, layout.NOTICE_DIR)
     for upload in result.planned:
+        if not upload.body:  # the PDF placeholder of a dry run
+            continue
         key = layout.join(folder, upload.key.rsplit("/", 1)[1])
         pub.put(key, upload.body, content_type=upload.content_type, cache_control="no-cache")
     return pub.url(layout.join(folder, "changes.html"))
