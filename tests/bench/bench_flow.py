@@ -49,7 +49,13 @@ def main() -> None:
             wall = time.perf_counter() - started
             data = state.result(raise_on_failure=False)
             with get_client(sync_client=True) as client:
-                tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+                run_filter = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+                tasks = []
+                while True:  # the API returns at most 200 per page
+                    page = client.read_task_runs(flow_run_filter=run_filter, limit=200, offset=len(tasks))
+                    tasks += page
+                    if len(page) < 200:
+                        break
             statuses: dict[str, int] = {}
             for school in data["schools"]:
                 statuses[school["status"]] = statuses.get(school["status"], 0) + 1
