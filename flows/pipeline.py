@@ -194,10 +194,10 @@ def publish_batch(conn: Connection, ctx: RunContext, notices: list[Notice], labe
 
 
 @task(name="publish-trust-index", cache_policy=NO_CACHE, persist_result=False, retries=2, retry_delay_seconds=5)
-def publish_index(conn: Connection, ctx: RunContext, results: list[SchoolResult]) -> list[str]:
-    """The trust's index of schools, its error page and ``schools.json``."""
+def publish_index(conn: Connection, ctx: RunContext, results: list[SchoolResult]) -> tuple[list[str], dict[str, int]]:
+    """The trust's index of schools, its error page and ``schools.json``; with the requests made."""
     pub = S3Publisher(conn.publisher.client, conn.target.bucket, conn.target.public_base_url)
-    return publish_root(pub, ctx, [r for r in results if r.status != "failed" and r.edition])
+    return publish_root(pub, ctx, [r for r in results if r.status != "failed" and r.edition]), pub.counts.as_dict()
 
 
 def _run_batches(conn: Connection, ctx: RunContext, notices: list[Notice]) -> tuple[list[SchoolResult], dict[str, int]]:
@@ -265,7 +265,10 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> dict[str
             return state(message=counts["message"])  # type: ignore[return-value]
         for slug in prepared.broken:
             results.append(SchoolResult(slug, "failed", error="configuration is invalid, or no such school (see the logs)"))
-        root = publish_index(conn, ctx, results) if any(r.edition for r in results) else []
+        root: list[str] = []
+        if any(r.edition for r in results):
+            root, root_counts = publish_index(conn, ctx, results)
+            counts = {key: counts.get(key, 0) + value for key, value in root_counts.items()}
     run = RunResult(conn.target, sorted(results, key=lambda r: r.slug), counts, root)
     report_url = _report(conn, ctx, run, run_id)
     summary = run.as_dict() | {"dry_run": params.dry_run, "report_url": report_url}
