@@ -39,10 +39,13 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
-def _fail(kind: str, message: str, **context: Any) -> PydanticCustomError:
+def _fail(error_type: str, message: str, **context: Any) -> PydanticCustomError:
     # Format here, not in pydantic: values may contain braces (e.g. "{{"), which must
     # appear in the message literally.
-    return PydanticCustomError(kind, message.format(**context))
+    return PydanticCustomError(error_type, message.format(**context))
+
+
+_TYPE_NAMES = {"int": "a number", "float": "a number", "list": "a list", "dict": "a mapping", "date": "a date", "datetime": "a date and time"}
 
 
 def _text_of(value: Any, what: str) -> str:
@@ -59,10 +62,10 @@ def _text_of(value: Any, what: str) -> str:
         )
     raise _fail(
         "text_type",
-        "expected {what}, got {got!r} ({kind}); put the value in quotes",
+        "expected {what}, got {got} ({type_name}); put the value in quotes",
         what=what,
         got=value,
-        kind=type(value).__name__,
+        type_name=_TYPE_NAMES.get(type(value).__name__, type(value).__name__),
     )
 
 

@@ -28,6 +28,10 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 
 Path_ = tuple[str | int, ...]
 
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
+}
+
 
 @dataclass(frozen=True)
 class YamlDocument:
@@ -136,6 +140,12 @@ class _Builder:
                 ConfigError(self.display, node.start_mark.line + 1, _dotted(where), "YAML anchors and aliases (&name / *name) are not supported; write the value out")
             )
         self.seen.add(id(node))
+        if node.tag not in _PLAIN_TAGS:
+            # Explicit tags (!!python/object, !!binary, custom !tags) have no place in a
+            # notice configuration; refuse them rather than guess what was meant.
+            raise YamlProblem(
+                ConfigError(self.display, node.start_mark.line + 1, _dotted(where), f"YAML tag {node.tag!r} is not supported; write a plain value")
+            )
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, where)
         if isinstance(node, yaml.SequenceNode):
