@@ -117,3 +117,20 @@ def test_csp_allows_the_page_style_and_print_hides_navigation(browser, site: Pat
     # Reflow at 320 CSS px (WCAG 1.4.10): no horizontal scrolling.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     context.close()
+
+
+def test_published_pages_have_no_axe_violations(browser, seaweed, tree: Path) -> None:
+    """History, redline, trust index and error page, fetched from the real S3 over HTTP."""
+    from flows.site import prepare
+
+    from .test_publish import _publish
+
+    _publish(seaweed, prepare(tree / "schools", tree / "shared_data", only=("oakfield-primary",)), "axe")
+    path = tree / "schools" / "oakfield-primary.yaml"
+    text = path.read_text().replace("Mr Sam Example", "Ms Jo Example")
+    path.write_text(text + "  - name: Example Tutoring Ltd\n    purpose: tutoring\n    lawful_basis: public_task\n", encoding="utf-8")
+    result = _publish(seaweed, prepare(tree / "schools", tree / "shared_data", only=("oakfield-primary",)), "axe")
+    base = result.schools[0].url.rsplit("/", 1)[0]
+    root = base.rsplit("/", 2)[0]
+    for url in (f"{base}/history.html", f"{base}/v2/changes.html", f"{base}/v1/changes.html", f"{root}/index.html", f"{root}/error.html"):
+        assert _axe(browser, url) == [], url
