@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _target_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("publishing target (default: the trust file's `publishing`, else the embedded S3)")
-    group.add_argument("--endpoint-url", metavar="URL", help="S3 endpoint ($NOTICES_S3_ENDPOINT); omit for AWS or the embedded S3")
+    group.add_argument("--endpoint-url", metavar="URL", help="S3 endpoint ($NOTICES_S3_ENDPOINT), e.g. https://s3.eu-west-2.amazonaws.com; none: the embedded S3")
     group.add_argument("--bucket", metavar="NAME", help="bucket ($NOTICES_S3_BUCKET)")
     group.add_argument("--region", metavar="REGION", help="region ($NOTICES_S3_REGION)")
     group.add_argument("--prefix", metavar="PREFIX", help="key prefix ($NOTICES_S3_PREFIX)")
@@ -134,7 +134,7 @@ def _add_publishing_commands(commands: Any) -> None:
         "create and configure the bucket (versioning, public GET, CORS, website)",
         "Create the bucket if needed, enable versioning, allow anonymous GET only, allow CORS GET "
         "for school websites, and set the website index/error documents where the server supports it.",
-        "notices setup-bucket --bucket trust-notices --region eu-west-2",
+        "notices setup-bucket --endpoint-url https://s3.eu-west-2.amazonaws.com --bucket my-trust-notices --region eu-west-2",
     )
     _common(setup)
     _target_flags(setup)

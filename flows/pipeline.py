@@ -187,7 +187,7 @@ def publish_batch(conn: Connection, ctx: RunContext, notices: list[Notice], labe
 
     pub = S3Publisher(conn.publisher.client, conn.target.bucket, conn.target.public_base_url)
     results = [publish_school(pub, ctx, notice) for notice in notices]
-    failed = [r for r in results if r.status == "failed"]
+    failed = [r for r in results if r.status == "failed" and r.retryable]
     if failed and task_run.run_count <= 2:  # let Prefect retry; published schools come back "unchanged"
         raise RuntimeError("; ".join(f"{r.slug}: {r.error}" for r in failed))
     return results, pub.counts.as_dict()

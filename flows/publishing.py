@@ -157,6 +157,7 @@ class SchoolResult:
     name: str = ""
     urn: str = ""
     diff: str = ""
+    retryable: bool = True
     planned: list["Upload"] = field(default_factory=list, repr=False)
     """On a dry run: the edition files that would be written (bodies included), for previews."""
 
@@ -198,7 +199,9 @@ def publish_school(pub: Publisher, ctx: RunContext, notice: Notice) -> SchoolRes
             pub.counts.retried += 1
             time.sleep(min(0.2 * 2**attempt, 2.0))
         except PublishError as exc:
-            return SchoolResult(notice.slug, "failed", error=str(exc), name=notice.school.name, urn=notice.school.urn)
+            return SchoolResult(
+                notice.slug, "failed", error=str(exc), name=notice.school.name, urn=notice.school.urn, retryable=exc.transient
+            )
     return SchoolResult(
         notice.slug,
         "failed",
@@ -217,7 +220,10 @@ def read_manifest(pub: Publisher, key: str) -> tuple[Manifest | None, str | None
         return Manifest.model_validate_json(stored.body), stored.etag
     except ValueError as exc:
         # Never overwrite a manifest we cannot read: it is the record of every edition.
-        raise PublishError(f"{key}: cannot read the manifest ({str(exc).splitlines()[0]}); fix or restore it from a previous version") from exc
+        raise PublishError(
+            f"{key}: cannot read the manifest ({str(exc).splitlines()[0]}); fix or restore it from a previous version",
+            transient=False,
+        ) from exc
 
 
 def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice) -> SchoolResult:
@@ -381,7 +387,10 @@ def _new_edition(
 def _get_required(pub: Publisher, key: str) -> bytes:
     stored = pub.get(key)
     if stored is None:
-        raise PublishError(f"{key}: the previous edition's file is missing from the target; it is needed to describe the changes")
+        raise PublishError(
+            f"{key}: the previous edition's file is missing from the target; it is needed to describe the changes",
+            transient=False,
+        )
     return stored.body
 
 

@@ -57,7 +57,15 @@ class PreconditionFailed(Exception):
 
 
 class PublishError(Exception):
-    """A request failed after retries; the message names the key and the reason."""
+    """A request failed after retries; the message names the key and the reason.
+
+    ``transient`` is False for problems another attempt cannot fix (an unreadable manifest,
+    a missing earlier edition), so orchestration does not retry them.
+    """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class Publisher(Protocol):

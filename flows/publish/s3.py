@@ -27,7 +27,8 @@ def make_client(endpoint_url: str | None, region: str | None, access_key: str | 
         retries={"mode": "standard", "max_attempts": 5},
         connect_timeout=5,
         read_timeout=30,
-        s3={"addressing_style": "path"} if endpoint_url else {},
+        # Local and S3-compatible servers want path-style keys; AWS prefers virtual-hosted.
+        s3={"addressing_style": "path"} if endpoint_url and "amazonaws.com" not in endpoint_url else {},
     )
     kwargs: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": region or "us-east-1", "config": config}
     if access_key and secret_key:
