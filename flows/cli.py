@@ -52,8 +52,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="notices",
-        description="Render and check the pupil privacy notices of a multi-academy trust.",
-        epilog="Example:\n  notices validate && notices render --out site",
+        description="Check, render and publish the pupil privacy notices of a multi-academy trust.",
+        epilog="Example:\n  notices validate && notices publish --dry-run",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
