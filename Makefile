@@ -37,7 +37,8 @@ stop: $(STAMP)  ## stop the embedded S3 that make run started
 validate: $(STAMP)  ## check every configuration file
 	$(BIN)/notices validate
 
-test: $(STAMP) $(AXE)  ## set up and run the test suite
+test: $(STAMP) $(AXE)  ## set up and run the test suite (lint first: it takes a second)
+	$(BIN)/ruff check flows tests
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)  ## measure render time per school (not part of make test)

@@ -125,7 +125,7 @@ def run_name() -> str:
     if isinstance(params, BaseModel):
         params = params.model_dump()
     schools = list(params.get("schools") or [])
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
     if not schools:
         name = f"trust-wide-{today}"
     else:

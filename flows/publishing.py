@@ -111,11 +111,11 @@ class RunContext:
     approved_by: str | None = None
     approval_note: str | None = None
     trust_colour: str = "#1d4f91"
-    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.timezone.utc))
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     def timestamp(self) -> str:
         """Now, as an RFC 3339 UTC time to the second."""
-        return self.now().astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        return self.now().astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def make_context(env: Environment, text: DatasetText, target: Target, trust: TrustFile, templates_dir: Path, **options: Any) -> RunContext:
@@ -158,7 +158,7 @@ class SchoolResult:
     urn: str = ""
     diff: str = ""
     retryable: bool = True
-    planned: list["Upload"] = field(default_factory=list, repr=False)
+    planned: list[Upload] = field(default_factory=list, repr=False)
     """On a dry run: the edition files that would be written (bodies included), for previews."""
 
     def as_dict(self) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from flows.editions import Manifest
-from flows.models import School
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed
 from flows.publish.s3 import S3Publisher, make_client

@@ -185,7 +185,7 @@ def test_injection_in_every_config_string_is_inert(sample, env, dataset_text) ->
 
 def test_render_all_writes_every_file_atomically(sample, tmp_path: Path) -> None:
     report = render_all(sample.notices[:2], tmp_path, pdf=True)
-    for slug, folder in report.written.items():
+    for _slug, folder in report.written.items():
         assert sorted(p.name for p in folder.iterdir()) == sorted(OUTPUT_FILES)
     again = render_all(sample.notices[:2], tmp_path, pdf=True)  # replaces, leaves no temp folders
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(again.written)
