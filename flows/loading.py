@@ -299,9 +299,21 @@ def errors_from_validation(doc: YamlDocument, exc: ValidationError) -> list[Conf
 
 
 def _clean_location(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
-    # pydantic adds validator tags (e.g. "function-before[...]") to locations inside
-    # unions; keep only the parts that name a real key or list index.
-    return tuple(part for part in loc if isinstance(part, int) or not re.search(r"[\[\]()]", str(part)))
+    # pydantic adds validator tags (e.g. "function-before[...]") to locations inside unions;
+    # keep the parts that name a real key or index in the data, and the last part (a
+    # missing or unknown field's own name), so user-chosen keys survive whatever they contain.
+    kept: list[str | int] = []
+    current = data
+    for index, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            kept.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            kept.append(part)
+            current = current[part]
+        elif index == len(loc) - 1 and not (isinstance(part, str) and "[" in part and part.endswith("]")):
+            kept.append(part)
+    return tuple(kept)
 
 
 def _error(doc: YamlDocument, where: tuple[str | int, ...], message: str) -> ConfigError:
@@ -356,7 +368,8 @@ def _message(item: Any, where: tuple[str | int, ...]) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
-        return f"unknown field{_suggest(str(where[-1]), VOCABULARY)}; check the spelling (see `notices schema`)"
+        name = str(where[-1]) if where else ""
+        return f"unknown field{_suggest(name, VOCABULARY)}; check the spelling (see `notices schema`)"
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         return f"expected one of: {', '.join(choices)}; got {value!r}{_suggest(str(value), choices)}"
