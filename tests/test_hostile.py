@@ -54,3 +54,18 @@ def test_deeply_nested_yaml_is_reported_not_a_crash(tree: Path) -> None:
     (tree / "schools" / "deep-school.yaml").write_text("name: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
     prepared = prepare(tree / "schools", tree / "shared_data", only=("deep-school",))
     assert [e.path for e in prepared.errors] == ["schools/deep-school.yaml"]
+
+
+def test_mangled_dataset_editions_never_crash_the_loader(tree: Path) -> None:
+    rng = random.Random(7)
+    path = tree / "shared_data" / "dfe-recipients" / "2026-1.yaml"
+    original = path.read_bytes()
+    reported = 0
+    for _ in range(150):
+        path.write_bytes(_mangle(original, rng))
+        prepared = prepare(tree / "schools", tree / "shared_data", only=("oakfield-primary",))
+        if prepared.errors:
+            reported += 1
+            assert prepared.notices == ()  # a broken edition blocks every school, and says why
+            assert all(e.message for e in prepared.errors)
+    assert reported > 50
