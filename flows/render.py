@@ -66,6 +66,8 @@ def build_environment(templates_dir: Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # Read once per run: every page inlines it (with the school's colour) and hashes it for the CSP.
+    env.globals["notice_css"] = (templates_dir / "notice.css").read_text(encoding="utf-8")
     env.filters["md"] = escape_markdown
     env.filters["lawful_basis"] = lambda basis: LAWFUL_BASIS_TEXT[basis]
     env.filters["display_time"] = display_time
@@ -166,8 +168,7 @@ def _resolve_links(text: str, links: dict[str, str | None]) -> str:
 
 def page_style(env: Environment, colour: str) -> tuple[str, str]:
     """The inline stylesheet with the school's colour, and the CSP that allows exactly it."""
-    css = env.loader.get_source(env, "notice.css")[0]  # type: ignore[union-attr]
-    style = f":root {{ --brand: {colour}; }}\n{css}"
+    style = f":root {{ --brand: {colour}; }}\n{env.globals['notice_css']}"
     digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     # No scripts, no remote anything: only our own inline stylesheet, by hash.
     csp = f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'self'; base-uri 'none'; form-action 'none'"
