@@ -112,6 +112,9 @@ def test_prefect_deploy_all_registers_both_deployments(prefect_api: str, tmp_pat
     with get_client(sync_client=True) as client:
         trust_wide = client.read_deployment_by_name("publish-notices/trust-wide")
         rerun = client.read_deployment_by_name("publish-notices/rerun")
+        # Leave the shared harness as we found it: served deployments of the same name come and go.
+        for deployment in (trust_wide, rerun):
+            client.delete_deployment(deployment.id)
     assert trust_wide.work_pool_name == rerun.work_pool_name == "trust-notices"
     assert trust_wide.schedules[0].schedule.timezone == "Europe/London"
     assert not rerun.schedules
