@@ -162,13 +162,14 @@ def _add_publishing_commands(commands: Any) -> None:
         "show what changed between editions, or between the latest edition and a draft",
         "Print the change notes and a unified diff. --to draft (the default) renders the current "
         "configuration without publishing it.",
-        "notices diff oakfield-primary --from 1 --to draft",
+        "notices diff oakfield-primary --from 1 --to draft --redline changes.html",
     )
     _common(diff)
     _target_flags(diff)
     diff.add_argument("slug")
     diff.add_argument("--from", dest="from_", metavar="N", type=int, help="edition to compare from (default: the latest)")
     diff.add_argument("--to", default="draft", metavar="N|draft", help="edition number, or draft (default)")
+    diff.add_argument("--redline", type=Path, metavar="FILE", help="also write a redline HTML page of the two to FILE")
 
     history = _sub(
         commands,

@@ -195,6 +195,21 @@ def serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_redline(path: Any, env: Any, names: tuple[str, str], from_label: str, to_label: str, notes: Any, change_class: str, old: str, new: str) -> None:
+    from markupsafe import Markup
+
+    from flows.diff import redline
+    from flows.publishing import CHANGE_LABELS
+    from flows.render import page_style
+
+    style, csp = page_style(env, "#1d4f91")
+    html = env.get_template("redline.html.j2").render(
+        style=Markup(style), csp=csp, trust_name=names[0], school_name=names[1], from_label=from_label, to_label=to_label,
+        changes=notes, change_class=change_class, change_label=CHANGE_LABELS, redline=redline(old, new),
+    )
+    path.write_text(html, encoding="utf-8")
+
+
 def _root(prefix: str) -> str:
     return f"{prefix}/" if prefix else ""
 
@@ -244,32 +259,37 @@ def diff(args: argparse.Namespace) -> int:
     numbers = [e.number for e in manifest.editions]
     start = args.from_ or numbers[-1]
 
-    def edition_files(number: int) -> tuple[str, str]:
+    def edition_files(number: int) -> tuple[str, str, str]:
         if number not in numbers:
             raise KeyError(f"{args.slug}: no edition {number}; editions are {numbers[0]} to {numbers[-1]}")
         prefix = conn.target.prefix
-        md = conn.publisher.get(layout.edition_key(prefix, args.slug, number, "notice.md"))
-        js = conn.publisher.get(layout.edition_key(prefix, args.slug, number, "notice.json"))
-        if md is None or js is None:
+        found = [conn.publisher.get(layout.edition_key(prefix, args.slug, number, n)) for n in ("notice.md", "notice.json", "fragment.html")]
+        if any(f is None for f in found):
             raise KeyError(f"{args.slug}: edition {number}'s files are missing from the target")
-        return md.body.decode(), js.body.decode()
+        return found[0].body.decode(), found[1].body.decode(), found[2].body.decode()
 
+    env = build_environment(TEMPLATES_DIR)
     try:
-        old_md, old_json = edition_files(start)
+        old_md, old_json, old_fragment = edition_files(start)
         if args.to == "draft":
             notices = [n for n in prepared.notices if n.slug == args.slug]
             if not notices:
                 _err(f"{args.slug}: the draft cannot be rendered (see the errors above)")
                 return EXIT_FAILED
-            files = render_notice(build_environment(TEMPLATES_DIR), notices[0], render_dataset_text(notices[0].dataset), pdf=False).files
-            new_md, new_json, label = files["notice.md"].decode(), files["notice.json"].decode(), "draft"
+            files = render_notice(env, notices[0], render_dataset_text(notices[0].dataset), pdf=False).files
+            new_md, new_json, new_fragment = (files[n].decode() for n in ("notice.md", "notice.json", "fragment.html"))
+            label = "draft"
         else:
-            new_md, new_json = edition_files(int(args.to))
+            new_md, new_json, new_fragment = edition_files(int(args.to))
             label = f"v{args.to}"
     except (KeyError, ValueError) as exc:
         _err(str(exc).strip("'\""))
         return EXIT_FAILED
     notes, change_class = describe_changes(json.loads(old_json), json.loads(new_json))
+    if args.redline:
+        trust_name = prepared.inputs.trust.name if prepared.inputs.trust else ""
+        _write_redline(args.redline, env, (trust_name, manifest.name), f"v{start}", label, notes, change_class, old_fragment, new_fragment)
+        _err(f"redline written to {args.redline}")
     if not notes and old_md == new_md:
         print(f"no changes between v{start} and {label}")
         return EXIT_OK

@@ -102,7 +102,9 @@ def test_dry_run_then_diff_and_history(tree: Path, embedded_env: dict[str, str])
     history = _run(["history", "riverside-infant", "--json"], tree, embedded_env)
     editions = json.loads(history.stdout)
     assert [(e["number"], e["change_class"]) for e in editions] == [(1, "first"), (2, "minor")]
-    between = _run(["diff", "riverside-infant", "--from", "1", "--to", "2"], tree, embedded_env)
+    between = _run(["diff", "riverside-infant", "--from", "1", "--to", "2", "--redline", "red.html"], tree, embedded_env)
     assert "v1 → v2: minor change" in between.stdout
+    page = (tree / "red.html").read_text()
+    assert "<del>Mrs</del>" in page and "<ins>Mr</ins>" in page and "changes from v1 to v2" in page
     bad = _run(["diff", "riverside-infant", "--from", "7"], tree, embedded_env)
     assert bad.returncode == 1 and "no edition 7; editions are 1 to 2" in bad.stderr
