@@ -332,6 +332,7 @@ def _publish_with_approval(
     lines = [f"# Approval needed: {len(material)} school(s) with material changes", ""]
     for r in (r for r in plan if r.slug in material):
         lines += [f"## {r.name or r.slug} → edition {r.edition}", "", *[f"- {c}" for c in r.changes], "", f"[Preview the changes]({previews[r.slug]})", ""]
+        lines += ["```diff", (r.diff or "")[:3000], "```", ""]
     create_markdown_artifact("\n".join(lines), key="approval-request", description="Material changes waiting for approval")
     minutes = params.approval.timeout_minutes or prepared.inputs.trust.approval.timeout_minutes
     timeout = int(os.environ.get("NOTICES_APPROVAL_TIMEOUT_SECONDS") or minutes * 60)  # the variable: for tests

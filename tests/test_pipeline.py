@@ -181,6 +181,7 @@ def test_material_changes_wait_for_approval(flow_env, seaweed, tree: Path, monke
     assert "Local recipient added: Example Tutoring Ltd" in artifacts["approval-request"].data
     staged = f"{seaweed.endpoint_url}/{seaweed.bucket}/{prefix}/_staging/{run_id}/oakfield-primary/privacy-notice/changes.html"
     assert staged in artifacts["approval-request"].data
+    assert "+| Example Tutoring Ltd" in artifacts["approval-request"].data  # the diff itself
     if answer == "approve":
         resume_flow_run(run_id, run_input={"approved": True, "approver": "Alex Example (DPO)", "note": "checked with the head"})
     elif answer == "reject":
