@@ -21,7 +21,6 @@ from flows.loading import display_path
 
 EXIT_OK = 0
 EXIT_INVALID = 1
-EXIT_USAGE = 2
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from flows import local_s3
+from flows.publish import layout
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -216,20 +217,19 @@ def _root(prefix: str) -> str:
 
 def _manifest(args: argparse.Namespace):
     from flows.connect import connect
-    from flows.publish import layout
     from flows.publishing import read_manifest
 
     prepared = _prepare(args, (args.slug,))
     if prepared.inputs.trust is None:
-        return None, None, None, prepared
+        return None, None, prepared
     conn = connect(prepared.inputs.trust, _flags(args))
     manifest, _ = read_manifest(conn.publisher, layout.record_key(conn.target.prefix, args.slug, "manifest.json"))
-    return conn, manifest, layout, prepared
+    return conn, manifest, prepared
 
 
 def history(args: argparse.Namespace) -> int:
     """`notices history SLUG`."""
-    conn, manifest, _, _ = _manifest(args)
+    conn, manifest, _ = _manifest(args)
     if manifest is None:
         _err(f"{args.slug}: no editions published yet")
         return EXIT_FAILED
@@ -250,7 +250,7 @@ def diff(args: argparse.Namespace) -> int:
     from flows.render import build_environment, render_dataset_text, render_notice
     from flows.site import TEMPLATES_DIR
 
-    conn, manifest, layout, prepared = _manifest(args)
+    conn, manifest, prepared = _manifest(args)
     if conn is None:
         return EXIT_FAILED
     if manifest is None or not manifest.editions:

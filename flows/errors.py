@@ -22,10 +22,3 @@ class ConfigError:
         """Order errors by file, then line, so the report reads top to bottom."""
         return (self.path, self.line or 0, self.field, self.message)
 
-
-class InputsInvalid(Exception):
-    """Raised when inputs that everything depends on (dataset, trust file) are broken."""
-
-    def __init__(self, errors: list[ConfigError]) -> None:
-        super().__init__("\n".join(str(e) for e in errors))
-        self.errors = errors
