@@ -12,7 +12,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,13 +203,10 @@ def render_notice(env: Environment, notice: Notice, text: DatasetText, *, pdf: b
 
 
 def render_pdf(html: str) -> bytes:
-    """A tagged PDF/UA-1 of the page, using its print stylesheet."""
-    import weasyprint  # imported here: ~1 s, and only the PDF needs it
+    """A tagged PDF/UA-1 of the page, using its print stylesheet and the bundled fonts."""
+    from flows import pdf  # imported here: WeasyPrint takes ~1 s, and only the PDF needs it
 
-    # Screen-only CSS (clip-path, overflow-x) is unknown to WeasyPrint and would be logged on
-    # every page; real problems (an image without alt text) are logged as errors and stay.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    return weasyprint.HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")
+    return pdf.render_pdf(html)
 
 
 def _recipient_text(text: RecipientText) -> dict[str, Any]:

@@ -1,0 +1,130 @@
+"""HTML → PDF/UA-1 with bundled fonts, so that unchanged input gives byte-identical PDFs.
+
+Two things used to make the bytes vary:
+
+* fonts came from fontconfig, i.e. from whatever the machine has installed (DejaVu on one,
+  Liberation on another: a different page count). The PDF now uses only the fonts in
+  ``templates/fonts/``, named by ``templates/print-fonts.css``;
+* without libharfbuzz-subset, WeasyPrint subsets fonts with fontTools, which stamps the
+  current time into each embedded font's ``head`` table. HarfBuzz keeps the table as it is.
+
+The only date WeasyPrint writes (``/CreationDate``) comes from ``<meta name="dcterms.created">``
+in the page, i.e. from the edition, never from the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # WeasyPrint takes ~1 s to import: only the PDF needs it.
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+FONTS_CSS = "print-fonts.css"
+_URL = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
+
+
+class FontsMissing(RuntimeError):
+    """A font file named by the fonts stylesheet is not in the fonts folder."""
+
+
+class PdfToolMissing(RuntimeError):
+    """A system library needed for reproducible PDFs is not installed."""
+
+
+class _PerThread(threading.local):
+    # WeasyPrint's FontConfiguration is not thread-safe, and making one per PDF leaks memory
+    # (~0.2 MB each) and is slower: one per publisher thread, with the fonts CSS parsed (and
+    # the fonts registered in it) once. Keyed by fonts folder so tests can use another one.
+    styles: dict[Path, tuple[FontConfiguration, CSS]]
+
+    def __init__(self) -> None:
+        self.styles = {}
+
+
+_local = _PerThread()
+
+
+def templates_dir() -> Path:
+    """The templates folder; imported lazily so that a packaging change touches one place."""
+    from flows.site import TEMPLATES_DIR
+
+    return TEMPLATES_DIR
+
+
+def fonts_css_text() -> str:
+    """The ``@font-face`` rules and the rule that forces the bundled families everywhere."""
+    return (templates_dir() / FONTS_CSS).read_text(encoding="utf-8")
+
+
+def required_fonts(css: str) -> list[str]:
+    """File names the stylesheet loads: the stylesheet is the one list of bundled fonts."""
+    return sorted(set(_URL.findall(css)))
+
+
+def check_fonts(fonts_dir: Path, css: str) -> None:
+    """Raise FontsMissing unless every font the stylesheet names is in ``fonts_dir``.
+
+    WeasyPrint itself would only log a warning and quietly use a system font instead.
+    """
+    names = required_fonts(css)
+    if not names:
+        raise FontsMissing(f"{FONTS_CSS} names no font files (looked for url(...) in it)")
+    missing = [name for name in names if not (fonts_dir / name).is_file()]
+    if missing:
+        raise FontsMissing(
+            f"PDF fonts missing from {fonts_dir}: {', '.join(missing)} "
+            f"(they are part of the project: restore templates/fonts/ from the repository)"
+        )
+
+
+def check_harfbuzz_subset() -> None:
+    """Raise PdfToolMissing unless WeasyPrint can subset fonts with HarfBuzz ≥ 4.1.
+
+    Its fallback, fontTools, writes the time of the run into every embedded font.
+    """
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    if harfbuzz_subset is None or not harfbuzz.hb_version_atleast(4, 1, 0):
+        raise PdfToolMissing(
+            "HarfBuzz subsetting (libharfbuzz-subset >= 4.1) is missing, so PDFs would not be "
+            "reproducible: run `apt-get install libharfbuzz-subset0` (Debian/Ubuntu)"
+        )
+
+
+def _styles(fonts_dir: Path) -> tuple[FontConfiguration, CSS]:
+    """This thread's font configuration and parsed fonts stylesheet for ``fonts_dir``."""
+    cached = _local.styles.get(fonts_dir)
+    if cached is None:
+        css_text = fonts_css_text()
+        check_fonts(fonts_dir, css_text)  # before WeasyPrint: it would fall back silently
+        check_harfbuzz_subset()
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        font_config = FontConfiguration()
+        # Parsing the @font-face rules copies the fonts into font_config, once per thread.
+        # The trailing "/" makes the bare file names in url() resolve inside the folder.
+        sheet = CSS(string=css_text, base_url=fonts_dir.resolve().as_uri() + "/", font_config=font_config)
+        cached = _local.styles[fonts_dir] = (font_config, sheet)
+    return cached
+
+
+def render_pdf(html: str, *, fonts_dir: Path | None = None) -> bytes:
+    """A tagged PDF/UA-1 of the page (its print stylesheet applies), in the bundled fonts.
+
+    Raises FontsMissing or PdfToolMissing before rendering if the PDF could not be reproducible.
+    """
+    import weasyprint
+
+    # Screen-only CSS (clip-path, overflow-x) is unknown to WeasyPrint and would be logged on
+    # every page; real problems (an image without alt text) are logged as errors and stay.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    font_config, sheet = _styles(fonts_dir or templates_dir() / "fonts")
+    return weasyprint.HTML(string=html).write_pdf(
+        stylesheets=[sheet], font_config=font_config, pdf_variant="pdf/ua-1"
+    )

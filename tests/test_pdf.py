@@ -1,0 +1,106 @@
+"""PDF: bundled fonts only, byte-identical across processes and machines, clear errors when unsure."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from flows.pdf import FontsMissing, render_pdf
+from flows.render import render_notice
+
+from .conftest import REPO
+
+# Renders a notice with the function the rest of the code uses, in a fresh interpreter.
+SCRIPT = (
+    "import sys; from pathlib import Path; from flows.render import render_pdf; "
+    "Path(sys.argv[2]).write_bytes(render_pdf(Path(sys.argv[1]).read_text(encoding='utf-8')))"
+)
+SERIF = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
+
+
+def _pdf_text(pdf: bytes) -> bytes:
+    """The PDF with its Flate streams inflated: font names sit in compressed object streams."""
+    parts = [pdf]
+    for match in re.finditer(rb"stream\r?\n", pdf):
+        try:
+            parts.append(zlib.decompressobj().decompress(pdf[match.end() :]))
+        except zlib.error:
+            pass
+    return b"\n".join(parts)
+
+
+def _base_fonts(pdf: bytes) -> set[str]:
+    """Embedded font names without the subset tag: ``ABCDEF+Name`` → ``Name``."""
+    names = re.findall(rb"/BaseFont\s*/(?:[A-Z]{6}\+)?([^\s/<>\[\]()]+)", _pdf_text(pdf))
+    return {name.decode() for name in names}
+
+
+def _other_fonts_config(tmp_path: Path) -> Path:
+    """A fontconfig setup whose only system font is a serif, so "sans-serif" means DejaVu Serif."""
+    fonts = tmp_path / "system-fonts"
+    fonts.mkdir()
+    shutil.copy(SERIF, fonts)
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+        f"<fontconfig><dir>{fonts}</dir><cachedir>{tmp_path / 'fc-cache'}</cachedir></fontconfig>\n",
+        encoding="utf-8",
+    )
+    return conf
+
+
+@pytest.fixture(scope="module")
+def notice_html(sample, env, dataset_text) -> str:
+    return render_notice(env, sample.notices[0], dataset_text, pdf=False).files["index.html"].decode("utf-8")
+
+
+@pytest.mark.skipif(not SERIF.is_file(), reason="needs fonts-dejavu-core's DejaVuSerif.ttf")
+def test_pdf_is_byte_identical_across_processes_and_system_fonts(notice_html: str, tmp_path: Path) -> None:
+    html = tmp_path / "index.html"
+    html.write_text(notice_html, encoding="utf-8")
+    base = {k: v for k, v in os.environ.items() if k not in ("FONTCONFIG_FILE", "FONTCONFIG_PATH", "SOURCE_DATE_EPOCH")}
+    envs = {"default": base, "other-fonts": {**base, "FONTCONFIG_FILE": str(_other_fonts_config(tmp_path))}}
+    # Both at once: each process pays WeasyPrint's ~1 s import.
+    runs = {
+        name: subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, str(html), str(tmp_path / f"{name}.pdf")],
+            cwd=REPO,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, env in envs.items()
+    }
+    for name, run in runs.items():
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, f"{name}: {err}"
+    default, other = ((tmp_path / f"{name}.pdf").read_bytes() for name in envs)
+
+    fonts = _base_fonts(default)
+    assert "Atkinson-Hyperlegible-Next" in fonts, fonts
+    assert all(name.startswith(("Atkinson-Hyperlegible-Next", "DejaVu-Sans-Bundled")) for name in fonts), fonts
+    assert b"DejaVuSerif" not in _pdf_text(other) and b"DejaVu-Serif" not in _pdf_text(other)
+    assert default == other
+
+
+def test_pdf_has_no_date_unless_the_page_gives_one(notice_html: str) -> None:
+    pdf = render_pdf(notice_html)
+    assert pdf == render_pdf(notice_html)  # the thread's cached font configuration changes nothing
+    # WeasyPrint's only dates come from <meta name="dcterms.created/modified">, never the clock.
+    for meta, key in (("dcterms.created", b"/CreationDate"), ("dcterms.modified", b"/ModDate")):
+        if f'name="{meta}"' not in notice_html:
+            assert key not in _pdf_text(pdf)
+
+
+def test_missing_fonts_are_named_before_rendering(notice_html: str, tmp_path: Path) -> None:
+    with pytest.raises(FontsMissing) as error:
+        render_pdf(notice_html, fonts_dir=tmp_path)
+    message = str(error.value)
+    assert "AtkinsonHyperlegibleNext-Regular.ttf" in message and str(tmp_path) in message
