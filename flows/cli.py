@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(render)
-    render.add_argument("--school", action="append", default=[], metavar="SLUG", help="render only this school (repeatable)")
+    render.add_argument("--school", action="append", default=[], metavar="SLUG|URN", help="render only this school, by slug or URN (repeatable)")
     render.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     render.add_argument("--no-pdf", action="store_true", help="skip the PDF (faster previews)")
 
@@ -143,17 +143,23 @@ def _add_publishing_commands(commands: Any) -> None:
         "publish",
         "render, diff and publish every school's notice",
         "Publish each valid school: a new edition when its words changed, a presentation update "
-        "when only the layout changed, nothing when unchanged. One line per school; exit 1 if any failed.",
-        "notices publish --school oakfield-primary --dry-run",
+        "when only the layout changed, nothing when unchanged. A material change needs a named approver. "
+        "One line per school; exit 1 if any failed or was held.",
+        'notices publish --school oakfield-primary --approved-by "Alex Example (DPO)"',
     )
     _common(publish)
     _target_flags(publish)
-    publish.add_argument("--school", action="append", default=[], metavar="SLUG", help="only this school (repeatable)")
+    publish.add_argument("--school", action="append", default=[], metavar="SLUG|URN", help="only this school, by slug or URN (repeatable)")
     publish.add_argument("--dry-run", action="store_true", help="render and compare, upload nothing")
     publish.add_argument("--force", action="store_true", help="re-upload the latest files even where they match")
     publish.add_argument("--json", action="store_true", help="print the result as JSON")
-    publish.add_argument("--approved-by", metavar="NAME", help="who approves material changes (default: your user name)")
-    publish.add_argument("--approval-note", metavar="TEXT", help="why, recorded with material changes")
+    publish.add_argument(
+        "--approved-by",
+        metavar="NAME",
+        help="full name of the person approving material changes, recorded in each new edition (on a terminal you are "
+        "asked instead; without it those schools are held, not published)",
+    )
+    publish.add_argument("--approval-note", metavar="TEXT", help="why, recorded with the approval")
 
     diff = _sub(
         commands,
@@ -225,10 +231,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from flows.site import prepare, render_all
+    from flows.runs.selection import prepare_selected
+    from flows.site import render_all
 
     started = time.perf_counter()
-    prepared = prepare(args.schools, args.shared_data, only=tuple(args.school), dataset_edition=args.dataset_edition)
+    prepared = prepare_selected(args.schools, args.shared_data, args.school, dataset_edition=args.dataset_edition)
     _print_errors(prepared.errors)
     report = render_all(prepared.notices, args.out, pdf=not args.no_pdf)
     for slug, folder in report.written.items():

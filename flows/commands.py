@@ -58,10 +58,10 @@ def s3(args: argparse.Namespace) -> int:
     return EXIT_OK if info is not None else EXIT_FAILED
 
 
-def _prepare(args: argparse.Namespace, only: tuple[str, ...] = ()):
-    from flows.site import prepare
+def _prepare(args: argparse.Namespace, selectors: tuple[str, ...] = ()) -> Any:
+    from flows.runs.selection import prepare_selected
 
-    prepared = prepare(args.schools, args.shared_data, only=only, dataset_edition=args.dataset_edition)
+    prepared = prepare_selected(args.schools, args.shared_data, selectors, dataset_edition=args.dataset_edition)
     _err(*prepared.errors)
     return prepared
 
@@ -75,16 +75,18 @@ def _fatal_inputs(prepared: Any) -> bool:
 
 def setup_bucket(args: argparse.Namespace) -> int:
     """`notices setup-bucket`."""
-    from flows.connect import connect
+    from flows.publish.s3 import S3Publisher
     from flows.publish.s3 import setup_bucket as configure
+    from flows.publish.target import connect
 
     prepared = _prepare(args)
     if prepared.inputs.trust is None:
         return EXIT_FAILED
     conn = connect(prepared.inputs.trust, _flags(args))
+    assert isinstance(conn.publisher, S3Publisher)
     for warning in configure(conn.publisher.client, conn.target.bucket):
         _err(f"warning: {warning}")
-    print(f"bucket {conn.target.bucket} ready: versioning on, public GET only, CORS GET; {conn.target.public_base_url}")
+    print(f"bucket {conn.target.bucket} ready: versioning on, public GET except _private/, CORS GET; {conn.target.public_base_url}")
     return EXIT_OK
 
 
@@ -92,6 +94,7 @@ _VERBS = {
     "published": ("published", "would publish"),
     "presentation": ("presentation update", "would update (presentation)"),
     "unchanged": ("unchanged", "unchanged"),
+    "held": ("held for approval", "needs approval"),
     "failed": ("failed", "failed"),
 }
 
@@ -102,9 +105,12 @@ def _line(result: Any, dry_run: bool) -> str:
         return f"{verb:<22} {result.slug}: {result.error}"
     edition = f"v{result.edition}" if result.edition else ""
     extra = ""
-    if result.status == "published":
+    if result.status in ("published", "held"):
         extra = f" ({result.change_class}: {'; '.join(result.changes)})" if result.changes else " (first edition)"
-    return f"{verb:<22} {result.slug} {edition}{extra} {result.url}"
+    if result.approved_by:
+        extra += f" approved by {result.approved_by}"
+    notes = "".join(f"\n{'':<23}{note}" for note in result.notes)
+    return f"{verb:<22} {result.slug} {edition}{extra} {result.url}{notes}"
 
 
 def _flags_to_environment(args: argparse.Namespace) -> None:
@@ -124,7 +130,19 @@ def _flags_to_environment(args: argparse.Namespace) -> None:
 
 
 def publish(args: argparse.Namespace) -> int:
-    """`notices publish`: validate, then run the Prefect flow (ephemeral unless $PREFECT_API_URL)."""
+    """`notices publish`: validate, then run the Prefect flow (ephemeral unless $PREFECT_API_URL).
+
+    A change that needs approval is published only with a named approver: ``--approved-by``,
+    or, on a terminal, the name typed at the prompt after the changes are shown. Without
+    one those schools are held (not published) and the exit status is 1.
+    """
+    from flows.runs.approval import check_approver
+
+    try:
+        approver = check_approver(args.approved_by) if args.approved_by is not None else None
+    except ValueError as exc:
+        _err(f"notices publish: --approved-by: {exc}")
+        return EXIT_FAILED
     prepared = _prepare(args, tuple(args.school))
     if _fatal_inputs(prepared):
         return EXIT_FAILED
@@ -132,29 +150,50 @@ def publish(args: argparse.Namespace) -> int:
         _err("no valid school to publish")
         return EXIT_FAILED
     _flags_to_environment(args)
-    from flows.connect import connect
+    from flows.publish.target import connect
 
     try:  # says where it publishes, and starts the embedded S3 when that is the target
         _err(*connect(prepared.inputs.trust, {}).notes)
     except local_s3.LocalS3Error as exc:
         _err(f"notices publish: {exc}")
         return EXIT_FAILED
+    data = _run_flow(args, list(args.school), approver, args.approval_note)
+    if data is None:
+        return EXIT_FAILED
+    held = [s for s in data["schools"] if s["status"] == "held"]
+    if held and approver is None and not args.dry_run and not args.json and sys.stdin.isatty():
+        answer = _ask_approval(held)
+        if answer is not None:
+            again = _run_flow(args, [s["slug"] for s in held], *answer)
+            if again is None:
+                return EXIT_FAILED
+            by_slug = {s["slug"]: s for s in again["schools"]}
+            data["schools"] = [by_slug.get(s["slug"], s) for s in data["schools"]]
+            data["requests"] = {k: data["requests"].get(k, 0) + again["requests"].get(k, 0) for k in data["requests"]}
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        _print_run(data, args.dry_run)
+    held = [s for s in data["schools"] if s["status"] == "held"]
+    if held and not args.dry_run:
+        _err(f"{len(held)} school(s) not published: their change needs a named approver; after checking "
+             "`notices diff SLUG`, run again with --approved-by \"Your Name\" (and --approval-note)")
+    failed = any(s["status"] == "failed" for s in data["schools"])
+    return EXIT_FAILED if failed or (held and not args.dry_run) or prepared.errors else EXIT_OK
+
+
+def _run_flow(args: argparse.Namespace, schools: list[str], approver: str | None, note: str | None) -> dict[str, Any] | None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")  # our own lines are the output
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows import pipeline
-    from flows.publishing import default_approver
 
     params = pipeline.PublishParameters(
-        schools=list(args.school),
+        schools=schools,
         dry_run=args.dry_run,
         force=args.force,
         dataset_edition=args.dataset_edition,
-        # The command line never pauses: whoever runs it approves, and is recorded.
-        approval=pipeline.ApprovalOptions(
-            require_approval=False,
-            approved_by=args.approved_by or default_approver(),
-            approval_note=args.approval_note,
-        ),
+        # The command line never waits: a change without an approver is held and reported.
+        approval=pipeline.ApprovalOptions(approved_by=approver, approval_note=note, wait=False),
         schools_dir=str(args.schools.resolve()),
         shared_data_dir=str(args.shared_data.resolve()),
     )
@@ -163,13 +202,32 @@ def publish(args: argparse.Namespace) -> int:
     data = state.result(raise_on_failure=False) if state.data is not None else None
     if not isinstance(data, dict):
         _err(f"notices publish: the flow run ended {state.type.value}: {state.message}")
-        return EXIT_FAILED
-    if args.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
-        _print_run(data, args.dry_run)
-    failed = any(s["status"] == "failed" for s in data["schools"])
-    return EXIT_FAILED if failed or prepared.errors else EXIT_OK
+        return None
+    return data
+
+
+def _ask_approval(held: list[dict[str, Any]]) -> tuple[str, str | None] | None:
+    """On a terminal: show what needs approval and ask for the approver's name."""
+    from flows.runs.approval import check_approver
+
+    _err("", "These changes need a named approver before they are published:")
+    for school in held:
+        _err(f"  {school['slug']} v{school['edition']} ({school['change_class']}):", *(f"    - {c}" for c in school["changes"]))
+    _err("See the full text with `notices diff SLUG`.")
+    while True:
+        try:
+            name = input("Your full name to approve and publish them (Enter to leave them unpublished): ")
+        except EOFError:
+            return None
+        if not name.strip():
+            return None
+        try:
+            approver = check_approver(name)
+        except ValueError as exc:
+            _err(str(exc))
+            continue
+        note = input("A note to record with the approval (optional): ").strip()
+        return approver, note or None
 
 
 def _print_run(data: dict[str, Any], dry_run: bool) -> None:
@@ -180,10 +238,10 @@ def _print_run(data: dict[str, Any], dry_run: bool) -> None:
     done = {s: sum(1 for r in schools if r["status"] == s) for s in _VERBS}
     print(
         f"{len(schools)} schools: {done['published']} published, {done['presentation']} presentation updates, "
-        f"{done['unchanged']} unchanged, {done['failed']} failed; requests: {counts.get('put', 0)} PUT, "
+        f"{done['unchanged']} unchanged, {done['held']} held, {done['failed']} failed; requests: {counts.get('put', 0)} PUT, "
         f"{counts.get('head', 0)} HEAD, {counts.get('get', 0)} GET{' (dry run: nothing uploaded)' if dry_run else ''}"
     )
-    if schools and not done["failed"]:
+    if schools and not done["failed"] and not done["held"]:
         target = data["target"]
         print(f"all schools: {target['base_url']}{_root(target['prefix'])}index.html")
 
@@ -200,7 +258,7 @@ def _write_redline(path: Any, env: Any, names: tuple[str, str], from_label: str,
     from markupsafe import Markup
 
     from flows.diff import redline
-    from flows.publishing import CHANGE_LABELS
+    from flows.publish.pages import CHANGE_LABELS
     from flows.render import page_style
 
     style, csp = page_style(env, "#1d4f91")
@@ -215,14 +273,18 @@ def _root(prefix: str) -> str:
     return f"{prefix}/" if prefix else ""
 
 
-def _manifest(args: argparse.Namespace):
-    from flows.connect import connect
-    from flows.publishing import read_manifest
+def _manifest(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    from flows.publish.school import read_manifest
+    from flows.publish.target import connect
 
     prepared = _prepare(args, (args.slug,))
     if prepared.inputs.trust is None:
         return None, None, prepared
-    conn = connect(prepared.inputs.trust, _flags(args))
+    try:  # reading never starts the embedded S3: it says how to
+        conn = connect(prepared.inputs.trust, _flags(args), start_embedded=False)
+    except local_s3.LocalS3Error as exc:
+        _err(f"notices {args.command}: {exc}")
+        return None, None, prepared
     manifest, _ = read_manifest(conn.publisher, layout.record_key(conn.target.prefix, args.slug, "manifest.json"))
     return conn, manifest, prepared
 
@@ -230,6 +292,8 @@ def _manifest(args: argparse.Namespace):
 def history(args: argparse.Namespace) -> int:
     """`notices history SLUG`."""
     conn, manifest, _ = _manifest(args)
+    if conn is None:
+        return EXIT_FAILED
     if manifest is None:
         _err(f"{args.slug}: no editions published yet")
         return EXIT_FAILED
@@ -239,8 +303,12 @@ def history(args: argparse.Namespace) -> int:
     for edition in manifest.editions:
         approver = f", approved by {edition.approved_by}" if edition.approved_by else ""
         print(f"v{edition.number}  {edition.published_at}  {edition.change_class}{approver}  dataset {edition.dataset_edition}")
+        if edition.approval_note:
+            print(f"      note: {edition.approval_note}")
         for change in edition.changes:
             print(f"      - {change}")
+    if manifest.skipped:
+        print(f"edition number(s) {', '.join(map(str, manifest.skipped))} never published (an interrupted run left other files there)")
     return EXIT_OK
 
 

@@ -78,7 +78,11 @@ class Manifest(Record):
     slug: str
     urn: str
     name: str
+    feed_id: str | None = None
+    """The Atom feed's ``tag:`` id, minted with the first edition and never changed."""
     editions: tuple[Edition, ...] = ()
+    skipped: tuple[int, ...] = ()
+    """Edition numbers never used: a crashed run left other bytes there, which stay untouched."""
     latest: LatestRecord | None = None
     presentation_updates: tuple[LatestRecord, ...] = ()
 
@@ -102,13 +106,15 @@ def sha256_hex(data: bytes) -> str:
 def canonical_content(notice_data: dict[str, Any]) -> dict[str, Any]:
     """The part of ``notice.json`` that is the notice's content.
 
-    Left out: the format label, the dataset's edition label and date (a new dataset edition
+    Left out: the format label, the edition stamp (which edition and when: known only once
+    the content is), the dataset's edition label and date (a new dataset edition
     that does not change a school's words is not a new edition for that school), and the
     wording of rule-made reasons (explanations, not notice text). Override reasons stay:
     the DPO wrote them and the page shows them.
     """
     data = copy.deepcopy(notice_data)
     data.pop("format", None)
+    data.pop("edition", None)
     dataset = data.get("dataset", {})
     dataset.pop("edition", None)
     dataset.pop("effective_date", None)

@@ -180,11 +180,16 @@ class PublishingTarget(Frozen):
 
 
 class ApprovalPolicy(Frozen):
-    """When a person must approve material changes before they go live (Prefect runs)."""
+    """Which changes need a named person's approval before they go live.
 
-    scheduled_runs: bool = Field(default=True, description="Pause scheduled runs until material changes are approved.")
-    manual_runs: bool = Field(default=False, description="Pause manual reruns too (unless approved inline).")
-    timeout_minutes: int = Field(default=1440, ge=1, le=10080, description="Give up (publish nothing) after this long.")
+    A material change always does, on every path (scheduled, rerun, command line); the
+    trust can only widen this. First editions need none: there is nothing they change.
+    """
+
+    minor_changes: bool = Field(default=False, description="Hold minor wording changes for approval too.")
+    timeout_minutes: int = Field(
+        default=1440, ge=1, le=10080, description="A run waiting longer than this publishes nothing more (at most 7 days)."
+    )
 
 
 class NoticeSettings(Frozen):

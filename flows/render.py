@@ -15,7 +15,8 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import markdown
 import nh3
@@ -74,10 +75,36 @@ def build_environment(templates_dir: Path) -> Environment:
     return env
 
 
+UK = ZoneInfo("Europe/London")
+
+
 def display_time(stamp: str) -> str:
-    """``2026-11-28T17:30:00Z`` → ``28 November 2026 at 17:30 UTC`` for people."""
-    when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return f"{when.day} {when:%B %Y} at {when:%H:%M} UTC"
+    """``2026-07-01T16:30:00Z`` → ``1 July 2026 at 17:30 BST``: UK time, as parents read it."""
+    when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UK)
+    return f"{when.day} {when:%B %Y} at {when:%H:%M} {when.tzname()}"
+
+
+@dataclass(frozen=True)
+class EditionStamp:
+    """Which edition a rendered file is, and where it is served from.
+
+    ``location`` decides the relative links: the latest files sit beside ``history.html``;
+    an edition's files sit one folder down, in ``v<N>/``. Relative links to explicit files
+    work through an S3 website endpoint, a CDN and the plain S3 URL alike.
+    """
+
+    number: int
+    published_at: str
+    location: Literal["latest", "edition"] = "latest"
+
+    @property
+    def up(self) -> str:
+        """The way from this file's folder to the school's notice folder."""
+        return "" if self.location == "latest" else "../"
+
+    def as_data(self) -> dict[str, Any]:
+        """The ``edition`` member of ``notice.json`` (left out of the content hash)."""
+        return {"number": self.number, "published_at": self.published_at, "published_uk": display_time(self.published_at)}
 
 
 # --- Dataset Markdown, once per run ---------------------------------------------------
@@ -174,10 +201,12 @@ def page_style(env: Environment, colour: str) -> tuple[str, str]:
     return style, csp
 
 
-def notice_context(notice: Notice, text: DatasetText) -> dict[str, Any]:
-    """The variables every template sees."""
+def notice_context(notice: Notice, text: DatasetText, stamp: EditionStamp | None = None) -> dict[str, Any]:
+    """The variables every template sees; ``stamp`` None renders a draft (not yet published)."""
     decisions = {d.recipient_id: d for d in notice.decisions}
     return {
+        "stamp": stamp,
+        "published_uk": display_time(stamp.published_at) if stamp else None,
         "notice": notice,
         "school": notice.school,
         "dataset": notice.dataset,
@@ -188,15 +217,21 @@ def notice_context(notice: Notice, text: DatasetText) -> dict[str, Any]:
     }
 
 
-def render_notice(env: Environment, notice: Notice, text: DatasetText, *, pdf: bool = True) -> RenderedNotice:
-    """Render one school's notice to every output file (``pdf=False`` skips the slow PDF)."""
-    context = notice_context(notice, text)
+def render_notice(
+    env: Environment, notice: Notice, text: DatasetText, *, pdf: bool = True, stamp: EditionStamp | None = None
+) -> RenderedNotice:
+    """Render one school's notice to every output file (``pdf=False`` skips the slow PDF).
+
+    With a ``stamp`` every form says which edition it is and when it was published; without
+    one it is a draft (``notices render``, and the hashes that decide what a run does).
+    """
+    context = notice_context(notice, text, stamp)
     style, csp = page_style(env, notice.branding.colour)
     files: dict[str, bytes] = {}
     for name, template in TEMPLATES.items():
         page = env.get_template(template).render(**context, style=Markup(style), csp=csp)
         files[name] = page.encode("utf-8")
-    files["notice.json"] = notice_json(notice, text).encode("utf-8")
+    files["notice.json"] = notice_json(notice, text, stamp).encode("utf-8")
     if pdf:
         files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"))
     return RenderedNotice(slug=notice.slug, files=files)
@@ -218,16 +253,18 @@ def _recipient_text(text: RecipientText) -> dict[str, Any]:
     }
 
 
-def notice_as_data(notice: Notice, text: DatasetText) -> dict[str, Any]:
+def notice_as_data(notice: Notice, text: DatasetText, stamp: EditionStamp | None = None) -> dict[str, Any]:
     """The structured notice that ``notice.json`` holds.
 
     It carries the DfE section's own words (Markdown) for each recipient that applies, so a
-    school website can show them, and so an edition's content hash covers them.
+    school website can show them, and so an edition's content hash covers them. ``edition``
+    is null in a draft.
     """
     school = notice.school
     decisions = {d.recipient_id: d for d in notice.decisions}
     return {
         "format": JSON_FORMAT,
+        "edition": stamp.as_data() if stamp else None,
         "school": {
             "slug": notice.slug,
             "name": school.name,
@@ -286,6 +323,6 @@ def notice_as_data(notice: Notice, text: DatasetText) -> dict[str, Any]:
     }
 
 
-def notice_json(notice: Notice, text: DatasetText) -> str:
+def notice_json(notice: Notice, text: DatasetText, stamp: EditionStamp | None = None) -> str:
     """``notice.json``: stable key order and formatting, so unchanged input gives identical bytes."""
-    return json.dumps(notice_as_data(notice, text), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return json.dumps(notice_as_data(notice, text, stamp), indent=2, ensure_ascii=False, sort_keys=False) + "\n"

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def test_make_run_path_prints_urls_that_curl_fetches(tree: Path, embedded_env: d
     assert again.returncode == 0 and f"(pid {info['pid']})" in again.stdout
     second = _run(["publish"], tree, embedded_env)
     assert second.returncode == 0
-    assert re.search(r"6 unchanged, 0 failed; requests: 0 PUT", second.stdout), second.stdout
+    assert re.search(r"6 unchanged, 0 held, 0 failed; requests: 0 PUT", second.stdout), second.stdout
 
 
 def test_publish_json_and_a_broken_school(tree: Path, embedded_env: dict[str, str]) -> None:
@@ -108,3 +109,60 @@ def test_dry_run_then_diff_and_history(tree: Path, embedded_env: dict[str, str])
     assert "<del>Mrs</del>" in page and "<ins>Mr</ins>" in page and "changes from v1 to v2" in page
     bad = _run(["diff", "riverside-infant", "--from", "7"], tree, embedded_env)
     assert bad.returncode == 1 and "no edition 7; editions are 1 to 2" in bad.stderr
+
+
+def _material_edit(tree: Path, slug: str) -> None:
+    path = tree / "schools" / f"{slug}.yaml"
+    text = path.read_text(encoding="utf-8")
+    text += "" if "local_recipients:" in text else "local_recipients:\n"
+    path.write_text(text + "  - name: Example Photography Ltd\n    purpose: school photographs\n    lawful_basis: consent\n", encoding="utf-8")
+
+
+def test_a_material_change_needs_a_named_approver_on_the_command_line(tree: Path, embedded_env: dict[str, str]) -> None:
+    assert _run(["publish", "--school", "990002"], tree, embedded_env).returncode == 0  # a URN selects oakfield-primary
+    _material_edit(tree, "oakfield-primary")
+    held = _run(["publish", "--school", "oakfield-primary"], tree, embedded_env)  # no terminal, nobody named
+    assert held.returncode == 1
+    assert re.search(r"^held for approval\s+oakfield-primary v2 \(material: Local recipient added: Example Photography Ltd\)", held.stdout, re.M)
+    assert "--approved-by" in held.stderr
+    history = json.loads(_run(["history", "oakfield-primary", "--json"], tree, embedded_env).stdout)
+    assert [e["number"] for e in history] == [1]  # nothing was published
+    for name in ("root", "", "runner"):
+        refused = _run(["publish", "--school", "oakfield-primary", "--approved-by", name], tree, embedded_env)
+        assert refused.returncode == 1 and "--approved-by:" in refused.stderr, name
+    approved = _run(["publish", "--school", "oakfield-primary", "--approved-by", "Alex Example (DPO)", "--approval-note", "photos consent"], tree, embedded_env)
+    assert approved.returncode == 0, approved.stderr
+    assert "approved by Alex Example (DPO)" in approved.stdout
+    text = _run(["history", "oakfield-primary"], tree, embedded_env).stdout
+    assert "material, approved by Alex Example (DPO)" in text and "note: photos consent" in text
+
+
+def test_on_a_terminal_the_command_asks_for_the_approver(tree: Path, embedded_env: dict[str, str]) -> None:
+    import pty
+    import select
+
+    assert _run(["publish", "--school", "hillcrest-middle"], tree, embedded_env).returncode == 0
+    _material_edit(tree, "hillcrest-middle")
+    leader, follower = pty.openpty()  # a real terminal: stdin, stdout and stderr all on it
+    process = subprocess.Popen([NOTICES, "publish", "--school", "hillcrest-middle"], cwd=tree, env=embedded_env, stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    seen = b""
+    answers = [(b"Your full name", b"root\n"), (b"system account", b"Sam Example (DPO)\n"), (b"A note", b"\n")]
+    deadline = time.monotonic() + 150
+    while process.poll() is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.5)
+        if ready:
+            try:
+                seen += os.read(leader, 65536)
+            except OSError:
+                break
+        if answers and answers[0][0] in seen:
+            os.write(leader, answers.pop(0)[1])
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=30)
+    os.close(leader)
+    text = seen.decode(errors="replace").replace("\r\n", "\n")
+    assert process.returncode == 0, text
+    assert "Local recipient added: Example Photography Ltd" in text  # shown before asking
+    assert re.search(r"^published\s+hillcrest-middle v2 .*approved by Sam Example \(DPO\)", text, re.M), text

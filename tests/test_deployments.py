@@ -118,3 +118,72 @@ def test_prefect_deploy_all_registers_both_deployments(prefect_api: str, tmp_pat
     assert trust_wide.work_pool_name == rerun.work_pool_name == "trust-notices"
     assert trust_wide.schedules[0].schedule.timezone == "Europe/London"
     assert not rerun.schedules
+
+
+def _children_running_flows(pid: int) -> list[int]:
+    """Processes started by `notices serve` that are running a flow (Prefect's engine)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"python" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _wait_state(run_id, done, timeout: float = 180):
+    from prefect.client.orchestration import get_client
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            run = client.read_flow_run(run_id)
+            if done(run.state):
+                return run
+            time.sleep(0.5)
+    raise AssertionError(f"flow run {run_id} stayed {run.state}")
+
+
+def test_a_quick_run_with_a_material_change_is_suspended_holding_nothing(served, seaweed, tree: Path) -> None:
+    """From the UI (a deployment, nobody named): the run suspends (its process ends, no lock is
+    held), an urgent inline-approved rerun goes through meanwhile, and the DPO's Resume publishes."""
+    from prefect.deployments import run_deployment
+    from prefect.flow_runs import resume_flow_run
+
+    client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
+
+    def editions(slug: str) -> list:
+        body = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key("served", slug, "manifest.json"))["Body"].read()
+        return list(Manifest.model_validate_json(body).editions)
+
+    first = run_deployment("publish-notices/rerun", parameters={"params": {"schools": ["hillcrest-middle", "northgate-academy"]}}, timeout=240, poll_interval=1)
+    assert first.state.is_completed(), first.state
+    before = {slug: len(editions(slug)) for slug in ("hillcrest-middle", "northgate-academy")}
+    for slug in ("hillcrest-middle", "northgate-academy"):
+        path = tree / "schools" / f"{slug}.yaml"
+        text = path.read_text(encoding="utf-8")
+        text += "" if "local_recipients:" in text else "local_recipients:\n"
+        path.write_text(text + "  - name: Example Counselling Ltd\n    purpose: counselling\n    lawful_basis: public_task\n", encoding="utf-8")
+    waiting = run_deployment("publish-notices/rerun", parameters={"params": {"schools": ["hillcrest-middle"]}}, timeout=0)
+    run = _wait_state(waiting.id, lambda s: s.is_paused())
+    assert run.state.name == "Suspended"
+    deadline = time.monotonic() + 30
+    while _children_running_flows(served.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _children_running_flows(served.pid) == []  # no process waits for the person
+    urgent = run_deployment(
+        "publish-notices/rerun",
+        parameters={"params": {"schools": ["northgate-academy"], "approval": {"approved_by": "Head of IT", "approval_note": "urgent"}}},
+        timeout=240, poll_interval=1,
+    )
+    assert urgent.state.is_completed(), (urgent.state, (tree / "serve.log").read_text()[-3000:])
+    assert len(editions("northgate-academy")) == before["northgate-academy"] + 1
+    assert len(editions("hillcrest-middle")) == before["hillcrest-middle"]  # still waiting
+    resume_flow_run(waiting.id, run_input={"approved": True, "approver": "Alex Example (DPO)", "note": "ok"})
+    done = _wait_state(waiting.id, lambda s: s.is_final())
+    assert done.state.is_completed(), (done.state, (tree / "serve.log").read_text()[-3000:])
+    latest = editions("hillcrest-middle")[-1]
+    assert (len(editions("hillcrest-middle")), latest.approved_by, latest.approval_note) == (before["hillcrest-middle"] + 1, "Alex Example (DPO)", "ok")

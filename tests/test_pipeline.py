@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from uuid import UUID
 
@@ -157,31 +160,49 @@ def _wait_paused(name_prefix: str, timeout: float = 60) -> UUID:
     raise AssertionError("the flow run never paused")
 
 
+def _rows(run_id: UUID) -> dict[str, dict]:
+    """The newest results table of a run (a waiting run posts one before the final one)."""
+    table = max((a for a in _artifacts(run_id) if a.key == "publish-results"), key=lambda a: a.created)
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    return {r["school"]: r for r in rows}
+
+
 @pytest.mark.parametrize("answer", ["approve", "reject", "timeout"])
-def test_material_changes_wait_for_approval(flow_env, seaweed, tree: Path, monkeypatch, answer: str) -> None:
+def test_a_manual_run_waits_for_approval_holding_no_lock(flow_env, seaweed, tree: Path, monkeypatch, answer: str) -> None:
+    """A run started like a Quick run (default parameters, nobody named) never publishes a material
+    change unapproved: it waits, without the trust lock, so an urgent rerun of another school
+    goes through; every outcome ends with a table of exactly what was published."""
     from prefect.flow_runs import resume_flow_run
 
     from flows.pipeline import ApprovalOptions, publish_notices
 
-    first = publish_notices(_params(schools=["oakfield-primary", "riverside-infant"]), return_state=True)
-    assert first.is_completed()  # first editions need no approval
+    schools = ["oakfield-primary", "riverside-infant", "northgate-academy"]
+    assert publish_notices(_params(schools=schools), return_state=True).is_completed()  # first editions need no approval
     _add_local_recipient(tree, "oakfield-primary")  # material
     path = tree / "schools" / "riverside-infant.yaml"
     path.write_text(path.read_text().replace("Mrs Rowan Example", "Mr Rowan Example"), encoding="utf-8")  # minor
     if answer == "timeout":
         monkeypatch.setenv("NOTICES_APPROVAL_TIMEOUT_SECONDS", "3")
-    params = _params(schools=["oakfield-primary", "riverside-infant"], approval=ApprovalOptions(require_approval=True))
-    thread, box = _run_in_thread(params)
+    thread, box = _run_in_thread(_params(schools=["oakfield-primary", "riverside-infant"]))
     run_id = _wait_paused("rerun-oakfield-primary")
     prefix = flow_env["NOTICES_S3_PREFIX"]
-    # While paused: the minor change is out, the material one only staged.
+    # While it waits: the minor change is out, the material one only previewed, privately.
     assert [e.number for e in _manifest(seaweed, prefix, "riverside-infant").editions] == [1, 2]
     assert [e.number for e in _manifest(seaweed, prefix, "oakfield-primary").editions] == [1]
-    artifacts = {a.key: a for a in _artifacts(run_id) if a.key}
-    assert "Local recipient added: Example Tutoring Ltd" in artifacts["approval-request"].data
-    staged = f"{seaweed.endpoint_url}/{seaweed.bucket}/{prefix}/_staging/{run_id}/oakfield-primary/privacy-notice/changes.html"
-    assert staged in artifacts["approval-request"].data
-    assert "+| Example Tutoring Ltd" in artifacts["approval-request"].data  # the diff itself
+    request = {a.key: a for a in _artifacts(run_id) if a.key}["approval-request"].data
+    assert "Local recipient added: Example Tutoring Ltd" in request and "+| Example Tutoring Ltd" in request
+    link = re.search(r"\[What changed \(redline\)\]\(([^)]+)\)", request).group(1)
+    assert "X-Amz-Signature=" in link and b"Example Tutoring Ltd" in urllib.request.urlopen(link, timeout=10).read()
+    with pytest.raises(urllib.error.HTTPError):  # the preview is not public
+        urllib.request.urlopen(link.split("?")[0], timeout=10)
+    assert _rows(run_id)["oakfield-primary"]["status"] == "held"
+    # The lock is not held while a person decides: an urgent, inline-approved rerun completes.
+    _add_local_recipient(tree, "northgate-academy")
+    urgent = publish_notices(
+        _params(schools=["northgate-academy"], approval=ApprovalOptions(approved_by="Head of IT", approval_note="urgent fix")),
+        return_state=True,
+    )
+    assert urgent.is_completed(), urgent.message
     if answer == "approve":
         resume_flow_run(run_id, run_input={"approved": True, "approver": "Alex Example (DPO)", "note": "checked with the head"})
     elif answer == "reject":
@@ -189,19 +210,25 @@ def test_material_changes_wait_for_approval(flow_env, seaweed, tree: Path, monke
     thread.join(timeout=120)
     state = box["state"]
     editions = _manifest(seaweed, prefix, "oakfield-primary").editions
+    rows = _rows(run_id)
+    assert rows["riverside-infant"]["status"] == "published" and rows["riverside-infant"]["edition"] == 2
     if answer == "approve":
         assert state.is_completed(), state.message
         assert [e.number for e in editions] == [1, 2]
         assert (editions[1].change_class, editions[1].approved_by, editions[1].approval_note) == (
             "material", "Alex Example (DPO)", "checked with the head",
         )
+        assert (rows["oakfield-primary"]["status"], rows["oakfield-primary"]["approved_by"]) == ("published", "Alex Example (DPO)")
     elif answer == "reject":
         assert state.is_cancelled() and state.message.startswith("rejected by Alex Example (DPO): wrong school")
-        assert [e.number for e in editions] == [1]
+        assert [e.number for e in editions] == [1] and rows["oakfield-primary"]["status"] == "held"
     else:
-        # Prefect fails an unanswered pause itself ("never resumed"); nothing material is published.
-        assert state.is_failed() and ("never resumed" in state.message or "approval timed out" in state.message)
-        assert [e.number for e in editions] == [1]
+        # Prefect fails an unanswered pause itself ("never resumed"); the table still says exactly what went out.
+        assert state.is_failed() and ("approval timed out" in state.message or "never resumed" in state.message)
+        assert [e.number for e in editions] == [1] and rows["oakfield-primary"]["status"] == "held"
+    client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
+    left = client.list_objects_v2(Bucket=seaweed.bucket, Prefix=f"_private/{prefix}/runs/{run_id}/").get("Contents", [])
+    assert [o["Key"].rsplit("/", 1)[1] for o in left] in (["report.md"], [])  # previews and plan removed
 
 
 def test_inline_approval_publishes_without_pausing(flow_env, seaweed, tree: Path) -> None:
@@ -209,14 +236,44 @@ def test_inline_approval_publishes_without_pausing(flow_env, seaweed, tree: Path
 
     assert publish_notices(_params(schools=["northgate-academy"]), return_state=True).is_completed()
     _add_local_recipient(tree, "northgate-academy")
-    params = _params(
-        schools=["northgate-academy"],
-        approval=ApprovalOptions(require_approval=True, approved_by="Head of IT", approval_note="urgent fix"),
-    )
+    params = _params(schools=["northgate-academy"], approval=ApprovalOptions(approved_by="Head of IT", approval_note="urgent fix"))
     state = publish_notices(params, return_state=True)
     assert state.is_completed()
     edition = _manifest(seaweed, flow_env["NOTICES_S3_PREFIX"], "northgate-academy").editions[-1]
     assert (edition.number, edition.approved_by, edition.approval_note) == (2, "Head of IT", "urgent fix")
+
+
+def test_an_inline_approver_must_be_a_person() -> None:
+    from pydantic import ValidationError
+
+    from flows.pipeline import ApprovalOptions
+
+    with pytest.raises(ValidationError, match="system account"):
+        ApprovalOptions(approved_by="root")
+
+
+def test_retries_retry_only_the_failed_school_and_the_report_is_exact(flow_env, seaweed, monkeypatch) -> None:
+    """A batch of three where one school's edition file fails (503) past botocore's own retries:
+    the batch retries that school alone, and the table says six first editions."""
+    from flows.pipeline import publish_notices
+
+    from .faults import FaultProxy
+
+    with FaultProxy(seaweed.endpoint_url, fail="/hillcrest-middle/privacy-notice/v1/notice.json", times=5) as proxy:
+        for key, value in {
+            "NOTICES_S3_ENDPOINT": proxy.url, "AWS_ACCESS_KEY_ID": seaweed.access_key, "AWS_SECRET_ACCESS_KEY": seaweed.secret_key,
+            "NOTICES_MAX_TASK_RUNS": "2", "NOTICES_RETRY_DELAYS": "0.5",
+        }.items():
+            monkeypatch.setenv(key, value)
+        state = publish_notices(_params(), return_state=True)
+        assert proxy.failed == 5
+    assert state.is_completed(), state.message
+    data = state.result()
+    assert {s["slug"]: (s["status"], s["edition"]) for s in data["schools"]} == {s: ("published", 1) for s in SAMPLE_SLUGS}
+    run_id = state.state_details.flow_run_id
+    assert len([t for t in _task_runs(run_id) if t.name.startswith("publish-") and "trust-index" not in t.name]) == 2
+    assert {r["status"] for r in _rows(run_id).values()} == {"published"}
+    assert state.message.startswith("6 published, 0 presentation, 0 unchanged, 0 held, 0 failed")
 
 
 def test_two_flow_runs_at_once_lose_no_edition(flow_env, seaweed, tree: Path, tmp_path: Path) -> None:

@@ -16,17 +16,13 @@ from flows.editions import Manifest
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed
 from flows.publish.s3 import S3Publisher, make_client
-from flows.publishing import RunResult, Target, make_context, publish_trust
+from flows.publish.context import Approval, RunResult, make_context
+from flows.publish.root import publish_batch, publish_root
+from flows.publish.target import Target
 from flows.render import build_environment, render_dataset_text
 from flows.site import prepare
 
 from .conftest import SAMPLE_SLUGS, TEMPLATES
-
-
-@pytest.fixture
-def prefix(request: pytest.FixtureRequest) -> str:
-    """A key prefix of its own for each test, so tests share one bucket without meeting."""
-    return "t/" + re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")
 
 
 def _client(seaweed):
@@ -41,9 +37,12 @@ def _publish(seaweed, prepared, prefix: str, *, templates: Path = TEMPLATES, pub
     pub = publisher or _publisher(seaweed)
     target = Target(seaweed.bucket, prefix, pub.public_base_url, seaweed.endpoint_url, None, True)
     env = build_environment(templates)
-    options.setdefault("approved_by", "test-dpo")
+    options.setdefault("approval", Approval("Test Example (DPO)"))
     ctx = make_context(env, render_dataset_text(prepared.inputs.dataset), target, prepared.inputs.trust, templates, **options)
-    return publish_trust(pub, ctx, prepared.notices)
+    # What a flow task does: a batch of schools, then the trust's pages.
+    results = publish_batch(pub, ctx, prepared.notices, delays=())
+    root = publish_root(pub, ctx, results)
+    return RunResult(target, sorted(results, key=lambda r: r.slug), pub.counts.as_dict(), root)
 
 
 def _by_slug(result: RunResult) -> dict:
@@ -100,7 +99,7 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
     assert "Example Catering Ltd" in changes and "<ins>" in changes
     manifest = _manifest(seaweed, prefix, "oakfield-primary")
     assert [e.number for e in manifest.editions] == [1, 2]
-    assert manifest.editions[1].approved_by == "test-dpo"  # material: the approver is recorded
+    assert manifest.editions[1].approved_by == "Test Example (DPO)"  # material: the approver is recorded
     assert manifest.editions[0].approved_by is None  # a first edition needs no approval
     assert "-- Headteacher: Mr Sam Example" in oak.diff
     assert "+- Headteacher: Ms Alex Example" in oak.diff
@@ -284,7 +283,8 @@ def test_anonymous_get_works_and_anonymous_put_is_refused(seaweed, sample, prefi
     latest = json.loads(urllib.request.urlopen(url.replace("index.html", "latest.json"), timeout=10).read())
     assert latest["edition"] == 1 and latest["urls"]["page"] == url
     feed = urllib.request.urlopen(url.replace("index.html", "feed.xml"), timeout=10).read().decode()
-    assert feed.count("<entry>") == 1 and "<id>" + url.replace("index.html", "v1/index.html") + "</id>" in feed
+    assert feed.count("<entry>") == 1
+    assert "<id>tag:trust.example.org," in feed and ":riverside-infant/privacy-notice/v1</id>" in feed
 
 
 def test_relative_links_resolve_to_published_objects(seaweed, sample, prefix: str) -> None:

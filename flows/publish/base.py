@@ -30,6 +30,7 @@ class ObjectHead:
     cache_control: str
     sha256: str | None
     last_modified_epoch: float
+    key: str = ""
 
 
 @dataclass
@@ -96,4 +97,20 @@ class Publisher(Protocol):
 
     def url(self, key: str) -> str:
         """The public URL of ``key``."""
+        ...
+
+    def list(self, prefix: str) -> list[ObjectHead]:
+        """Every object under ``prefix`` (``ObjectHead.key`` set), for sweeping private files."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Delete ``key``; only ever called for keys under the private prefix."""
+        ...
+
+    def presign(self, key: str, seconds: int) -> str:
+        """A time-limited URL to read a private ``key`` without credentials."""
+        ...
+
+    def publicly_readable(self, key: str) -> bool:
+        """True if an anonymous GET of ``key`` succeeds (a private object must not be)."""
         ...

@@ -22,6 +22,7 @@ EDITION_FILES = (*LATEST_FILES, "changes.html")
 
 LATEST_CACHE = "public, max-age=300"
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
+PRIVATE_ROOT = "_private"  # never publicly readable (bucket policy); swept after the decision
 RECORD_CACHE = "no-cache"  # manifest.json, latest.json, schools.json: always revalidate
 
 _TYPES = {
@@ -67,3 +68,8 @@ def record_key(prefix: str, slug: str, name: str) -> str:
 def root_key(prefix: str, name: str) -> str:
     """Key of a trust-level object: ``index.html``, ``error.html``, ``schools.json``."""
     return join(prefix, name)
+
+
+def private_key(prefix: str, *parts: str) -> str:
+    """Key of a private object: ``_private/<prefix>/…`` (outside every public folder)."""
+    return join(PRIVATE_ROOT, prefix or "root", *parts)

@@ -14,7 +14,9 @@ from urllib.parse import quote
 from botocore.exceptions import BotoCoreError, ClientError
 
 from flows.publish.base import ObjectHead, PreconditionFailed, PublishError, RequestCounts, StoredObject
+from flows.publish.layout import PRIVATE_ROOT
 
+PRIVATE_EXPIRY_DAYS = 8  # the longest approval wait (7 days) and a day to read the outcome
 SHA256_META = "sha256"  # x-amz-meta-sha256: the body's SHA-256, to skip unchanged uploads
 
 
@@ -24,6 +26,7 @@ def make_client(endpoint_url: str | None, region: str | None, access_key: str | 
     from botocore.config import Config
 
     config = Config(
+        signature_version="s3v4",  # presigned preview links must be SigV4 (SeaweedFS and AWS)
         retries={"mode": "standard", "max_attempts": 5},
         connect_timeout=5,
         read_timeout=30,
@@ -118,11 +121,53 @@ class S3Publisher:
     def url(self, key: str) -> str:
         return self.public_base_url + quote(key)
 
+    def list(self, prefix: str) -> list[ObjectHead]:
+        found: list[ObjectHead] = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                self.counts.get += 1
+                for item in page.get("Contents", []):
+                    found.append(ObjectHead(item["ETag"], "", "", None, item["LastModified"].timestamp(), item["Key"]))
+        except (ClientError, BotoCoreError) as exc:
+            raise PublishError(f"{prefix}: LIST failed: {exc}") from exc
+        return found
+
+    def delete(self, key: str) -> None:
+        if not key.startswith(PRIVATE_ROOT + "/"):
+            # Editions are permanent: nothing outside the private prefix is ever deleted.
+            raise PublishError(f"{key}: refusing to delete a public object", transient=False)
+        self.counts.delete += 1
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise PublishError(f"{key}: DELETE failed: {exc}") from exc
+
+    def presign(self, key: str, seconds: int) -> str:
+        return str(self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds))
+
+    def publicly_readable(self, key: str) -> bool:
+        import boto3
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        anonymous = boto3.client(
+            "s3",
+            endpoint_url=self.client.meta.endpoint_url,
+            region_name=self.client.meta.region_name,
+            config=self.client.meta.config.merge(Config(signature_version=UNSIGNED, retries={"max_attempts": 1})),
+        )
+        try:
+            anonymous.head_object(Bucket=self.bucket, Key=key)
+        except ClientError:
+            return False
+        return True
+
 
 def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: str = "error.html") -> list[str]:
     """Create and configure a public notice bucket; returns warnings for unsupported APIs.
 
-    Versioning keeps every overwritten object; the policy allows anonymous GET only;
+    Versioning keeps every overwritten object; the policy allows anonymous GET of everything
+    except the private prefix (approval previews, saved plans, run reports);
     CORS lets school websites fetch the JSON and fragments; the website configuration
     serves index and error documents where the server supports it.
     """
@@ -144,7 +189,8 @@ def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: 
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": ["s3:GetObject"],
-                "Resource": [f"arn:aws:s3:::{bucket}/*"],
+                # NotResource, not a Deny: a Deny for "*" would lock the publisher out too.
+                "NotResource": [f"arn:aws:s3:::{bucket}/{PRIVATE_ROOT}/*"],
             }
         ],
     }
@@ -163,6 +209,25 @@ def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: 
         )
     except ClientError as exc:
         warnings.append(f"CORS not set ({exc.response['Error']['Code']}): school websites cannot fetch JSON from the browser")
+    try:
+        client.put_bucket_lifecycle_configuration(
+            Bucket=bucket,
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": "expire-private-run-files",
+                        "Filter": {"Prefix": f"{PRIVATE_ROOT}/"},
+                        "Status": "Enabled",
+                        "Expiration": {"Days": PRIVATE_EXPIRY_DAYS},
+                    }
+                ]
+            },
+        )
+    except ClientError as exc:
+        warnings.append(
+            f"lifecycle rule not set ({exc.response['Error']['Code']}): each run removes private files older than "
+            f"{PRIVATE_EXPIRY_DAYS} days itself"
+        )
     try:
         client.put_bucket_website(
             Bucket=bucket,

@@ -44,7 +44,7 @@ def main() -> None:
             from flows.pipeline import ApprovalOptions, PublishParameters, publish_notices
 
             started = time.perf_counter()
-            params = PublishParameters(dry_run=args.dry_run, approval=ApprovalOptions(require_approval=False, approved_by="bench"))
+            params = PublishParameters(dry_run=args.dry_run, approval=ApprovalOptions(approved_by="Bench Example", wait=False))
             state = publish_notices(params, return_state=True)
             wall = time.perf_counter() - started
             data = state.result(raise_on_failure=False)

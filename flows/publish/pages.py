@@ -1,0 +1,94 @@
+"""The pages around the notices (pure rendering): history, feed, latest.json, trust index, error page.
+
+Feed and entry ids are ``tag:`` URIs (RFC 4151) minted once from the trust's web domain and
+the date of a school's first edition, and kept in its manifest: moving the site, the bucket
+or the S3 port never changes them (RFC 4287 §4.2.6).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from flows.editions import Manifest
+from flows.publish import layout
+from flows.publish.context import RunContext, Upload
+from flows.render import page_style
+
+CHANGE_LABELS = {
+    "first": "First edition.",
+    "material": "Material change: who receives pupil information, why, or who is responsible changed.",
+    "minor": "Wording change.",
+    "presentation": "Layout change only.",
+}
+
+
+def mint_feed_id(trust_website: str, slug: str, first_published_at: str) -> str:
+    """``tag:trust.example.org,2026-11-28:oakfield-primary/privacy-notice``: minted once per school."""
+    host = (urlsplit(trust_website).hostname or "trust-notices.invalid").lower()
+    return f"tag:{host},{first_published_at[:10]}:{slug}/{layout.NOTICE_DIR}"
+
+
+def render_page(ctx: RunContext, template: str, colour: str, **values: Any) -> bytes:
+    """Render one of the pages around a notice (history, changes, index, error)."""
+    style, csp = page_style(ctx.env, colour)
+    html = ctx.env.get_template(template).render(
+        style=Markup(style), csp=csp, trust_name=ctx.trust_name, change_label=CHANGE_LABELS, **values
+    )
+    return html.encode("utf-8")
+
+
+def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upload]:
+    """``history.html``, ``feed.xml`` and ``latest.json`` for a school's manifest."""
+    prefix, slug = ctx.target.prefix, manifest.slug
+    if not manifest.editions:
+        return []
+    base_url = ctx.target.public_base_url + layout.school_dir(prefix, slug) + "/"
+    history = render_page(ctx, "history.html.j2", colour, manifest=manifest)
+    feed_id = manifest.feed_id or mint_feed_id(ctx.trust_website, slug, manifest.editions[0].published_at)
+    feed = ctx.env.get_template("feed.xml.j2").render(
+        manifest=manifest, base_url=base_url, feed_id=feed_id, trust_name=ctx.trust_name, change_label=CHANGE_LABELS
+    )
+    last = manifest.editions[-1]
+    latest = {
+        "slug": slug,
+        "name": manifest.name,
+        "urn": manifest.urn,
+        "edition": last.number,
+        "content_hash": last.content_hash,
+        "change_class": last.change_class,
+        "published_at": last.published_at,
+        "approved_by": last.approved_by,
+        "dataset_edition": last.dataset_edition,
+        "feed_id": feed_id,
+        "urls": {
+            "page": base_url + "index.html",
+            "fragment": base_url + "fragment.html",
+            "json": base_url + "notice.json",
+            "markdown": base_url + "notice.md",
+            "pdf": base_url + "notice.pdf",
+            "edition": base_url + f"v{last.number}/index.html",
+            "changes": base_url + f"v{last.number}/changes.html",
+            "history": base_url + "history.html",
+            "feed": base_url + "feed.xml",
+        },
+    }
+    return [
+        Upload(layout.record_key(prefix, slug, "history.html"), history, layout.LATEST_CACHE),
+        Upload(layout.record_key(prefix, slug, "feed.xml"), feed.encode("utf-8"), layout.LATEST_CACHE),
+        Upload(layout.record_key(prefix, slug, "latest.json"), (json.dumps(latest, indent=2) + "\n").encode(), layout.RECORD_CACHE),
+    ]
+
+
+def root_pages(ctx: RunContext, schools: list[dict[str, Any]]) -> list[Upload]:
+    """The trust's index of schools and its error page."""
+    prefix, colour = ctx.target.prefix, ctx.trust_colour
+    # The error page is served for any missing path, so it links to the index absolutely.
+    index_href = ctx.target.public_base_url + layout.root_key(prefix, "index.html")
+    return [
+        Upload(layout.root_key(prefix, "index.html"), render_page(ctx, "trust_index.html.j2", colour, schools=schools), layout.LATEST_CACHE),
+        Upload(layout.root_key(prefix, "error.html"), render_page(ctx, "error.html.j2", colour, index_href=index_href), layout.LATEST_CACHE),
+    ]

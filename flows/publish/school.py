@@ -1,0 +1,297 @@
+"""One school's notice → editions and objects on the target, in the safe order.
+
+Each attempt reads ``manifest.json`` back (the only state), renders the draft once to decide
+what to do (``editions.decide_outcome``), then:
+
+1. a new edition's ``v<N>/`` files, create-only; a number whose slot holds other bytes is
+   skipped and recorded, never overwritten; a crashed run's identical edition is adopted;
+2. the latest files, history, feed and ``latest.json``, where they differ;
+3. ``manifest.json`` last, conditional on the ETag read at the start.
+
+A material change (or a minor one, where the trust asks) without a named approver is *held*:
+nothing is written, and the result carries a preview for the person who must approve it.
+A writer that loses a condition re-reads the manifest and starts again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from flows.diff import describe_changes, redline, unified_diff
+from flows.editions import Edition, LatestRecord, Manifest, content_hash, decide_outcome, next_number, presentation_hash
+from flows.models import Notice
+from flows.publish import layout
+from flows.publish.base import PreconditionFailed, Publisher, PublishError
+from flows.publish.context import Approval, RunContext, SchoolResult, Upload
+from flows.publish.pages import mint_feed_id, record_uploads, render_page
+from flows.publish.writer import SlotTaken, create_only, file_record, write_if_changed, write_manifest
+from flows.render import EditionStamp, render_notice, render_pdf
+from flows.runs.approval import needs_approval
+
+MAX_ATTEMPTS = 5
+MAX_SKIPS = 5
+YOUNG_S = 30  # an edition slot filled this recently may belong to a publisher still at work
+
+
+def read_manifest(pub: Publisher, key: str) -> tuple[Manifest | None, str | None]:
+    """A school's manifest and its ETag, or (None, None) before its first edition."""
+    stored = pub.get(key)
+    if stored is None:
+        return None, None
+    try:
+        return Manifest.model_validate_json(stored.body), stored.etag
+    except ValueError as exc:
+        # Never overwrite a manifest we cannot read: it is the record of every edition.
+        raise PublishError(
+            f"{key}: cannot read the manifest ({str(exc).splitlines()[0]}); fix or restore it from a previous version",
+            transient=False,
+        ) from exc
+
+
+def publish_school(pub: Publisher, ctx: RunContext, notice: Notice) -> SchoolResult:
+    """Publish one school; a conflicting writer makes it re-read and retry, never overwrite."""
+    last_conflict = ""
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            return _publish_once(pub, ctx, notice, final=attempt == MAX_ATTEMPTS - 1)
+        except PreconditionFailed as conflict:
+            last_conflict = conflict.key
+            pub.counts.retried += 1
+            time.sleep(min(0.2 * 2**attempt, 2.0))
+        except PublishError as exc:
+            return _failed(notice, str(exc), retryable=exc.transient)
+    return _failed(notice, f"gave up after {MAX_ATTEMPTS} attempts: {last_conflict} kept changing under us (another publisher running?)")
+
+
+def _failed(notice: Notice, error: str, *, retryable: bool = True) -> SchoolResult:
+    return SchoolResult(notice.slug, "failed", error=error, name=notice.school.name, urn=notice.school.urn, retryable=retryable)
+
+
+@dataclass
+class _Draft:
+    """The notice rendered without a stamp: what decides the outcome, and the change notes."""
+
+    files: dict[str, bytes]
+    content_hash: str
+    presentation_hash: str
+
+
+def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, *, final: bool) -> SchoolResult:
+    manifest_key = layout.record_key(ctx.target.prefix, notice.slug, "manifest.json")
+    manifest, etag = read_manifest(pub, manifest_key)
+    files = dict(render_notice(ctx.env, notice, ctx.text, pdf=False).files)
+    draft = _Draft(files, content_hash(json.loads(files["notice.json"])), presentation_hash(files, ctx.renderer))
+    result = SchoolResult(notice.slug, "unchanged", name=notice.school.name, urn=notice.school.urn, content_hash=draft.content_hash)
+    result.url = pub.url(layout.latest_key(ctx.target.prefix, notice.slug, "index.html"))
+    outcome = decide_outcome(manifest, draft.content_hash, draft.presentation_hash)
+    if outcome == "new":
+        return _new_edition(pub, ctx, notice, manifest, etag, draft, result, final=final)
+    assert manifest is not None and manifest.editions
+    last = manifest.editions[-1]
+    result.edition = last.number
+    latest = _latest_uploads(ctx, notice, last.number, last.published_at)
+    if outcome == "unchanged":
+        pdf_record = manifest.latest.files.get("notice.pdf") if manifest.latest else None
+        lazy = {latest[-1].key: (pdf_record, lambda: _edition_pdf(ctx, notice, last.number, last.published_at))}
+        uploads = latest[:-1] + [latest[-1]] + record_uploads(ctx, manifest, notice.branding.colour)
+        result.uploads = write_if_changed(pub, uploads, force=ctx.force, dry_run=ctx.dry_run, lazy=lazy)
+        if result.uploads:  # drifted or missing objects were repaired
+            result.status, result.change_class = "presentation", "presentation"
+        return result
+    # Same words, new layout: the latest files again, no new number.
+    latest[-1] = Upload(latest[-1].key, _edition_pdf(ctx, notice, last.number, last.published_at) if not ctx.dry_run else b"", latest[-1].cache_control)
+    record = _latest_record(ctx, notice, draft, last.number, latest)
+    updated = manifest.model_copy(update={"latest": record, "presentation_updates": (*manifest.presentation_updates, record)})
+    result.uploads = write_if_changed(pub, latest + record_uploads(ctx, updated, notice.branding.colour), force=True, dry_run=ctx.dry_run)
+    write_manifest(pub, manifest_key, _manifest_bytes(updated), etag, dry_run=ctx.dry_run)
+    result.uploads.append(manifest_key)
+    result.status, result.change_class = "presentation", "presentation"
+    return result
+
+
+def _latest_uploads(ctx: RunContext, notice: Notice, number: int, published_at: str) -> list[Upload]:
+    """The latest files stamped with their edition (the PDF, last, is filled in by the caller)."""
+    stamp = EditionStamp(number, published_at, "latest")
+    files = render_notice(ctx.env, notice, ctx.text, pdf=False, stamp=stamp).files
+    prefix = ctx.target.prefix
+    return [Upload(layout.latest_key(prefix, notice.slug, n), files.get(n, b""), layout.LATEST_CACHE) for n in layout.LATEST_FILES]
+
+
+def _edition_pdf(ctx: RunContext, notice: Notice, number: int, published_at: str) -> bytes:
+    """The PDF of an edition: made from its ``v<N>/`` page, so a printed copy says it may be replaced."""
+    page = render_notice(ctx.env, notice, ctx.text, pdf=False, stamp=EditionStamp(number, published_at, "edition")).files["index.html"]
+    return render_pdf(page.decode("utf-8"))
+
+
+def _latest_record(ctx: RunContext, notice: Notice, draft: _Draft, number: int, latest: list[Upload]) -> LatestRecord:
+    return LatestRecord(
+        edition=number,
+        presentation_hash=draft.presentation_hash,
+        template_version=ctx.template_version,
+        dataset_edition=notice.dataset.id,
+        updated_at=ctx.timestamp(),
+        files={u.key.rsplit("/", 1)[1]: file_record(u) for u in latest},
+    )
+
+
+def _manifest_bytes(manifest: Manifest) -> bytes:
+    return (manifest.model_dump_json(indent=2) + "\n").encode("utf-8")
+
+
+def _new_edition(
+    pub: Publisher, ctx: RunContext, notice: Notice, manifest: Manifest | None, etag: str | None, draft: _Draft, result: SchoolResult, *, final: bool
+) -> SchoolResult:
+    previous = manifest.last_edition() if manifest else None
+    redlined: Markup | None = None
+    if previous is None:
+        result.change_class = "first"
+    else:
+        old = {n: _get_required(pub, layout.edition_key(ctx.target.prefix, notice.slug, previous.number, n)) for n in ("notice.json", "notice.md", "fragment.html")}
+        changes, result.change_class = describe_changes(json.loads(old["notice.json"]), json.loads(draft.files["notice.json"]))
+        result.changes = changes or ("Wording changed",)  # the content hash differs in a field no note covers
+        number = next_number(manifest)
+        result.diff = unified_diff(old["notice.md"].decode(), draft.files["notice.md"].decode(), f"v{previous.number}/notice.md", f"v{number}/notice.md")
+        redlined = redline(old["fragment.html"].decode(), draft.files["fragment.html"].decode())
+    result.edition = next_number(manifest)
+    approval = _approval_for(ctx, notice.slug, result)
+    if approval is False:
+        result.status = "held"
+        result.planned = _preview(ctx, notice, draft, result, redlined)
+        return result
+    result.status = "published"
+    result.approved_by = approval.approver if approval else None
+    if ctx.dry_run:  # what would be written, without the slow PDF
+        prefix, number = ctx.target.prefix, result.edition
+        result.uploads = [layout.edition_key(prefix, notice.slug, number, n) for n in layout.EDITION_FILES]
+        result.uploads += [layout.latest_key(prefix, notice.slug, n) for n in layout.LATEST_FILES]
+        result.uploads += [layout.record_key(prefix, notice.slug, n) for n in ("history.html", "feed.xml", "latest.json", "manifest.json")]
+        return result
+    edition, uploads, written, skipped = _write_edition(pub, ctx, notice, manifest, draft, result, redlined, approval, final=final)
+    latest = _latest_uploads(ctx, notice, edition.number, edition.published_at)
+    latest[-1] = Upload(latest[-1].key, next(u.body for u in uploads if u.key.endswith("/notice.pdf")), layout.LATEST_CACHE)
+    base = manifest or Manifest(slug=notice.slug, urn=notice.school.urn, name=notice.school.name)
+    new_manifest = base.model_copy(
+        update={
+            "editions": (*base.editions, edition),
+            "latest": _latest_record(ctx, notice, draft, edition.number, latest),
+            "name": notice.school.name,
+            "urn": notice.school.urn,
+            "skipped": (*base.skipped, *skipped),
+            "feed_id": base.feed_id or mint_feed_id(ctx.trust_website, notice.slug, (base.editions or (edition,))[0].published_at),
+        }
+    )
+    result.uploads = written
+    result.uploads += write_if_changed(pub, latest + record_uploads(ctx, new_manifest, notice.branding.colour), force=True)
+    manifest_key = layout.record_key(ctx.target.prefix, notice.slug, "manifest.json")
+    write_manifest(pub, manifest_key, _manifest_bytes(new_manifest), etag)
+    result.uploads.append(manifest_key)
+    result.edition = edition.number
+    if skipped:
+        result.notes = (*result.notes, f"edition number(s) {', '.join(map(str, skipped))} skipped: an interrupted run left other files there, kept untouched")
+    return result
+
+
+def _approval_for(ctx: RunContext, slug: str, result: SchoolResult) -> Approval | None | bool:
+    """The approval to record; None when none is needed; False when the change must be held."""
+    if not needs_approval(result.change_class, ctx.policy):
+        return None
+    if ctx.approval is None:
+        return False
+    expected = ctx.expected.get(slug)
+    if ctx.expected and expected != result.content_hash:
+        result.notes = (*result.notes, "the notice changed again after the approval request: approve the new change")
+        return False
+    return ctx.approval
+
+
+def _preview(ctx: RunContext, notice: Notice, draft: _Draft, result: SchoolResult, redlined: Markup | None) -> list[Upload]:
+    """The held edition's page and redline, for a private preview (not published)."""
+    edition = Edition(
+        number=result.edition or 0, content_hash=draft.content_hash, presentation_hash=draft.presentation_hash,
+        dataset_edition=notice.dataset.id, template_version=ctx.template_version, published_at=ctx.timestamp(),
+        change_class=result.change_class or "minor", changes=result.changes,  # type: ignore[arg-type]
+    )
+    changes = render_page(ctx, "changes.html.j2", notice.branding.colour, edition=edition, school_name=notice.school.name, redline=redlined, preview=True)
+    return [Upload("index.html", draft.files["index.html"], "no-store"), Upload("changes.html", changes, "no-store")]
+
+
+def _write_edition(
+    pub: Publisher, ctx: RunContext, notice: Notice, manifest: Manifest | None, draft: _Draft, result: SchoolResult,
+    redlined: Markup | None, approval: Approval | None, *, final: bool,
+) -> tuple[Edition, list[Upload], list[str], list[int]]:
+    """Create ``v<N>/``; adopt a crashed run's identical edition; skip a slot holding other bytes."""
+    number, published_at, skipped = next_number(manifest), ctx.timestamp(), []
+    for _ in range(MAX_SKIPS * 2):
+        edition, uploads = _edition_files(ctx, notice, draft, result, redlined, approval, number, published_at)
+        try:
+            written = [u.key for u in uploads if create_only(pub, u)]
+            return edition, uploads, written, skipped
+        except SlotTaken as taken:
+            adopt = _adoptable(taken, draft.content_hash, number)
+            if adopt and adopt != published_at:
+                published_at = adopt  # the same words, stamped by a run that died: finish its edition
+                continue
+            if not final and _young(taken, ctx):
+                raise PreconditionFailed(taken.key) from None  # perhaps a publisher still at work: re-read
+            skipped.append(number)
+            number += 1
+            if len(skipped) > MAX_SKIPS:
+                break
+    raise PublishError(f"{notice.slug}: edition numbers {skipped} are all taken by other bytes; inspect v{skipped[0]}/", transient=False)
+
+
+def _adoptable(taken: SlotTaken, chash: str, number: int) -> str | None:
+    """The publication time of an orphan edition with our words and number, if it is one."""
+    if not taken.key.endswith("/notice.json"):
+        return None
+    try:
+        data = json.loads(taken.existing.body)
+        stamp = data.get("edition") or {}
+        if content_hash(data) == chash and stamp.get("number") == number:
+            return str(stamp["published_at"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
+
+
+def _young(taken: SlotTaken, ctx: RunContext) -> bool:
+    """True if the slot's edition was stamped moments ago (its writer may still be at work)."""
+    try:
+        stamp = json.loads(taken.existing.body).get("edition") or {}
+        stamped = dt.datetime.fromisoformat(str(stamp["published_at"]).replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return (ctx.now() - stamped).total_seconds() < YOUNG_S
+
+
+def _edition_files(
+    ctx: RunContext, notice: Notice, draft: _Draft, result: SchoolResult, redlined: Markup | None,
+    approval: Approval | None, number: int, published_at: str,
+) -> tuple[Edition, list[Upload]]:
+    stamp = EditionStamp(number, published_at, "edition")
+    files = dict(render_notice(ctx.env, notice, ctx.text, pdf=False, stamp=stamp).files)
+    files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"))
+    edition = Edition(
+        number=number, content_hash=draft.content_hash, presentation_hash=draft.presentation_hash,
+        dataset_edition=notice.dataset.id, template_version=ctx.template_version, published_at=published_at,
+        change_class=result.change_class or "first", changes=result.changes,  # type: ignore[arg-type]
+        approved_by=approval.approver if approval else None, approval_note=approval.note if approval else None,
+    )
+    files["changes.html"] = render_page(ctx, "changes.html.j2", notice.branding.colour, edition=edition, school_name=notice.school.name, redline=redlined, preview=False)
+    # notice.json first: it says which edition a slot holds, so a rival or an orphan is recognised at once.
+    order = ("notice.json", *(n for n in layout.EDITION_FILES if n != "notice.json"))
+    uploads = [Upload(layout.edition_key(ctx.target.prefix, notice.slug, number, n), files[n], layout.IMMUTABLE_CACHE) for n in order]
+    edition = edition.model_copy(update={"files": {u.key.rsplit("/", 1)[1]: file_record(u) for u in uploads}})
+    return edition, uploads
+
+
+def _get_required(pub: Publisher, key: str) -> bytes:
+    stored = pub.get(key)
+    if stored is None:
+        raise PublishError(f"{key}: the previous edition's file is missing from the target; it is needed to describe the changes", transient=False)
+    return stored.body

@@ -1,0 +1,95 @@
+"""Where a run publishes: the trust file's ``publishing`` section, $NOTICES_* and flags.
+
+With no endpoint anywhere, the target is the embedded S3 (SeaweedFS on 127.0.0.1), started
+when a publishing command needs it; a real endpoint uses the standard boto3 credential chain
+and a bucket that ``notices setup-bucket`` prepared.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from flows import local_s3
+from flows.models import PublishingTarget, TrustFile
+from flows.publish.base import Publisher
+from flows.publish.s3 import S3Publisher, make_client, setup_bucket
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a run publishes, after trust file, environment and command-line flags."""
+
+    bucket: str
+    prefix: str
+    public_base_url: str
+    endpoint_url: str | None
+    region: str | None
+    embedded: bool
+
+    def describe(self) -> str:
+        """One line for the person running it."""
+        where = "the embedded S3" if self.embedded else (self.endpoint_url or "AWS S3")
+        return f"publishing to {where}, bucket {self.bucket}, prefix {self.prefix or '(root)'}: {self.public_base_url}"
+
+
+def resolve_target(configured: PublishingTarget, flags: dict[str, str | None], embedded_endpoint: str | None) -> Target:
+    """Merge the trust file's publishing section with $NOTICES_* variables and flags (flags win)."""
+
+    def pick(name: str, env: str) -> str | None:
+        value = flags.get(name) or os.environ.get(env) or getattr(configured, name)
+        return str(value) if value else None
+
+    endpoint = pick("endpoint_url", "NOTICES_S3_ENDPOINT")
+    bucket = pick("bucket", "NOTICES_S3_BUCKET") or "trust-notices"
+    prefix = (pick("prefix", "NOTICES_S3_PREFIX") or "").strip("/")
+    region = pick("region", "NOTICES_S3_REGION")
+    embedded = endpoint is None
+    if embedded:
+        endpoint = embedded_endpoint
+    base = pick("public_base_url", "NOTICES_PUBLIC_BASE_URL")
+    if not base:
+        base = f"{endpoint}/{bucket}/" if endpoint else f"https://{bucket}.s3.amazonaws.com/"
+    return Target(bucket, prefix, base.rstrip("/") + "/", endpoint, region, embedded)
+
+
+@dataclass
+class Connection:
+    """A ready publisher, its target and what the person running it should be told."""
+
+    target: Target
+    publisher: Publisher
+    notes: list[str] = field(default_factory=list)
+
+    def fresh(self) -> Publisher:
+        """A publisher on the same client with its own request counts (one per task)."""
+        pub = self.publisher
+        if isinstance(pub, S3Publisher):
+            return S3Publisher(pub.client, pub.bucket, pub.public_base_url)
+        return pub
+
+
+def connect(trust: TrustFile, flags: dict[str, str | None], *, start_embedded: bool = True) -> Connection:
+    """Resolve the target and open a client.
+
+    With no endpoint in the trust file, $NOTICES_S3_ENDPOINT or ``--endpoint-url``, the
+    embedded S3 is used (started if ``start_embedded``; read-only commands pass False) and
+    its bucket is set up (policy included) on each connection, so a bucket made by an older
+    version gets the current policy. A real endpoint uses an existing bucket.
+    """
+    probe = resolve_target(trust.publishing, flags, embedded_endpoint=None)
+    notes: list[str] = []
+    if not probe.embedded:
+        client = make_client(probe.endpoint_url, probe.region)
+        return Connection(probe, S3Publisher(client, probe.bucket, probe.public_base_url), [probe.describe()])
+    info = local_s3.status()
+    if info is None:
+        if not start_embedded:
+            raise local_s3.LocalS3Error("the embedded S3 is not running: start it with `notices s3 start`")
+        info = local_s3.start()
+        notes.append(f"started the embedded S3 at {info.endpoint_url} (stop it with `notices s3 stop`)")
+    target = resolve_target(trust.publishing, flags, embedded_endpoint=info.endpoint_url)
+    client = make_client(info.endpoint_url, "us-east-1", info.access_key, info.secret_key)
+    notes.append(f"no endpoint in the trust file: {target.describe()}")
+    setup_bucket(client, target.bucket)  # warnings (website API, lifecycle) do not matter locally
+    return Connection(target, S3Publisher(client, target.bucket, target.public_base_url), notes)

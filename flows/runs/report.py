@@ -1,0 +1,72 @@
+"""What a run tells people (pure text): the results table, the summary, the approval request.
+
+Every figure comes from the per-school results, so the table, the summary line and the
+flow's return value always agree with what was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flows.publish.context import RunResult, SchoolResult
+
+STATUSES = ("published", "presentation", "unchanged", "held", "failed")
+DIFF_CAP = 4000
+
+
+def summary_line(schools: Sequence[SchoolResult]) -> str:
+    """``2 published, 0 presentation, 4 unchanged, 1 held, 0 failed``."""
+    return ", ".join(f"{sum(1 for r in schools if r.status == s)} {s}" for s in STATUSES)
+
+
+def table_rows(run: RunResult) -> list[dict[str, object]]:
+    """One row per school for the results table artifact."""
+    return [
+        {
+            "school": r.slug,
+            "status": r.status,
+            "edition": r.edition,
+            "change": r.change_class or "",
+            "approved_by": r.approved_by or "",
+            "url": r.url or "",
+            "note": "; ".join(filter(None, (r.error, *r.notes))),
+        }
+        for r in run.schools
+    ]
+
+
+def school_changes(result: SchoolResult, cap: int | None = DIFF_CAP) -> str:
+    """One school's change notes and diff, as Markdown."""
+    diff = result.diff or "(first edition)"
+    if cap is not None and len(diff) > cap:
+        diff = diff[:cap] + "\n… (cut: see the full report)"
+    approved = f" — approved by {result.approved_by}" if result.approved_by else ""
+    lines = [f"## {result.name or result.slug}: edition {result.edition} ({result.change_class}){approved}", ""]
+    lines += [f"- {c}" for c in result.changes] + [f"- {n}" for n in result.notes]
+    return "\n".join([*lines, "", "```diff", diff, "```", ""])
+
+
+def full_report(run: RunResult, title: str) -> str:
+    """Every changed or held school with its notes and whole diff."""
+    body = [f"# {title}", "", summary_line(run.schools), ""]
+    for r in run.schools:
+        if r.status in ("published", "held"):
+            body.append(school_changes(r, cap=None))
+    return "\n".join(body)
+
+
+def approval_request(held: Sequence[SchoolResult], links: dict[str, dict[str, str]], timeout_minutes: int) -> str:
+    """The request a DPO reads before approving: each change, its diff and private preview links."""
+    lines = [
+        f"# Approval needed: {len(held)} school(s)",
+        "",
+        "Nothing below is public yet. Open the previews (private links, valid for 7 days), then answer with "
+        f"**Resume** (approve, and give your name) within {timeout_minutes} minutes; otherwise nothing of this is published.",
+        "",
+    ]
+    for r in held:
+        preview = links.get(r.slug, {})
+        lines.append(school_changes(r))
+        if preview:
+            lines += [f"[What changed (redline)]({preview.get('changes.html', '')}) · [The new notice]({preview.get('index.html', '')})", ""]
+    return "\n".join(lines)

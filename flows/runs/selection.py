@@ -1,0 +1,41 @@
+"""Which schools a run covers: every school, or those named by slug or URN (CLI and flow alike)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from flows.site import Prepared, prepare
+
+
+def select_schools(prepared: Prepared, selectors: Sequence[str]) -> Prepared:
+    """Keep the schools named by slug or URN (all when none are named).
+
+    A named school whose file is broken, or a name that matches no school, is reported as
+    broken so the run fails with its name rather than silently doing nothing.
+    """
+    wanted = {s.strip() for s in selectors if s.strip()}
+    if not wanted:
+        return prepared
+    notices = tuple(n for n in prepared.notices if n.slug in wanted or n.school.urn in wanted)
+    found = {n.slug for n in notices} | {n.school.urn for n in notices}
+    broken_selected = tuple(b for b in prepared.broken if b in wanted)
+    unknown = tuple(sorted(w for w in wanted if w not in found and w not in broken_selected))
+    return Prepared(prepared.inputs, notices, prepared.errors, broken_selected + unknown)
+
+
+def prepare_selected(schools_dir: Path, shared_dir: Path, selectors: Sequence[str], *, dataset_edition: str | None = None) -> Prepared:
+    """Load, validate and select in one step, reporting only the errors that concern the run.
+
+    Slugs are loaded alone (other schools' files are not read); a URN needs every school
+    file read to find it, and then other schools' errors are left out of the report.
+    """
+    wanted = tuple(s.strip() for s in selectors if s.strip())
+    if wanted and not any(w.isdigit() for w in wanted):
+        return select_schools(prepare(schools_dir, shared_dir, only=wanted, dataset_edition=dataset_edition), wanted)
+    selected = select_schools(prepare(schools_dir, shared_dir, dataset_edition=dataset_edition), wanted)
+    if not wanted:
+        return selected
+    keep = {n.slug for n in selected.notices} | set(selected.broken)
+    errors = tuple(e for e in selected.errors if Path(e.path).parent.resolve() != schools_dir.resolve() or Path(e.path).stem in keep or Path(e.path).name.startswith("_"))
+    return Prepared(selected.inputs, selected.notices, errors, selected.broken)
