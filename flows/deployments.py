@@ -1,9 +1,11 @@
 """The two deployments of the publish flow, shared by `notices serve` and deploy/prefect.yaml.
 
 * ``trust-wide``: every school, on a cron schedule in Europe/London, one run at a time;
-  approval of material changes follows the trust file (on for scheduled runs by default).
 * ``rerun``: no schedule; a person starts it from the UI (Run → Custom run) for one or a
   few schools, optionally approving inline.
+
+Both wait (suspended, holding nothing) for a named person's approval of material changes,
+unless the run names its approver.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.input import RunInput
-from prefect.states import Failed
+from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -207,14 +207,17 @@ def _publish(conn: Connection, ctx: RunContext, notices: Sequence[Notice]) -> tu
     return results, counts
 
 
-@flow(name=FLOW_NAME, flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)
-def publish_notices(params: PublishParameters = PublishParameters()) -> dict[str, Any]:  # noqa: B008
-    """Publish the trust's privacy notices: every school, or the ones named."""
+@flow(name=FLOW_NAME, flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)  # type: ignore[arg-type]
+def publish_notices(params: PublishParameters = PublishParameters()) -> State[Any]:  # noqa: B008
+    """Publish the trust's privacy notices: every school, or the ones named.
+
+    Returns the final state; its data is the summary `notices publish --json` prints.
+    """
     logger = get_run_logger()
     prepared = load_and_validate(params)
     trust, dataset = prepared.inputs.trust, prepared.inputs.dataset
     if trust is None or dataset is None:
-        return Failed(message="inputs are invalid (dataset or trust file): nothing published; see the logs")  # type: ignore[return-value]
+        return Failed(message="inputs are invalid (dataset or trust file): nothing published; see the logs")
     conn = connect(trust, {})
     for note in conn.notes:
         logger.info(note)

@@ -8,8 +8,11 @@ Per school, under ``<prefix>/<slug>/privacy-notice/``:
 * ``history.html``, ``feed.xml``, ``latest.json``, ``manifest.json``.
 
 At ``<prefix>/``: ``index.html`` (all schools), ``error.html`` and ``schools.json``.
-Pages link with relative links to explicit ``index.html`` files, so they work through an S3
-website endpoint, a CDN, or a plain S3 REST URL.
+Private run files (previews, saved plans, reports) live under ``_private/<prefix>/``, which the
+bucket policy never serves anonymously.
+Pages link with relative links to explicit files (``history.html`` from the latest page,
+``../history.html`` from ``v<N>/``), so they work through an S3 website endpoint, a CDN, or a
+plain S3 REST URL.
 """
 
 from __future__ import annotations

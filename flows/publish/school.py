@@ -98,7 +98,7 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, *, final: boo
     if outcome == "unchanged":
         pdf_record = manifest.latest.files.get("notice.pdf") if manifest.latest else None
         lazy = {latest[-1].key: (pdf_record, lambda: _edition_pdf(ctx, notice, last.number, last.published_at))}
-        uploads = latest[:-1] + [latest[-1]] + record_uploads(ctx, manifest, notice.branding.colour)
+        uploads = latest + record_uploads(ctx, manifest, notice.branding.colour)
         result.uploads = write_if_changed(pub, uploads, force=ctx.force, dry_run=ctx.dry_run, lazy=lazy)
         if result.uploads:  # drifted or missing objects were repaired
             result.status, result.change_class = "presentation", "presentation"
@@ -158,8 +158,8 @@ def _new_edition(
         result.diff = unified_diff(old["notice.md"].decode(), draft.files["notice.md"].decode(), f"v{previous.number}/notice.md", f"v{number}/notice.md")
         redlined = redline(old["fragment.html"].decode(), draft.files["fragment.html"].decode())
     result.edition = next_number(manifest)
-    approval = _approval_for(ctx, notice.slug, result)
-    if approval is False:
+    held, approval = _approval_for(ctx, notice.slug, result)
+    if held:
         result.status = "held"
         result.planned = _preview(ctx, notice, draft, result, redlined)
         return result
@@ -196,17 +196,16 @@ def _new_edition(
     return result
 
 
-def _approval_for(ctx: RunContext, slug: str, result: SchoolResult) -> Approval | None | bool:
-    """The approval to record; None when none is needed; False when the change must be held."""
+def _approval_for(ctx: RunContext, slug: str, result: SchoolResult) -> tuple[bool, Approval | None]:
+    """(held?, the approval to record): held when approval is needed and none applies to these words."""
     if not needs_approval(result.change_class, ctx.policy):
-        return None
+        return False, None
     if ctx.approval is None:
-        return False
-    expected = ctx.expected.get(slug)
-    if ctx.expected and expected != result.content_hash:
+        return True, None
+    if ctx.expected and ctx.expected.get(slug) != result.content_hash:
         result.notes = (*result.notes, "the notice changed again after the approval request: approve the new change")
-        return False
-    return ctx.approval
+        return True, None
+    return False, ctx.approval
 
 
 def _preview(ctx: RunContext, notice: Notice, draft: _Draft, result: SchoolResult, redlined: Markup | None) -> list[Upload]:
@@ -225,7 +224,8 @@ def _write_edition(
     redlined: Markup | None, approval: Approval | None, *, final: bool,
 ) -> tuple[Edition, list[Upload], list[str], list[int]]:
     """Create ``v<N>/``; adopt a crashed run's identical edition; skip a slot holding other bytes."""
-    number, published_at, skipped = next_number(manifest), ctx.timestamp(), []
+    number, published_at = next_number(manifest), ctx.timestamp()
+    skipped: list[int] = []
     for _ in range(MAX_SKIPS * 2):
         edition, uploads = _edition_files(ctx, notice, draft, result, redlined, approval, number, published_at)
         try:
