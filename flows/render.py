@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from flows import wording
 from flows.models import LAWFUL_BASIS_TEXT, DatasetEdition, Notice, RenderedNotice
+from flows.notice_view import view_notice
 
 # Output file name → template that makes it. ``notice.json`` and ``notice.pdf`` are made in code.
 TEMPLATES: dict[str, str] = {
@@ -69,7 +70,6 @@ def build_environment(templates_dir: Path) -> Environment:
     # Read once per run: every page inlines it (with the school's colour) and hashes it for the CSP.
     env.globals["notice_css"] = (templates_dir / "notice.css").read_text(encoding="utf-8")
     env.filters["md"] = escape_markdown
-    env.filters["lawful_basis"] = lambda basis: LAWFUL_BASIS_TEXT[basis]
     env.filters["display_time"] = display_time
     env.globals["wording"] = wording
     return env
@@ -202,8 +202,11 @@ def page_style(env: Environment, colour: str) -> tuple[str, str]:
 
 
 def notice_context(notice: Notice, text: DatasetText, stamp: EditionStamp | None = None) -> dict[str, Any]:
-    """The variables every template sees; ``stamp`` None renders a draft (not yet published)."""
-    decisions = {d.recipient_id: d for d in notice.decisions}
+    """The variables every notice template sees; ``stamp`` None renders a draft (not yet published).
+
+    ``view`` holds the strings computed for the notice (``flows.notice_view``): the
+    templates only place values, they decide nothing about wording.
+    """
     return {
         "stamp": stamp,
         "published_uk": display_time(stamp.published_at) if stamp else None,
@@ -211,9 +214,8 @@ def notice_context(notice: Notice, text: DatasetText, stamp: EditionStamp | None
         "school": notice.school,
         "dataset": notice.dataset,
         "dfe": text,
-        "applicable": notice.applicable_recipients(),
-        "decisions": decisions,
         "uses_consent": notice.uses_consent(),
+        "view": view_notice(notice, text),
     }
 
 

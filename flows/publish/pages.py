@@ -1,4 +1,4 @@
-"""The pages around the notices (pure rendering): history, feed, latest.json, trust index, error page.
+"""The pages around the notices (pure rendering): history, changes, feed, latest.json, trust index, error page.
 
 Feed and entry ids are ``tag:`` URIs (RFC 4151) minted once from the trust's web domain and
 the date of a school's first edition, and kept in its manifest: moving the site, the bucket
@@ -8,15 +8,17 @@ or the S3 port never changes them (RFC 4287 §4.2.6).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from jinja2 import Environment
 from markupsafe import Markup
 
-from flows.editions import Manifest
+from flows.editions import Edition, Manifest
 from flows.publish import layout
 from flows.publish.context import RunContext, Upload
-from flows.render import page_style
+from flows.render import display_time, page_style
 
 CHANGE_LABELS = {
     "first": "First edition.",
@@ -34,11 +36,65 @@ def mint_feed_id(trust_website: str, slug: str, first_published_at: str) -> str:
 
 def render_page(ctx: RunContext, template: str, colour: str, **values: Any) -> bytes:
     """Render one of the pages around a notice (history, changes, index, error)."""
-    style, csp = page_style(ctx.env, colour)
-    html = ctx.env.get_template(template).render(
-        style=Markup(style), csp=csp, trust_name=ctx.trust_name, change_label=CHANGE_LABELS, **values
+    return _render(ctx.env, template, colour, ctx.trust_name, **values)
+
+
+def _render(env: Environment, template: str, colour: str, trust_name: str, **values: Any) -> bytes:
+    style, csp = page_style(env, colour)
+    html = env.get_template(template).render(
+        style=Markup(style), csp=csp, trust_name=trust_name, change_label=CHANGE_LABELS, **values
     )
     return html.encode("utf-8")
+
+
+def render_changes_page(
+    env: Environment,
+    *,
+    trust_name: str,
+    colour: str,
+    school_name: str,
+    redline: Markup | None,
+    changes: Sequence[str],
+    change_class: str,
+    edition: Edition | None = None,
+    preview: bool = False,
+    from_label: str | None = None,
+    to_label: str | None = None,
+) -> bytes:
+    """The redline page, ``changes.html.j2``, in each of its three uses.
+
+    * an edition's "What changed in edition N" (``edition``; ``v<N>/changes.html``);
+    * the private preview of a held edition (``edition`` and ``preview=True``);
+    * ``notices diff --redline``: the changes between any two versions (``from_label``, ``to_label``).
+
+    ``redline`` None means a first edition, with nothing earlier to compare with.
+    """
+    label = CHANGE_LABELS[change_class]
+    if edition is None:
+        if from_label is None or to_label is None:
+            raise ValueError("render_changes_page needs an edition, or from_label and to_label")
+        title = f"Changes from {from_label} to {to_label}"
+        heading, lede = f"Privacy notice: changes from {from_label} to {to_label}", label
+    elif preview:
+        title = f"What changed in edition {edition.number}"
+        heading, lede = f"Preview: what would change in edition {edition.number} of the privacy notice", label
+    else:
+        title = f"What changed in edition {edition.number}"
+        heading = f"What changed in edition {edition.number} of the privacy notice"
+        lede = f"Published {display_time(edition.published_at)}. {label}{_approval(edition)}"
+    return _render(
+        env, "changes.html.j2", colour, trust_name,
+        title=title, school_name=school_name, heading=heading, lede=lede, preview=preview, changes=tuple(changes),
+        redline=redline, edition_number=edition.number if edition is not None and not preview else None,
+    )
+
+
+def _approval(edition: Edition) -> str:
+    """`` Approved by NAME: “note”.`` after an edition's change label, when someone approved it."""
+    if not edition.approved_by:
+        return ""
+    note = f": “{edition.approval_note}”" if edition.approval_note else ""
+    return f" Approved by {edition.approved_by}{note}."
 
 
 def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upload]:

@@ -28,7 +28,7 @@ from flows.models import Notice
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher, PublishError
 from flows.publish.context import Approval, RunContext, SchoolResult, Upload
-from flows.publish.pages import mint_feed_id, record_uploads, render_page
+from flows.publish.pages import mint_feed_id, record_uploads, render_changes_page
 from flows.publish.writer import SlotTaken, create_only, file_record, write_if_changed, write_manifest
 from flows.render import EditionStamp, render_notice, render_pdf
 from flows.runs.approval import needs_approval
@@ -213,9 +213,12 @@ def _preview(ctx: RunContext, notice: Notice, draft: _Draft, result: SchoolResul
     edition = Edition(
         number=result.edition or 0, content_hash=draft.content_hash, presentation_hash=draft.presentation_hash,
         dataset_edition=notice.dataset.id, template_version=ctx.template_version, published_at=ctx.timestamp(),
-        change_class=result.change_class or "minor", changes=result.changes,  # type: ignore[arg-type]
+        change_class=result.change_class or "minor", changes=result.changes,
     )
-    changes = render_page(ctx, "changes.html.j2", notice.branding.colour, edition=edition, school_name=notice.school.name, redline=redlined, preview=True)
+    changes = render_changes_page(
+        ctx.env, trust_name=ctx.trust_name, colour=notice.branding.colour, school_name=notice.school.name, redline=redlined,
+        changes=edition.changes, change_class=edition.change_class, edition=edition, preview=True,
+    )
     return [Upload("index.html", draft.files["index.html"], "no-store"), Upload("changes.html", changes, "no-store")]
 
 
@@ -279,10 +282,13 @@ def _edition_files(
     edition = Edition(
         number=number, content_hash=draft.content_hash, presentation_hash=draft.presentation_hash,
         dataset_edition=notice.dataset.id, template_version=ctx.template_version, published_at=published_at,
-        change_class=result.change_class or "first", changes=result.changes,  # type: ignore[arg-type]
+        change_class=result.change_class or "first", changes=result.changes,
         approved_by=approval.approver if approval else None, approval_note=approval.note if approval else None,
     )
-    files["changes.html"] = render_page(ctx, "changes.html.j2", notice.branding.colour, edition=edition, school_name=notice.school.name, redline=redlined, preview=False)
+    files["changes.html"] = render_changes_page(
+        ctx.env, trust_name=ctx.trust_name, colour=notice.branding.colour, school_name=notice.school.name, redline=redlined,
+        changes=edition.changes, change_class=edition.change_class, edition=edition,
+    )
     # notice.json first: it says which edition a slot holds, so a rival or an orphan is recognised at once.
     order = ("notice.json", *(n for n in layout.EDITION_FILES if n != "notice.json"))
     uploads = [Upload(layout.edition_key(ctx.target.prefix, notice.slug, number, n), files[n], layout.IMMUTABLE_CACHE) for n in order]

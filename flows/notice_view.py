@@ -1,0 +1,144 @@
+"""The strings a notice's templates place, computed once per notice in Python.
+
+The page, the fragment and the Markdown all show the same "law or condition" cells,
+one-line addresses, recipient labels and section titles; they are worked out here, once,
+so the three forms cannot drift apart and the templates hold no logic. Values are plain
+text: the HTML templates escape them, and the Markdown template passes them through ``md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flows.models import LAWFUL_BASIS_TEXT, Address, DatasetEdition, Notice
+
+if TYPE_CHECKING:  # render.py imports this module: its names are needed for types only
+    from flows.render import DatasetText, RecipientText
+
+NO_CONDITION = "None beyond the lawful basis"
+
+# The notice's sections in reading order: (id, title). ``None`` is the DfE section,
+# whose title is the dataset's own.
+_SECTIONS: tuple[tuple[str, str | None], ...] = (
+    ("who-we-are", "Who we are"),
+    ("dpo", "Our data protection officer"),
+    ("information", "The pupil information we collect"),
+    ("why", "Why we use it, and the law that allows us to"),
+    ("source", "Where the information comes from"),
+    ("statutory", "Do you have to give us this information?"),
+    ("sharing", "Who we share it with"),
+    ("dfe", None),
+    ("transfers", "Transfers outside the UK"),
+    ("retention", "How long we keep it"),
+    ("automated", "Automated decisions"),
+    ("rights", "Your rights"),
+    ("complaints", "How to complain"),
+    ("about", "About this notice"),
+)
+
+
+@dataclass(frozen=True)
+class PurposeRow:
+    """One row of the purposes table."""
+
+    purpose: str
+    lawful_basis: str
+    law_or_condition: str
+
+
+@dataclass(frozen=True)
+class LocalRecipientRow:
+    """One row of the table of organisations the school shares with."""
+
+    name: str
+    link: str | None
+    purpose: str
+    lawful_basis: str
+
+
+@dataclass(frozen=True)
+class DfeRecipientView:
+    """One DfE recipient that applies to the school, with its heading and prose."""
+
+    id: str
+    heading: str
+    text: RecipientText
+    override_reason: str | None
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """Everything a notice template shows that is more than a field of the notice."""
+
+    sections: tuple[tuple[str, str], ...]
+    controller_address: str
+    school_address: str
+    dpo_address_lines: tuple[str, ...]
+    purposes: tuple[PurposeRow, ...]
+    local_recipients: tuple[LocalRecipientRow, ...]
+    dfe_recipients: tuple[DfeRecipientView, ...]
+    effective_date_uk: str
+    effective_date_iso: str
+
+    def title(self, section_id: str) -> str:
+        """The title of one section, as the contents list and its heading show it."""
+        return dict(self.sections)[section_id]
+
+
+def notice_sections(dataset: DatasetEdition) -> tuple[tuple[str, str], ...]:
+    """(id, title) of every section of the page, in order; the DfE section is titled by the dataset."""
+    return tuple((sid, title if title is not None else dataset.title) for sid, title in _SECTIONS)
+
+
+def one_line_address(address: Address) -> str:
+    """``lines…, town postcode`` on one line."""
+    return ", ".join((*address.lines, f"{address.town} {address.postcode}"))
+
+
+def law_or_condition(legislation: str | None, condition: str | None) -> str:
+    """The "Law or condition" cell: the legislation and the special category condition, or neither."""
+    return "; ".join(part for part in (legislation, condition) if part) or NO_CONDITION
+
+
+def basis_with_law(lawful_basis: str, legislation: str | None) -> str:
+    """A lawful basis in words, followed by the legislation when there is one."""
+    return "; ".join(part for part in (LAWFUL_BASIS_TEXT[lawful_basis], legislation) if part)
+
+
+def recipient_label(name: str, abbreviation: str) -> str:
+    """``name (abbreviation)``, or just the name when the abbreviation is the name."""
+    return name if abbreviation == name else f"{name} ({abbreviation})"
+
+
+def view_notice(notice: Notice, text: DatasetText) -> NoticeView:
+    """Compute, once, the strings every form of ``notice`` shows."""
+    decisions = {d.recipient_id: d for d in notice.decisions}
+    effective = notice.dataset.effective_date
+    return NoticeView(
+        sections=notice_sections(notice.dataset),
+        controller_address=one_line_address(notice.controller.registered_address),
+        school_address=one_line_address(notice.school.address),
+        dpo_address_lines=(*notice.dpo.address.lines, f"{notice.dpo.address.town} {notice.dpo.address.postcode}"),
+        purposes=tuple(
+            PurposeRow(
+                p.purpose, LAWFUL_BASIS_TEXT[p.lawful_basis], law_or_condition(p.legislation, p.special_category_condition)
+            )
+            for p in notice.purposes
+        ),
+        local_recipients=tuple(
+            LocalRecipientRow(r.name, r.link, r.purpose, basis_with_law(r.lawful_basis, r.legislation))
+            for r in notice.local_recipients
+        ),
+        dfe_recipients=tuple(
+            DfeRecipientView(
+                id=r.id,
+                heading=f"{recipient_label(r.name, r.abbreviation)}: {r.topic}",
+                text=text.recipients[r.id],
+                override_reason=decisions[r.id].reason if decisions[r.id].decided_by == "override" else None,
+            )
+            for r in notice.applicable_recipients()
+        ),
+        effective_date_uk=f"{effective.day} {effective:%B %Y}",
+        effective_date_iso=effective.isoformat(),
+    )
