@@ -37,8 +37,9 @@ stop: $(STAMP)  ## stop the embedded S3 that make run started
 validate: $(STAMP)  ## check every configuration file
 	$(BIN)/notices validate
 
-test: $(STAMP) $(AXE)  ## set up and run the test suite (lint first: it takes a second)
+test: $(STAMP) $(AXE)  ## set up and run the test suite (lint and type checks first: they take seconds)
 	$(BIN)/ruff check flows tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)  ## measure render time per school (not part of make test)

@@ -1,15 +1,14 @@
 """The ``notices`` command: a thin layer over the library.
 
-Every command takes ``--schools`` and ``--shared-data`` (default: this repository's
-``schools/`` and ``shared_data/``, or $NOTICES_SCHOOLS / $NOTICES_SHARED_DATA), so a
-trust can keep its configuration anywhere.
+Commands that read the configuration take ``--schools`` and ``--shared-data`` (default:
+``schools/`` and ``shared_data/`` in the current directory, else $NOTICES_SCHOOLS /
+$NOTICES_SHARED_DATA), so a trust keeps its configuration in a folder of its own.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -24,21 +23,19 @@ EXIT_INVALID = 1
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    from flows.site import DEFAULT_SCHOOLS, DEFAULT_SHARED_DATA
-
     parser.add_argument(
         "--schools",
         type=Path,
-        default=Path(os.environ.get("NOTICES_SCHOOLS", DEFAULT_SCHOOLS)),
+        default=None,
         metavar="DIR",
-        help="folder with _trust.yaml and one <slug>.yaml per school (default: %(default)s)",
+        help="folder with _trust.yaml and one <slug>.yaml per school (default: ./schools, else $NOTICES_SCHOOLS)",
     )
     parser.add_argument(
         "--shared-data",
         type=Path,
-        default=Path(os.environ.get("NOTICES_SHARED_DATA", DEFAULT_SHARED_DATA)),
+        default=None,
         metavar="DIR",
-        help="folder with the DfE recipient dataset (default: %(default)s)",
+        help="folder with the DfE recipient dataset (default: ./shared_data, else $NOTICES_SHARED_DATA)",
     )
     parser.add_argument(
         "--dataset-edition",
@@ -258,7 +255,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``notices`` command; returns the exit status."""
     from flows import commands
 
+    from flows.folders import ConfigNotFound, find_config
+
     args = _parser().parse_args(argv)
+    if hasattr(args, "schools"):
+        try:
+            args.schools, args.shared_data = find_config(args.schools, args.shared_data)
+        except ConfigNotFound as exc:
+            print(f"notices {args.command}: {exc}", file=sys.stderr)
+            return EXIT_INVALID
     handlers = {
         "validate": _validate,
         "render": _render,

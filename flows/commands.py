@@ -14,6 +14,7 @@ from typing import Any
 
 from flows import local_s3
 from flows.publish import layout
+from flows.site import Prepared, ValidInputs
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -37,8 +38,8 @@ def s3(args: argparse.Namespace) -> int:
     """`notices s3 start|stop|status`."""
     try:
         if args.action == "start":
-            info = local_s3.start(port=args.port)
-            print(f"embedded S3 running at {info.endpoint_url} (pid {info.pid}); credentials: notices s3 status --json")
+            started = local_s3.start(port=args.port)
+            print(f"embedded S3 running at {started.endpoint_url} (pid {started.pid}); credentials: notices s3 status --json")
             return EXIT_OK
         if args.action == "stop":
             stopped = local_s3.stop()
@@ -58,7 +59,7 @@ def s3(args: argparse.Namespace) -> int:
     return EXIT_OK if info is not None else EXIT_FAILED
 
 
-def _prepare(args: argparse.Namespace, selectors: tuple[str, ...] = ()) -> Any:
+def _prepare(args: argparse.Namespace, selectors: tuple[str, ...] = ()) -> Prepared:
     from flows.runs.selection import prepare_selected
 
     prepared = prepare_selected(args.schools, args.shared_data, selectors, dataset_edition=args.dataset_edition)
@@ -66,11 +67,10 @@ def _prepare(args: argparse.Namespace, selectors: tuple[str, ...] = ()) -> Any:
     return prepared
 
 
-def _fatal_inputs(prepared: Any) -> bool:
-    if prepared.inputs.trust is None or prepared.inputs.dataset is None:
+def _valid(prepared: Prepared) -> ValidInputs | None:
+    if prepared.valid is None:
         _err("nothing can be published until the errors above are fixed")
-        return True
-    return False
+    return prepared.valid
 
 
 def setup_bucket(args: argparse.Namespace) -> int:
@@ -79,10 +79,10 @@ def setup_bucket(args: argparse.Namespace) -> int:
     from flows.publish.s3 import setup_bucket as configure
     from flows.publish.target import connect
 
-    prepared = _prepare(args)
-    if prepared.inputs.trust is None:
+    valid = _valid(_prepare(args))
+    if valid is None:
         return EXIT_FAILED
-    conn = connect(prepared.inputs.trust, _flags(args))
+    conn = connect(valid.trust, _flags(args))
     assert isinstance(conn.publisher, S3Publisher)
     for warning in configure(conn.publisher.client, conn.target.bucket):
         _err(f"warning: {warning}")
@@ -144,7 +144,8 @@ def publish(args: argparse.Namespace) -> int:
         _err(f"notices publish: --approved-by: {exc}")
         return EXIT_FAILED
     prepared = _prepare(args, tuple(args.school))
-    if _fatal_inputs(prepared):
+    valid = _valid(prepared)
+    if valid is None:
         return EXIT_FAILED
     if not prepared.notices:
         _err("no valid school to publish")
@@ -153,7 +154,7 @@ def publish(args: argparse.Namespace) -> int:
     from flows.publish.target import connect
 
     try:  # says where it publishes, and starts the embedded S3 when that is the target
-        _err(*connect(prepared.inputs.trust, {}).notes)
+        _err(*connect(valid.trust, {}).notes)
     except local_s3.LocalS3Error as exc:
         _err(f"notices publish: {exc}")
         return EXIT_FAILED
@@ -255,18 +256,14 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _write_redline(path: Any, env: Any, names: tuple[str, str], from_label: str, to_label: str, notes: Any, change_class: str, old: str, new: str) -> None:
-    from markupsafe import Markup
-
     from flows.diff import redline
-    from flows.publish.pages import CHANGE_LABELS
-    from flows.render import page_style
+    from flows.publish.pages import render_changes_page
 
-    style, csp = page_style(env, "#1d4f91")
-    html = env.get_template("redline.html.j2").render(
-        style=Markup(style), csp=csp, trust_name=names[0], school_name=names[1], from_label=from_label, to_label=to_label,
-        changes=notes, change_class=change_class, change_label=CHANGE_LABELS, redline=redline(old, new),
+    page = render_changes_page(
+        env, trust_name=names[0], colour="#1d4f91", school_name=names[1], redline=redline(old, new),
+        changes=tuple(notes), change_class=change_class, from_label=from_label, to_label=to_label,
     )
-    path.write_text(html, encoding="utf-8")
+    path.write_bytes(page)
 
 
 def _root(prefix: str) -> str:
@@ -278,10 +275,10 @@ def _manifest(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     from flows.publish.target import connect
 
     prepared = _prepare(args, (args.slug,))
-    if prepared.inputs.trust is None:
+    if prepared.valid is None:
         return None, None, prepared
     try:  # reading never starts the embedded S3: it says how to
-        conn = connect(prepared.inputs.trust, _flags(args), start_embedded=False)
+        conn = connect(prepared.valid.trust, _flags(args), start_embedded=False)
     except local_s3.LocalS3Error as exc:
         _err(f"notices {args.command}: {exc}")
         return None, None, prepared
@@ -355,7 +352,7 @@ def diff(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     notes, change_class = describe_changes(json.loads(old_json), json.loads(new_json))
     if args.redline:
-        trust_name = prepared.inputs.trust.name if prepared.inputs.trust else ""
+        trust_name = prepared.valid.trust.name if prepared.valid else ""
         _write_redline(args.redline, env, (trust_name, manifest.name), f"v{start}", label, notes, change_class, old_fragment, new_fragment)
         _err(f"redline written to {args.redline}")
     if not notes and old_md == new_md:

@@ -43,12 +43,14 @@ class Composed:
     broken: tuple[str, ...]
 
 
-def merged_settings(trust: TrustFile, school: School) -> dict[str, object]:
+def merged_settings(trust: TrustFile, school: School) -> NoticeSettings:
     """Each setting from the school file when it sets it, else the trust default."""
-    return {
-        name: getattr(school.config, name) if getattr(school.config, name) is not None else getattr(trust.defaults, name)
-        for name in NoticeSettings.model_fields
-    }
+    return NoticeSettings.model_construct(
+        **{
+            name: getattr(school.config, name) if getattr(school.config, name) is not None else getattr(trust.defaults, name)
+            for name in NoticeSettings.model_fields
+        }
+    )
 
 
 def build_notice(school: School, trust: TrustFile, trust_path: str, dataset: DatasetEdition) -> Notice:
@@ -62,10 +64,13 @@ def build_notice(school: School, trust: TrustFile, trust_path: str, dataset: Dat
             f"ICO checklist item missing: {words}; set '{name}' in this file or under 'defaults' in {trust_path}",
         )
         for name, words in CHECKLIST.items()
-        if not settings[name]
+        if not getattr(settings, name)
     ]
     if missing:
         raise NoticeIncomplete(missing)
+    # The checklist above guarantees these are set; the asserts tell the type checker so.
+    assert settings.purposes and settings.categories and settings.retention and settings.source
+    assert settings.statutory_requirement and settings.international_transfers and settings.automated_decision_making
     return Notice(
         slug=school.slug,
         school=school.config,
@@ -78,15 +83,15 @@ def build_notice(school: School, trust: TrustFile, trust_path: str, dataset: Dat
         ),
         dpo=trust.dpo,
         complaints=trust.complaints,
-        purposes=settings["purposes"],
-        categories=settings["categories"],
-        retention=settings["retention"],
-        source=settings["source"],
-        statutory_requirement=settings["statutory_requirement"],
-        international_transfers=settings["international_transfers"],
-        automated_decision_making=settings["automated_decision_making"],
-        local_recipients=settings["local_recipients"] or (),
-        branding=settings["branding"] or DEFAULT_BRANDING,
+        purposes=settings.purposes,
+        categories=settings.categories,
+        retention=settings.retention,
+        source=settings.source,
+        statutory_requirement=settings.statutory_requirement,
+        international_transfers=settings.international_transfers,
+        automated_decision_making=settings.automated_decision_making,
+        local_recipients=settings.local_recipients or (),
+        branding=settings.branding or DEFAULT_BRANDING,
         dataset=dataset,
         decisions=decide_recipients(school.config, dataset),
     )

@@ -51,9 +51,9 @@ _local = _PerThread()
 
 def templates_dir() -> Path:
     """The templates folder; imported lazily so that a packaging change touches one place."""
-    from flows.site import TEMPLATES_DIR
+    from flows.folders import templates_dir as packaged
 
-    return TEMPLATES_DIR
+    return packaged()
 
 
 def fonts_css_text() -> str:

@@ -15,7 +15,6 @@ import datetime as dt
 import math
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -35,7 +34,8 @@ from flows.render import build_environment, render_dataset_text
 from flows.runs import flowrun
 from flows.runs.approval import check_approver
 from flows.runs.selection import prepare_selected
-from flows.site import DEFAULT_SCHOOLS, DEFAULT_SHARED_DATA, TEMPLATES_DIR, Prepared
+from flows.folders import find_config
+from flows.site import TEMPLATES_DIR, Prepared
 
 FLOW_NAME = "publish-notices"
 MAX_TASK_RUNS = 250
@@ -95,12 +95,14 @@ class PublishParameters(BaseModel):
     schools_dir: str | None = Field(
         default=None,
         title="Schools folder",
-        description="Folder with _trust.yaml and the school files, on the worker. Empty: $NOTICES_SCHOOLS or the repository's schools/.",
+        description="Folder with _trust.yaml and the school files, on the worker. Empty: schools/ in the worker's "
+        "working folder, else $NOTICES_SCHOOLS.",
     )
     shared_data_dir: str | None = Field(
         default=None,
         title="Shared data folder",
-        description="Folder with the DfE dataset, on the worker. Empty: $NOTICES_SHARED_DATA or the repository's shared_data/.",
+        description="Folder with the DfE dataset, on the worker. Empty: shared_data/ in the worker's working folder, "
+        "else $NOTICES_SHARED_DATA.",
     )
 
 
@@ -154,9 +156,8 @@ def retry_delays() -> tuple[float, ...]:
 def load_and_validate(params: PublishParameters) -> Prepared:
     """Read and check every input; log each problem as ``file:line: field: message``."""
     logger = get_run_logger()
-    schools = params.schools_dir or os.environ.get("NOTICES_SCHOOLS") or str(DEFAULT_SCHOOLS)
-    shared = params.shared_data_dir or os.environ.get("NOTICES_SHARED_DATA") or str(DEFAULT_SHARED_DATA)
-    prepared = prepare_selected(Path(schools), Path(shared), params.schools, dataset_edition=params.dataset_edition)
+    schools, shared = find_config(params.schools_dir, params.shared_data_dir)  # raises with where it looked
+    prepared = prepare_selected(schools, shared, params.schools, dataset_edition=params.dataset_edition)
     for error in prepared.errors:  # the `notices` command has printed them already
         logger.warning(str(error))
     return prepared
@@ -215,9 +216,9 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     """
     logger = get_run_logger()
     prepared = load_and_validate(params)
-    trust, dataset = prepared.inputs.trust, prepared.inputs.dataset
-    if trust is None or dataset is None:
+    if prepared.valid is None:
         return Failed(message="inputs are invalid (dataset or trust file): nothing published; see the logs")
+    trust, dataset = prepared.valid.trust, prepared.valid.dataset
     conn = connect(trust, {})
     for note in conn.notes:
         logger.info(note)

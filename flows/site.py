@@ -16,24 +16,39 @@ from pathlib import Path
 
 from flows.compose import compose_notices
 from flows.errors import ConfigError
+from flows.folders import templates_dir
 from flows.loading import Inputs, load_inputs
-from flows.models import Notice, RenderedNotice
+from flows.models import DatasetEdition, Notice, RenderedNotice, TrustFile
 from flows.render import build_environment, render_dataset_text, render_notice
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SCHOOLS = REPO_ROOT / "schools"
-DEFAULT_SHARED_DATA = REPO_ROOT / "shared_data"
-TEMPLATES_DIR = REPO_ROOT / "templates"
+TEMPLATES_DIR = templates_dir()
+
+
+@dataclass(frozen=True)
+class ValidInputs:
+    """The shared inputs every school needs, both present and valid.
+
+    Composing, rendering and publishing take this, so no stage checks for a missing trust
+    file or dataset again: the check is made once, when it is built.
+    """
+
+    trust: TrustFile
+    trust_path: str
+    dataset: DatasetEdition
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """Inputs read and notices composed: what can be rendered, and every error found."""
+    """Inputs read and notices composed: what can be rendered, and every error found.
+
+    ``valid`` is None when the dataset or the trust file is broken (then no school renders).
+    """
 
     inputs: Inputs
     notices: tuple[Notice, ...]
     errors: tuple[ConfigError, ...]
     broken: tuple[str, ...]
+    valid: ValidInputs | None = None
 
 
 def prepare(
@@ -48,15 +63,17 @@ def prepare(
     errors = list(inputs.errors)
     broken = set(inputs.broken)
     notices: tuple[Notice, ...] = ()
+    valid = None
     if inputs.dataset is not None and inputs.trust is not None:
-        composed = compose_notices(inputs.schools, inputs.trust, inputs.trust_path, inputs.dataset)
+        valid = ValidInputs(inputs.trust, inputs.trust_path, inputs.dataset)
+        composed = compose_notices(inputs.schools, valid.trust, valid.trust_path, valid.dataset)
         notices = composed.notices
         errors.extend(composed.errors)
         broken.update(composed.broken)
     else:
         # Without a dataset or trust no school can be rendered; say so once, not per school.
         broken.update(s.slug for s in inputs.schools)
-    return Prepared(inputs, notices, tuple(sorted(errors, key=ConfigError.sort_key)), tuple(sorted(broken)))
+    return Prepared(inputs, notices, tuple(sorted(errors, key=ConfigError.sort_key)), tuple(sorted(broken)), valid)
 
 
 @dataclass

@@ -118,9 +118,8 @@ def _refuse_aliases(text: str, display: str) -> None:
     try:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.AliasEvent):
-                raise YamlProblem(
-                    ConfigError(display, event.start_mark.line + 1, "", "YAML anchors and aliases (&name / *name) are not supported; write the value out")
-                )
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise YamlProblem(ConfigError(display, line, "", "YAML anchors and aliases (&name / *name) are not supported; write the value out"))
     except yaml.YAMLError:
         return  # the parse below reports the syntax error with its line
 

@@ -21,7 +21,7 @@ def select_schools(prepared: Prepared, selectors: Sequence[str]) -> Prepared:
     found = {n.slug for n in notices} | {n.school.urn for n in notices}
     broken_selected = tuple(b for b in prepared.broken if b in wanted)
     unknown = tuple(sorted(w for w in wanted if w not in found and w not in broken_selected))
-    return Prepared(prepared.inputs, notices, prepared.errors, broken_selected + unknown)
+    return Prepared(prepared.inputs, notices, prepared.errors, broken_selected + unknown, prepared.valid)
 
 
 def prepare_selected(schools_dir: Path, shared_dir: Path, selectors: Sequence[str], *, dataset_edition: str | None = None) -> Prepared:
@@ -38,4 +38,4 @@ def prepare_selected(schools_dir: Path, shared_dir: Path, selectors: Sequence[st
         return selected
     keep = {n.slug for n in selected.notices} | set(selected.broken)
     errors = tuple(e for e in selected.errors if Path(e.path).parent.resolve() != schools_dir.resolve() or Path(e.path).stem in keep or Path(e.path).name.startswith("_"))
-    return Prepared(selected.inputs, selected.notices, errors, selected.broken)
+    return Prepared(selected.inputs, selected.notices, errors, selected.broken, selected.valid)
