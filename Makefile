@@ -5,11 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AXE := tests/browser/node_modules/axe-core/axe.min.js
+VENV_MIN := .venv-min
+MIN_TESTS := tests/test_publish.py tests/test_edition_contract.py tests/test_bucket.py tests/test_pipeline.py tests/test_render.py tests/test_pdf.py
 OUT ?= site
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: help run preview stop test bench validate clean
+.PHONY: help run preview stop test test-min bench validate clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -42,10 +44,20 @@ test: $(STAMP) $(AXE)  ## set up and run the test suite (lint and type checks fi
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
+$(VENV_MIN)/.installed: pyproject.toml .ci/constraints-min.txt
+	rm -rf $(VENV_MIN)
+	$(PYTHON) -m venv $(VENV_MIN)
+	$(VENV_MIN)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_MIN)/bin/python -m pip install --quiet -c .ci/constraints-min.txt -e '.[dev]'
+	touch $@
+
+test-min: $(VENV_MIN)/.installed  ## the publishing tests on the lowest versions pyproject.toml allows (CI runs it)
+	$(VENV_MIN)/bin/python -m pytest -q $(MIN_TESTS) -p no:cacheprovider
+
 bench: $(STAMP)  ## measure render time per school (not part of make test)
 	$(BIN)/python tests/bench/bench_render.py
 	cd tests/bench && ../../$(BIN)/python bench_flow.py --schools 6
 	cd tests/bench && ../../$(BIN)/python bench_flow.py --schools 1000 --dry-run
 
 clean:  ## remove the venv, node modules and rendered output (not .notices/, the embedded S3's data)
-	rm -rf $(VENV) tests/browser/node_modules $(OUT) .pytest_cache
+	rm -rf $(VENV) $(VENV_MIN) tests/browser/node_modules $(OUT) .pytest_cache
