@@ -88,6 +88,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     schema.add_argument("--trust", action="store_true", help="the trust file's schema instead of a school file's")
 
+    generate = commands.add_parser(
+        "generate-trust",
+        help="write a synthetic trust of N varied, valid schools (for benchmarks and trials)",
+        description="Write _trust.yaml and N fictional school files (every phase and age range, local "
+        "recipients, overrides) into DIR; the same seed gives the same files.",
+        epilog="Example:\n  notices generate-trust 1000 --out /tmp/big-trust && notices validate --schools /tmp/big-trust",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    generate.add_argument("count", type=int, metavar="N", help="how many schools")
+    generate.add_argument("--out", type=Path, required=True, metavar="DIR", help="the schools folder to write (created if needed)")
+    generate.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
+
     _add_publishing_commands(commands)
     return parser
 
@@ -244,6 +256,17 @@ def _render(args: argparse.Namespace) -> int:
     return EXIT_INVALID if prepared.errors else EXIT_OK
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from flows.synthetic import generate_trust
+
+    if args.count < 1:
+        print("notices generate-trust: N must be at least 1", file=sys.stderr)
+        return EXIT_INVALID
+    made = generate_trust(args.count, args.out, seed=args.seed)
+    print(f"wrote {len(made.slugs)} schools and _trust.yaml to {display_path(made.folder)}")
+    return EXIT_OK
+
+
 def _schema(args: argparse.Namespace) -> int:
     from flows.schema import config_schema
 
@@ -268,6 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": _validate,
         "render": _render,
         "schema": _schema,
+        "generate-trust": _generate,
         "s3": commands.s3,
         "setup-bucket": commands.setup_bucket,
         "publish": commands.publish,
