@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.models import Notice
 from flows.publish import private
-from flows.publish.context import Approval, RunContext, RunResult, SchoolResult, make_context
+from flows.publish.context import Approval, RunResult, SchoolResult
 from flows.publish.root import RETRY_DELAYS_S, publish_batch, publish_root
-from flows.publish.target import Connection, connect
-from flows.render import build_environment, render_dataset_text
+from flows.publish.spec import RunSpec, context_for, publisher_for
+from flows.publish.target import connect
 from flows.runs import flowrun
 from flows.runs.approval import check_approver
 from flows.runs.selection import prepare_selected
@@ -164,23 +164,26 @@ def load_and_validate(params: PublishParameters) -> Prepared:
 
 
 @task(name="publish-schools", cache_policy=NO_CACHE, persist_result=False, task_run_name="publish-{label}")
-def publish_schools(conn: Connection, ctx: RunContext, notices: list[Notice], label: str) -> tuple[list[SchoolResult], dict[str, int]]:
-    """Publish a batch; transient failures are retried for those schools only, inside the task."""
-    pub = conn.fresh()
-    return publish_batch(pub, ctx, notices, retry_delays()), pub.counts.as_dict()
+def publish_schools(spec: RunSpec, notices: list[Notice], label: str) -> tuple[list[SchoolResult], dict[str, int]]:
+    """Publish a batch; transient failures are retried for those schools only, inside the task.
+
+    Its inputs are plain data (no client, no template environment), so it runs on any worker.
+    """
+    pub = publisher_for(spec)
+    return publish_batch(pub, context_for(spec), notices, retry_delays()), pub.counts.as_dict()
 
 
 @task(name="publish-trust-index", cache_policy=NO_CACHE, persist_result=False, retries=2, retry_delay_seconds=5)
-def publish_index(conn: Connection, ctx: RunContext, results: list[SchoolResult]) -> tuple[list[str], dict[str, int]]:
+def publish_index(spec: RunSpec, results: list[SchoolResult]) -> tuple[list[str], dict[str, int]]:
     """The trust's index of schools, its error page and ``schools.json``; with the requests made."""
-    pub = conn.fresh()
-    return publish_root(pub, ctx, results), pub.counts.as_dict()
+    pub = publisher_for(spec)
+    return publish_root(pub, context_for(spec), results), pub.counts.as_dict()
 
 
-def _run_batches(conn: Connection, ctx: RunContext, notices: Sequence[Notice]) -> tuple[list[SchoolResult], dict[str, int]]:
+def _run_batches(spec: RunSpec, notices: Sequence[Notice]) -> tuple[list[SchoolResult], dict[str, int]]:
     groups = batches(notices)
     futures = [
-        publish_schools.submit(conn, ctx, group, group[0].slug if len(group) == 1 else f"{group[0].slug}-and-{len(group) - 1}-more")
+        publish_schools.submit(spec, group, group[0].slug if len(group) == 1 else f"{group[0].slug}-and-{len(group) - 1}-more")
         for group in groups
     ]
     results: list[SchoolResult] = []
@@ -198,12 +201,12 @@ def _run_batches(conn: Connection, ctx: RunContext, notices: Sequence[Notice]) -
     return results, counts
 
 
-def _publish(conn: Connection, ctx: RunContext, notices: Sequence[Notice]) -> tuple[list[SchoolResult], dict[str, int]]:
+def _publish(spec: RunSpec, notices: Sequence[Notice]) -> tuple[list[SchoolResult], dict[str, int]]:
     """Publish under the trust lock, then the trust's index if any school has an edition."""
-    with flowrun.trust_lock(conn.target):
-        results, counts = _run_batches(conn, ctx, notices)
-        if not ctx.dry_run and any(r.status in ("published", "presentation") for r in results):
-            _, root_counts = publish_index(conn, ctx, results)
+    with flowrun.trust_lock(spec.target):
+        results, counts = _run_batches(spec, notices)
+        if not spec.dry_run and any(r.status in ("published", "presentation") for r in results):
+            _, root_counts = publish_index(spec, results)
             counts = flowrun.add_counts(counts, root_counts)
     return results, counts
 
@@ -223,16 +226,17 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     for note in conn.notes:
         logger.info(note)
     inline = params.approval.approved_by
-    ctx = make_context(
-        build_environment(TEMPLATES_DIR), render_dataset_text(dataset), conn.target, trust, TEMPLATES_DIR,
-        dry_run=params.dry_run, force=params.force, approval=Approval(inline, params.approval.approval_note) if inline else None,
+    spec = RunSpec(
+        conn.target, trust, dataset, str(TEMPLATES_DIR), conn.credentials, dry_run=params.dry_run, force=params.force,
+        approval=Approval(inline, params.approval.approval_note) if inline else None,
     )
+    ctx = context_for(spec)
     run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
     pub, prefix = conn.fresh(), conn.target.prefix
     saved = None if params.dry_run else private.load_plan(pub, prefix, run_id)
     if saved is None:  # a new run (not one resumed after its approval request)
         flowrun.sweep(pub, prefix, logger)
-        results, counts = _publish(conn, ctx, prepared.notices)
+        results, counts = _publish(spec, prepared.notices)
         results += [SchoolResult(slug, "failed", error="configuration is invalid, or no such school (see the logs)") for slug in prepared.broken]
         run = RunResult(conn.target, sorted(results, key=lambda r: r.slug), counts)
         if not run.held or params.dry_run or not params.approval.wait:
@@ -245,4 +249,4 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
         answer = flowrun.wait_for_answer(ApprovalInput, None)  # answered already: Prefect hands the input back
     schools, extra = saved
     run = RunResult(conn.target, schools, dict(extra.get("requests", {})))
-    return flowrun.decide(conn, ctx, run, run_id, answer, lambda c, ns: _publish(conn, c, ns), prepared.notices)
+    return flowrun.decide(conn, ctx, run, run_id, answer, lambda approval, expected, ns: _publish(spec.approved(approval, expected), ns), prepared.notices)

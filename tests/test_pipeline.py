@@ -302,3 +302,21 @@ def test_two_flow_runs_at_once_lose_no_edition(flow_env, seaweed, tree: Path, tm
         key = layout.edition_key(flow_env["NOTICES_S3_PREFIX"], "st-aidans-all-through", number, "notice.json")
         heads.add(json.loads(client.get_object(Bucket=seaweed.bucket, Key=key)["Body"].read())["school"]["headteacher"])
     assert heads == {"Mrs A Scheduled", "Mr B Rerun"}
+
+
+def test_task_inputs_are_plain_data_that_any_worker_can_unpickle(sample) -> None:
+    """What a publishing task receives crosses process boundaries (Dask workers): no live client or
+    template environment, and a worker rebuilds the same context from it."""
+    import pickle
+
+    from flows.publish.context import Approval
+    from flows.publish.spec import RunSpec, context_for
+    from flows.publish.target import Target
+    from flows.site import TEMPLATES_DIR
+
+    target = Target("b", "notices", "https://notices.example.org/", "http://127.0.0.1:9", None, True)
+    spec = RunSpec(target, sample.valid.trust, sample.valid.dataset, str(TEMPLATES_DIR), ("k", "s"), approval=Approval("Alex Example"))
+    copy, notices = pickle.loads(pickle.dumps((spec, list(sample.notices))))
+    assert copy.key() == spec.key() and [n.slug for n in notices] == [n.slug for n in sample.notices]
+    ctx = context_for(copy)
+    assert ctx.approval == Approval("Alex Example") and ctx.target == target and ctx.trust_name == sample.valid.trust.name

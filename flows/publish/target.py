@@ -60,6 +60,8 @@ class Connection:
     target: Target
     publisher: Publisher
     notes: list[str] = field(default_factory=list)
+    credentials: tuple[str, str] | None = None
+    """The embedded S3's generated keys (None: the standard boto3 chain, on every worker)."""
 
     def fresh(self) -> Publisher:
         """A publisher on the same client with its own request counts (one per task)."""
@@ -92,4 +94,4 @@ def connect(trust: TrustFile, flags: dict[str, str | None], *, start_embedded: b
     client = make_client(info.endpoint_url, "us-east-1", info.access_key, info.secret_key)
     notes.append(f"no endpoint in the trust file: {target.describe()}")
     setup_bucket(client, target.bucket)  # warnings (website API, lifecycle) do not matter locally
-    return Connection(target, S3Publisher(client, target.bucket, target.public_base_url), notes)
+    return Connection(target, S3Publisher(client, target.bucket, target.public_base_url), notes, (info.access_key, info.secret_key))

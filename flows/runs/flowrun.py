@@ -8,7 +8,6 @@ deployment (a script, a test) pauses in its process instead.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -30,7 +29,8 @@ REPORT_CAP = 20  # markdown artifacts per run; the full report has every school
 LOCK_TIMEOUT_S = 3600  # waiting behind another run's publishing (never behind a person)
 APPROVAL_KEY = "approval"
 
-Publish = Callable[[RunContext, Sequence[Notice]], tuple[list[SchoolResult], dict[str, int]]]
+# Publishes the held schools under a named approval of exactly the words previewed.
+Publish = Callable[[Approval, dict[str, str], Sequence[Notice]], tuple[list[SchoolResult], dict[str, int]]]
 
 
 def add_counts(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
@@ -129,8 +129,8 @@ def decide(
         note = f": {answer.note}" if answer.note else ""
         _mark(held, f"rejected by {approver}{note}")
         return finish(conn, ctx, run, run_id, False, decided=f"rejected by {approver}{note}; {names} not published", cancelled=True)
-    approved = dataclasses.replace(ctx, approval=Approval(approver, answer.note or None), expected={r.slug: r.content_hash for r in held})
-    fresh, counts = publish(approved, [n for n in notices if n.slug in {r.slug for r in held}])
+    expected = {r.slug: r.content_hash for r in held}
+    fresh, counts = publish(Approval(approver, answer.note or None), expected, [n for n in notices if n.slug in expected])
     by_slug = {r.slug: r for r in fresh}
     run = RunResult(run.target, [by_slug.get(r.slug, r) for r in run.schools], add_counts(run.requests, counts))
     return finish(conn, ctx, run, run_id, False, decided=f"approved by {approver}")

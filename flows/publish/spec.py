@@ -1,0 +1,78 @@
+"""What a publishing task receives: plain, picklable data, so tasks can run on any worker.
+
+A task gets a ``RunSpec`` and its schools' ``Notice`` models, never a live client or Jinja
+environment; each worker process builds its context and S3 client once per run from the
+spec (``context_for``, ``publisher_for``) and reuses them for every batch it is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flows.models import DatasetEdition, TrustFile
+from flows.publish.base import Publisher
+from flows.publish.context import Approval, RunContext, make_context
+from flows.publish.s3 import S3Publisher, make_client
+from flows.publish.target import Target
+from flows.render import build_environment, render_dataset_text
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a task needs to rebuild its context on any worker."""
+
+    target: Target
+    trust: TrustFile
+    dataset: DatasetEdition
+    templates_dir: str
+    credentials: tuple[str, str] | None = None
+    """Only for the embedded S3 (generated loopback keys); elsewhere the worker's own chain."""
+    dry_run: bool = False
+    force: bool = False
+    approval: Approval | None = None
+    expected: dict[str, str] = field(default_factory=dict)
+
+    def approved(self, approval: Approval, expected: dict[str, str]) -> RunSpec:
+        """The same run, publishing under a named approval of exactly these words."""
+        return dataclasses.replace(self, approval=approval, expected=dict(expected))
+
+    def key(self) -> str:
+        """Identifies the shared parts (templates, target, trust, dataset) for the per-process caches."""
+        digest = hashlib.sha256()
+        for part in (self.templates_dir, repr(self.target), self.trust.model_dump_json(), self.dataset.model_dump_json()):
+            digest.update(part.encode() + b"\0")
+        return digest.hexdigest()
+
+
+_lock = threading.Lock()
+_contexts: dict[str, RunContext] = {}
+_clients: dict[tuple[str | None, str | None, tuple[str, str] | None], object] = {}
+
+
+def context_for(spec: RunSpec) -> RunContext:
+    """The run context for this spec, built once per process (templates, dataset text)."""
+    key = spec.key()
+    with _lock:
+        base = _contexts.get(key)
+        if base is None:
+            templates = Path(spec.templates_dir)
+            base = make_context(build_environment(templates), render_dataset_text(spec.dataset), spec.target, spec.trust, templates)
+            _contexts[key] = base
+    return dataclasses.replace(base, dry_run=spec.dry_run, force=spec.force, approval=spec.approval, expected=dict(spec.expected))
+
+
+def publisher_for(spec: RunSpec) -> Publisher:
+    """A publisher with its own request counts, on a client made once per process."""
+    target = spec.target
+    key = (target.endpoint_url, target.region, spec.credentials)
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            access, secret = spec.credentials or (None, None)
+            client = make_client(target.endpoint_url, target.region or ("us-east-1" if spec.credentials else None), access, secret)
+            _clients[key] = client
+    return S3Publisher(client, target.bucket, target.public_base_url)
