@@ -163,6 +163,13 @@ def _add_publishing_commands(commands: Any) -> None:
     publish.add_argument("--force", action="store_true", help="re-upload the latest files even where they match")
     publish.add_argument("--json", action="store_true", help="print the result as JSON")
     publish.add_argument(
+        "--task-runner",
+        default="threads",
+        metavar="RUNNER",
+        help="threads (default), dask (a local Dask cluster, one worker process per core; needs trust-notices[dask]) "
+        "or a Dask scheduler address, e.g. tcp://10.0.0.5:8786",
+    )
+    publish.add_argument(
         "--approved-by",
         metavar="NAME",
         help="full name of the person approving material changes, recorded in each new edition (on a terminal you are "

@@ -195,6 +195,7 @@ def _run_flow(args: argparse.Namespace, schools: list[str], approver: str | None
         dataset_edition=args.dataset_edition,
         # The command line never waits: a change without an approver is held and reported.
         approval=pipeline.ApprovalOptions(approved_by=approver, approval_note=note, wait=False),
+        task_runner=args.task_runner,
         schools_dir=str(args.schools.resolve()),
         shared_data_dir=str(args.shared_data.resolve()),
     )

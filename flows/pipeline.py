@@ -33,6 +33,7 @@ from flows.publish.spec import RunSpec, context_for, publisher_for
 from flows.publish.target import connect
 from flows.runs import flowrun
 from flows.runs.approval import check_approver
+from flows.runs.runners import check_task_runner, make_task_runner
 from flows.runs.selection import prepare_selected
 from flows.folders import find_config
 from flows.site import TEMPLATES_DIR, Prepared
@@ -98,12 +99,24 @@ class PublishParameters(BaseModel):
         description="Folder with _trust.yaml and the school files, on the worker. Empty: schools/ in the worker's "
         "working folder, else $NOTICES_SCHOOLS.",
     )
+    task_runner: str = Field(
+        default="threads",
+        title="Task runner",
+        description="Where publishing tasks run: threads (default), dask (a local Dask cluster, one worker process "
+        "per core) or the address of an existing Dask scheduler (tcp://host:8786).",
+    )
     shared_data_dir: str | None = Field(
         default=None,
         title="Shared data folder",
         description="Folder with the DfE dataset, on the worker. Empty: shared_data/ in the worker's working folder, "
         "else $NOTICES_SHARED_DATA.",
     )
+
+
+    @field_validator("task_runner")
+    @classmethod
+    def _a_runner(cls, value: str) -> str:
+        return check_task_runner(value)
 
 
 class ApprovalInput(RunInput):
@@ -180,12 +193,20 @@ def publish_index(spec: RunSpec, results: list[SchoolResult]) -> tuple[list[str]
     return publish_root(pub, context_for(spec), results), pub.counts.as_dict()
 
 
-def _run_batches(spec: RunSpec, notices: Sequence[Notice]) -> tuple[list[SchoolResult], dict[str, int]]:
+def _run_batches(spec: RunSpec, notices: Sequence[Notice], runner: str) -> tuple[list[SchoolResult], dict[str, int]]:
     groups = batches(notices)
-    futures = [
-        publish_schools.submit(spec, group, group[0].slug if len(group) == 1 else f"{group[0].slug}-and-{len(group) - 1}-more")
-        for group in groups
-    ]
+    with make_task_runner(runner) as task_runner:
+        futures = [
+            task_runner.submit(
+                publish_schools,
+                parameters={"spec": spec, "notices": group, "label": group[0].slug if len(group) == 1 else f"{group[0].slug}-and-{len(group) - 1}-more"},
+            )
+            for group in groups
+        ]
+        return _collect(futures, groups, len(notices))
+
+
+def _collect(futures: list[Any], groups: list[list[Notice]], total: int) -> tuple[list[SchoolResult], dict[str, int]]:
     results: list[SchoolResult] = []
     counts: dict[str, int] = {}
     for index, (future, group) in enumerate(zip(futures, groups, strict=True), start=1):
@@ -196,15 +217,15 @@ def _run_batches(spec: RunSpec, notices: Sequence[Notice]) -> tuple[list[SchoolR
             batch_counts = {}
         results.extend(batch_results)
         counts = flowrun.add_counts(counts, batch_counts)
-        if progress and len(notices) >= 50:
-            progress(f"batch {index}/{len(groups)}: {sum(1 for r in results if r.status != 'failed')}/{len(notices)} schools done")
+        if progress and total >= 50:
+            progress(f"batch {index}/{len(groups)}: {sum(1 for r in results if r.status != 'failed')}/{total} schools done")
     return results, counts
 
 
-def _publish(spec: RunSpec, notices: Sequence[Notice]) -> tuple[list[SchoolResult], dict[str, int]]:
+def _publish(spec: RunSpec, notices: Sequence[Notice], runner: str) -> tuple[list[SchoolResult], dict[str, int]]:
     """Publish under the trust lock, then the trust's index if any school has an edition."""
     with flowrun.trust_lock(spec.target):
-        results, counts = _run_batches(spec, notices)
+        results, counts = _run_batches(spec, notices, runner)
         if not spec.dry_run and any(r.status in ("published", "presentation") for r in results):
             _, root_counts = publish_index(spec, results)
             counts = flowrun.add_counts(counts, root_counts)
@@ -236,7 +257,7 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     saved = None if params.dry_run else private.load_plan(pub, prefix, run_id)
     if saved is None:  # a new run (not one resumed after its approval request)
         flowrun.sweep(pub, prefix, logger)
-        results, counts = _publish(spec, prepared.notices)
+        results, counts = _publish(spec, prepared.notices, params.task_runner)
         results += [SchoolResult(slug, "failed", error="configuration is invalid, or no such school (see the logs)") for slug in prepared.broken]
         run = RunResult(conn.target, sorted(results, key=lambda r: r.slug), counts)
         if not run.held or params.dry_run or not params.approval.wait:
@@ -249,4 +270,4 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
         answer = flowrun.wait_for_answer(ApprovalInput, None)  # answered already: Prefect hands the input back
     schools, extra = saved
     run = RunResult(conn.target, schools, dict(extra.get("requests", {})))
-    return flowrun.decide(conn, ctx, run, run_id, answer, lambda approval, expected, ns: _publish(spec.approved(approval, expected), ns), prepared.notices)
+    return flowrun.decide(conn, ctx, run, run_id, answer, lambda approval, expected, ns: _publish(spec.approved(approval, expected), ns, params.task_runner), prepared.notices)

@@ -1,0 +1,42 @@
+"""Where a run's publishing tasks execute: threads in the flow's process (the default), a local
+Dask cluster of worker processes (every core), or an existing Dask scheduler on other machines.
+
+Tasks take plain data (``flows.publish.spec``), so the same tasks run on any of them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+THREADS = "threads"
+DASK_LOCAL = "dask"
+_ADDRESS = re.compile(r"^(tcp|tls)://[A-Za-z0-9.\-\[\]:]+:\d+$")
+CHOICES_HELP = "threads (default), dask (a local cluster, one worker process per core) or a Dask scheduler address (tcp://host:8786)"
+
+
+def check_task_runner(choice: str) -> str:
+    """The choice, or ValueError saying what is accepted."""
+    if choice in (THREADS, DASK_LOCAL) or _ADDRESS.match(choice):
+        return choice
+    raise ValueError(f"task runner {choice!r}: expected {CHOICES_HELP}")
+
+
+def make_task_runner(choice: str) -> Any:
+    """A Prefect task runner for ``choice`` (entered with ``with``)."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    if check_task_runner(choice) == THREADS:
+        return ThreadPoolTaskRunner(max_workers=4)
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as exc:  # an optional extra: pip install 'trust-notices[dask]'
+        raise RuntimeError(f"task runner {choice!r} needs prefect-dask: pip install 'trust-notices[dask]'") from exc
+    if choice == DASK_LOCAL:
+        workers = int(os.environ.get("NOTICES_DASK_WORKERS") or os.cpu_count() or 1)
+        # Loopback only, no dashboard: worker processes for the PDF (WeasyPrint holds the GIL).
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True, "host": "127.0.0.1", "dashboard_address": None}
+        )
+    return DaskTaskRunner(address=choice)
