@@ -33,7 +33,7 @@ from flows.publish.spec import RunSpec, context_for, publisher_for
 from flows.publish.target import connect
 from flows.runs import flowrun
 from flows.runs.approval import check_approver
-from flows.runs.runners import check_task_runner, make_task_runner
+from flows.runs.runners import THREADS, check_task_runner, make_task_runner
 from flows.runs.selection import prepare_selected
 from flows.folders import find_config
 from flows.site import TEMPLATES_DIR, Prepared
@@ -99,11 +99,11 @@ class PublishParameters(BaseModel):
         description="Folder with _trust.yaml and the school files, on the worker. Empty: schools/ in the worker's "
         "working folder, else $NOTICES_SCHOOLS.",
     )
-    task_runner: str = Field(
-        default="threads",
+    task_runner: str | None = Field(
+        default=None,
         title="Task runner",
-        description="Where publishing tasks run: threads (default), dask (a local Dask cluster, one worker process "
-        "per core) or the address of an existing Dask scheduler (tcp://host:8786).",
+        description="Where publishing tasks run. Empty: threads in the run's process. Or dask (a local Dask cluster, "
+        "one worker process per core), or the address of an existing Dask scheduler (tcp://host:8786).",
     )
     shared_data_dir: str | None = Field(
         default=None,
@@ -115,8 +115,8 @@ class PublishParameters(BaseModel):
 
     @field_validator("task_runner")
     @classmethod
-    def _a_runner(cls, value: str) -> str:
-        return check_task_runner(value)
+    def _a_runner(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else check_task_runner(value.strip())
 
 
 class ApprovalInput(RunInput):
@@ -257,7 +257,7 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     saved = None if params.dry_run else private.load_plan(pub, prefix, run_id)
     if saved is None:  # a new run (not one resumed after its approval request)
         flowrun.sweep(pub, prefix, logger)
-        results, counts = _publish(spec, prepared.notices, params.task_runner)
+        results, counts = _publish(spec, prepared.notices, params.task_runner or THREADS)
         results += [SchoolResult(slug, "failed", error="configuration is invalid, or no such school (see the logs)") for slug in prepared.broken]
         run = RunResult(conn.target, sorted(results, key=lambda r: r.slug), counts)
         if not run.held or params.dry_run or not params.approval.wait:
@@ -270,4 +270,4 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
         answer = flowrun.wait_for_answer(ApprovalInput, None)  # answered already: Prefect hands the input back
     schools, extra = saved
     run = RunResult(conn.target, schools, dict(extra.get("requests", {})))
-    return flowrun.decide(conn, ctx, run, run_id, answer, lambda approval, expected, ns: _publish(spec.approved(approval, expected), ns, params.task_runner), prepared.notices)
+    return flowrun.decide(conn, ctx, run, run_id, answer, lambda approval, expected, ns: _publish(spec.approved(approval, expected), ns, params.task_runner or THREADS), prepared.notices)
