@@ -8,6 +8,12 @@ Two things used to make the bytes vary:
 * without libharfbuzz-subset, WeasyPrint subsets fonts with fontTools, which stamps the
   current time into each embedded font's ``head`` table. HarfBuzz keeps the table as it is.
 
+``make_pdf`` is the one place publishing and ``notices render`` make a PDF. WeasyPrint holds
+the GIL, so it sends the page to a pool of worker processes: one per core, or
+``$NOTICES_PDF_WORKERS`` (``0`` renders in the calling thread, as each Dask worker process
+does: Dask already uses every core). Each worker keeps one font configuration, so memory
+stays flat, and is replaced after ``TASKS_PER_WORKER`` PDFs in case WeasyPrint or Pango leak.
+
 The only date WeasyPrint writes (``/CreationDate``) comes from ``<meta name="dcterms.created">``
 in the page, i.e. from the edition, never from the clock.
 """
@@ -15,8 +21,12 @@ in the page, i.e. from the edition, never from the clock.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import re
 import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -128,3 +138,58 @@ def render_pdf(html: str, *, fonts_dir: Path | None = None) -> bytes:
     return weasyprint.HTML(string=html).write_pdf(
         stylesheets=[sheet], font_config=font_config, pdf_variant="pdf/ua-1"
     )
+
+
+TASKS_PER_WORKER = 500
+_pool_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+
+
+class PdfWorkerDied(RuntimeError):
+    """A PDF worker process ended mid-render (killed, out of memory); another attempt may work."""
+
+
+def pdf_workers() -> int:
+    """Worker processes for PDFs: ``$NOTICES_PDF_WORKERS``, else one per core (0: in-process)."""
+    raw = os.environ.get("NOTICES_PDF_WORKERS", "").strip()
+    return max(0, int(raw)) if raw else os.cpu_count() or 1
+
+
+def _get_pool(workers: int) -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # spawn, not fork: the run's process has threads (Prefect, boto3), and a forked
+            # child would inherit their locks in whatever state they were in.
+            _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=TASKS_PER_WORKER)
+        return _pool
+
+
+def _discard_pool(broken: ProcessPoolExecutor) -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is broken:
+            _pool = None
+    broken.shutdown(wait=False, cancel_futures=True)
+
+
+def make_pdf(html: str) -> bytes:
+    """The PDF of a page, made in a worker process when there are workers (see the module)."""
+    workers = pdf_workers()
+    if workers == 0:
+        return render_pdf(html)
+    pool = _get_pool(workers)
+    try:
+        return pool.submit(render_pdf, html).result()
+    except BrokenProcessPool as exc:
+        _discard_pool(pool)  # the next PDF gets a fresh pool
+        raise PdfWorkerDied(f"a PDF worker process died ({exc}); the school can be retried") from exc
+
+
+def shutdown() -> None:
+    """Stop the worker processes (they also stop when this process exits)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -30,6 +30,7 @@ from flows.publish import private
 from flows.publish.context import Approval, RunResult, SchoolResult
 from flows.publish.root import RETRY_DELAYS_S, publish_batch, publish_root
 from flows.publish.spec import RunSpec, context_for, publisher_for
+from flows.publish.state import Known, SchoolState, read_known, save_state
 from flows.publish.target import connect
 from flows.runs import flowrun
 from flows.runs.approval import check_approver
@@ -177,13 +178,16 @@ def load_and_validate(params: PublishParameters) -> Prepared:
 
 
 @task(name="publish-schools", cache_policy=NO_CACHE, persist_result=False, task_run_name="publish-{label}")
-def publish_schools(spec: RunSpec, notices: list[Notice], label: str) -> tuple[list[SchoolResult], dict[str, int]]:
+def publish_schools(
+    spec: RunSpec, notices: list[Notice], label: str, known: dict[str, SchoolState] | None = None
+) -> tuple[list[SchoolResult], dict[str, int]]:
     """Publish a batch; transient failures are retried for those schools only, inside the task.
 
     Its inputs are plain data (no client, no template environment), so it runs on any worker.
+    ``known``: the batch's publish-state entries that the server's ETags confirm.
     """
     pub = publisher_for(spec)
-    return publish_batch(pub, context_for(spec), notices, retry_delays()), pub.counts.as_dict()
+    return publish_batch(pub, context_for(spec), notices, retry_delays(), known), pub.counts.as_dict()
 
 
 @task(name="publish-trust-index", cache_policy=NO_CACHE, persist_result=False, retries=2, retry_delay_seconds=5)
@@ -193,13 +197,18 @@ def publish_index(spec: RunSpec, results: list[SchoolResult]) -> tuple[list[str]
     return publish_root(pub, context_for(spec), results), pub.counts.as_dict()
 
 
-def _run_batches(spec: RunSpec, notices: Sequence[Notice], runner: str) -> tuple[list[SchoolResult], dict[str, int]]:
+def _run_batches(spec: RunSpec, notices: Sequence[Notice], runner: str, known: Known) -> tuple[list[SchoolResult], dict[str, int]]:
     groups = batches(notices)
     with make_task_runner(runner) as task_runner:
         futures = [
             task_runner.submit(
                 publish_schools,
-                parameters={"spec": spec, "notices": group, "label": group[0].slug if len(group) == 1 else f"{group[0].slug}-and-{len(group) - 1}-more"},
+                parameters={
+                    "spec": spec,
+                    "notices": group,
+                    "label": group[0].slug if len(group) == 1 else f"{group[0].slug}-and-{len(group) - 1}-more",
+                    "known": {n.slug: known.trusted[n.slug] for n in group if n.slug in known.trusted},
+                },
             )
             for group in groups
         ]
@@ -223,13 +232,17 @@ def _collect(futures: list[Any], groups: list[list[Notice]], total: int) -> tupl
 
 
 def _publish(spec: RunSpec, notices: Sequence[Notice], runner: str) -> tuple[list[SchoolResult], dict[str, int]]:
-    """Publish under the trust lock, then the trust's index if any school has an edition."""
+    """Publish under the trust lock: the state read, the batches, the trust's index, the state saved."""
     with flowrun.trust_lock(spec.target):
-        results, counts = _run_batches(spec, notices, runner)
+        pub = publisher_for(spec)
+        known = Known() if spec.force else read_known(pub, spec.target.prefix, [n.slug for n in notices])
+        results, counts = _run_batches(spec, notices, runner, known)
         if not spec.dry_run and any(r.status in ("published", "presentation") for r in results):
             _, root_counts = publish_index(spec, results)
             counts = flowrun.add_counts(counts, root_counts)
-    return results, counts
+        if not spec.dry_run:
+            save_state(pub, spec.target.prefix, known, results)
+    return results, flowrun.add_counts(counts, pub.counts.as_dict())
 
 
 @flow(name=FLOW_NAME, flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)  # type: ignore[arg-type]

@@ -241,9 +241,9 @@ def render_notice(
 
 def render_pdf(html: str) -> bytes:
     """A tagged PDF/UA-1 of the page, using its print stylesheet and the bundled fonts."""
-    from flows import pdf  # imported here: WeasyPrint takes ~1 s, and only the PDF needs it
+    from flows import pdf  # WeasyPrint is imported by the PDF worker processes, not here
 
-    return pdf.render_pdf(html)
+    return pdf.make_pdf(html)
 
 
 def _recipient_text(text: RecipientText) -> dict[str, Any]:

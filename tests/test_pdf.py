@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -104,3 +108,36 @@ def test_missing_fonts_are_named_before_rendering(notice_html: str, tmp_path: Pa
         render_pdf(notice_html, fonts_dir=tmp_path)
     message = str(error.value)
     assert "AtkinsonHyperlegibleNext-Regular.ttf" in message and str(tmp_path) in message
+
+
+def test_worker_processes_make_the_same_pdf_on_every_core(notice_html: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows import pdf
+
+    monkeypatch.setenv("NOTICES_PDF_WORKERS", "2")
+    try:
+        with ThreadPoolExecutor(4) as threads:  # as publishing threads do: more PDFs than workers at once
+            made = list(threads.map(lambda _: pdf.make_pdf(notice_html), range(4)))
+        workers = {p.pid for p in (pdf._pool._processes or {}).values()} if pdf._pool else set()
+    finally:
+        pdf.shutdown()
+    assert len(workers) == 2 and os.getpid() not in workers  # made in 2 other processes
+    assert all(m == render_pdf(notice_html) for m in made)  # byte-identical to one made in this process
+
+
+def test_a_dead_pdf_worker_fails_that_pdf_with_a_clear_error_and_the_next_gets_a_new_pool(notice_html: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows import pdf
+
+    monkeypatch.setenv("NOTICES_PDF_WORKERS", "1")
+    try:
+        pool = pdf._get_pool(1)
+        pool.submit(os.getpid).result()  # start the worker
+        (worker,) = pool._processes.values()  # type: ignore[union-attr]
+        future = pool.submit(time.sleep, 30)
+        os.kill(worker.pid, signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            future.result(timeout=30)
+        with pytest.raises(pdf.PdfWorkerDied, match="PDF worker process died"):
+            pdf.make_pdf(notice_html)
+        assert pdf.make_pdf(notice_html).startswith(b"%PDF")
+    finally:
+        pdf.shutdown()

@@ -19,6 +19,7 @@ class StoredObject:
     etag: str
     content_type: str
     cache_control: str
+    last_modified_epoch: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,14 @@ class RequestCounts:
     get: int = 0
     head: int = 0
     put: int = 0
+    listed: int = 0
     delete: int = 0
     retried: int = 0
     by_key: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         """The counts as plain numbers (for --json and run reports)."""
-        return {"get": self.get, "head": self.head, "put": self.put, "delete": self.delete}
+        return {"get": self.get, "head": self.head, "put": self.put, "list": self.listed, "delete": self.delete}
 
 
 class PreconditionFailed(Exception):
@@ -73,6 +75,8 @@ class Publisher(Protocol):
     """The object operations publishing needs."""
 
     counts: RequestCounts
+    etags: dict[str, str]
+    """The ETag of every object this publisher read, checked or wrote, by key (for the publish state)."""
 
     def get(self, key: str) -> StoredObject | None:
         """The object at ``key``, or None if there is none."""

@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from jinja2 import Environment
 
@@ -20,6 +21,9 @@ from flows.models import ApprovalPolicy, TrustFile
 from flows.publish import layout
 from flows.publish.target import Target
 from flows.render import DatasetText
+
+if TYPE_CHECKING:
+    from flows.publish.state import SchoolState
 
 Status = Literal["published", "unchanged", "presentation", "held", "failed"]
 
@@ -113,11 +117,14 @@ class SchoolResult:
     """Things the person running it should know (e.g. an edition number skipped)."""
     planned: list[Upload] = field(default_factory=list, repr=False)
     """For a held school: the draft edition's files (bodies included), for a private preview."""
+    state: SchoolState | None = field(default=None, repr=False)
+    """The school's publish-state entry after this run (None: the next run checks it in full)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of `notices publish --json` (and of a saved plan)."""
-        data = asdict(self)
+        data = asdict(dataclasses.replace(self, planned=[], state=None))
         data.pop("planned")
+        data.pop("state")
         data["changes"] = list(self.changes)
         data["notes"] = list(self.notes)
         data["uploads"] = len(self.uploads)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flows.models import Notice
@@ -19,13 +19,19 @@ from flows.publish.base import PreconditionFailed, Publisher
 from flows.publish.context import RunContext, SchoolResult
 from flows.publish.pages import root_pages
 from flows.publish.school import MAX_ATTEMPTS, publish_school
+from flows.publish.state import SchoolState
 from flows.publish.writer import write_if_changed
 
 RETRY_DELAYS_S: tuple[float, ...] = (5.0, 30.0)
 
 
-def publish_batch(pub: Publisher, ctx: RunContext, notices: Sequence[Notice], delays: Sequence[float] = RETRY_DELAYS_S) -> list[SchoolResult]:
-    """Publish every school; retry transient failures only, after each delay; one result per school."""
+def publish_batch(
+    pub: Publisher, ctx: RunContext, notices: Sequence[Notice], delays: Sequence[float] = RETRY_DELAYS_S, known: Mapping[str, SchoolState] | None = None
+) -> list[SchoolResult]:
+    """Publish every school; retry transient failures only, after each delay; one result per school.
+
+    ``known``: publish-state entries confirmed by the server's ETags (``flows.publish.state``).
+    """
     results: dict[str, SchoolResult] = {}
     pending = list(notices)
     for delay in (0.0, *delays):
@@ -34,7 +40,7 @@ def publish_batch(pub: Publisher, ctx: RunContext, notices: Sequence[Notice], de
         time.sleep(delay)
         for notice in pending:
             try:
-                results[notice.slug] = publish_school(pub, ctx, notice)
+                results[notice.slug] = publish_school(pub, ctx, notice, (known or {}).get(notice.slug))
             except Exception as exc:  # a bug or an unexpected answer: report it, carry on with the others
                 results[notice.slug] = SchoolResult(
                     notice.slug, "failed", error=f"{type(exc).__name__}: {exc}", name=notice.school.name, urn=notice.school.urn, retryable=False

@@ -51,6 +51,7 @@ class S3Publisher:
         self.bucket = bucket
         self.public_base_url = public_base_url.rstrip("/") + "/"
         self.counts = RequestCounts()
+        self.etags: dict[str, str] = {}
 
     def get(self, key: str) -> StoredObject | None:
         self.counts.get += 1
@@ -63,7 +64,10 @@ class S3Publisher:
             raise PublishError(f"{key}: GET failed: {exc}") from exc
         except BotoCoreError as exc:
             raise PublishError(f"{key}: GET failed: {exc}") from exc
-        return StoredObject(body, response["ETag"], response.get("ContentType", ""), response.get("CacheControl", ""))
+        self.etags[key] = response["ETag"]
+        return StoredObject(
+            body, response["ETag"], response.get("ContentType", ""), response.get("CacheControl", ""), response["LastModified"].timestamp()
+        )
 
     def head(self, key: str) -> ObjectHead | None:
         self.counts.head += 1
@@ -75,6 +79,7 @@ class S3Publisher:
             raise PublishError(f"{key}: HEAD failed: {exc}") from exc
         except BotoCoreError as exc:
             raise PublishError(f"{key}: HEAD failed: {exc}") from exc
+        self.etags[key] = response["ETag"]
         return ObjectHead(
             etag=response["ETag"],
             content_type=response.get("ContentType", ""),
@@ -110,7 +115,9 @@ class S3Publisher:
         if if_none_match:
             kwargs["IfNoneMatch"] = "*"
         try:
-            return self.client.put_object(**kwargs)["ETag"]
+            etag: str = self.client.put_object(**kwargs)["ETag"]
+            self.etags[key] = etag
+            return etag
         except ClientError as exc:
             if _status(exc) == 412 or exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise PreconditionFailed(key) from exc
@@ -125,7 +132,7 @@ class S3Publisher:
         found: list[ObjectHead] = []
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-                self.counts.get += 1
+                self.counts.listed += 1
                 for item in page.get("Contents", []):
                     found.append(ObjectHead(item["ETag"], "", "", None, item["LastModified"].timestamp(), item["Key"]))
         except (ClientError, BotoCoreError) as exc:

@@ -1,7 +1,8 @@
 """One school's notice → editions and objects on the target, in the safe order.
 
-Each attempt reads ``manifest.json`` back (the only state), renders the draft once to decide
-what to do (``editions.decide_outcome``), then:
+The draft is rendered once. A school the publish state vouches for (``flows.publish.state``)
+and whose draft matches it needs nothing more. Otherwise each attempt reads ``manifest.json``
+back (the record of editions), decides what to do (``editions.decide_outcome``), then:
 
 1. a new edition's ``v<N>/`` files, create-only; a number whose slot holds other bytes is
    skipped and recorded, never overwritten; a crashed run's identical edition is adopted;
@@ -25,10 +26,12 @@ from markupsafe import Markup
 from flows.diff import describe_changes, redline, unified_diff
 from flows.editions import Edition, LatestRecord, Manifest, content_hash, decide_outcome, next_number, presentation_hash
 from flows.models import Notice
+from flows.pdf import PdfWorkerDied
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher, PublishError
-from flows.publish.context import Approval, RunContext, SchoolResult, Upload
+from flows.publish.context import Approval, RunContext, SchoolResult, Status, Upload
 from flows.publish.pages import mint_feed_id, record_uploads, render_changes_page
+from flows.publish.state import SchoolState, fingerprint, school_state
 from flows.publish.writer import SlotTaken, create_only, file_record, write_if_changed, write_manifest
 from flows.render import EditionStamp, render_notice, render_pdf
 from flows.runs.approval import needs_approval
@@ -53,18 +56,32 @@ def read_manifest(pub: Publisher, key: str) -> tuple[Manifest | None, str | None
         ) from exc
 
 
-def publish_school(pub: Publisher, ctx: RunContext, notice: Notice) -> SchoolResult:
-    """Publish one school; a conflicting writer makes it re-read and retry, never overwrite."""
+def publish_school(pub: Publisher, ctx: RunContext, notice: Notice, known: SchoolState | None = None) -> SchoolResult:
+    """Publish one school; a conflicting writer makes it re-read and retry, never overwrite.
+
+    ``known`` is the school's publish-state entry, already confirmed against the server's
+    ETags (``flows.publish.state``): if the draft matches it, nothing is read or written.
+    """
+    draft = _render_draft(ctx, notice)
+    if known is not None and not ctx.force and known.matches(draft.content_hash, draft.presentation_hash, fingerprint(ctx, notice)):
+        result = _result(pub, ctx, notice, draft, "unchanged")
+        result.edition, result.state = known.edition, known
+        return result
     last_conflict = ""
     for attempt in range(MAX_ATTEMPTS):
         try:
-            return _publish_once(pub, ctx, notice, final=attempt == MAX_ATTEMPTS - 1)
+            result = _publish_once(pub, ctx, notice, draft, final=attempt == MAX_ATTEMPTS - 1)
+            if not ctx.dry_run and result.status in ("unchanged", "presentation", "published"):
+                result.state = school_state(pub, ctx, notice, result, draft.presentation_hash)
+            return result
         except PreconditionFailed as conflict:
             last_conflict = conflict.key
             pub.counts.retried += 1
             time.sleep(min(0.2 * 2**attempt, 2.0))
         except PublishError as exc:
             return _failed(notice, str(exc), retryable=exc.transient)
+        except PdfWorkerDied as exc:  # nothing of the edition was written yet: another attempt may work
+            return _failed(notice, str(exc))
     return _failed(notice, f"gave up after {MAX_ATTEMPTS} attempts: {last_conflict} kept changing under us (another publisher running?)")
 
 
@@ -81,13 +98,21 @@ class _Draft:
     presentation_hash: str
 
 
-def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, *, final: bool) -> SchoolResult:
+def _render_draft(ctx: RunContext, notice: Notice) -> _Draft:
+    files = dict(render_notice(ctx.env, notice, ctx.text, pdf=False).files)
+    return _Draft(files, content_hash(json.loads(files["notice.json"])), presentation_hash(files, ctx.renderer))
+
+
+def _result(pub: Publisher, ctx: RunContext, notice: Notice, draft: _Draft, status: Status) -> SchoolResult:
+    result = SchoolResult(notice.slug, status, name=notice.school.name, urn=notice.school.urn, content_hash=draft.content_hash)
+    result.url = pub.url(layout.latest_key(ctx.target.prefix, notice.slug, "index.html"))
+    return result
+
+
+def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: _Draft, *, final: bool) -> SchoolResult:
     manifest_key = layout.record_key(ctx.target.prefix, notice.slug, "manifest.json")
     manifest, etag = read_manifest(pub, manifest_key)
-    files = dict(render_notice(ctx.env, notice, ctx.text, pdf=False).files)
-    draft = _Draft(files, content_hash(json.loads(files["notice.json"])), presentation_hash(files, ctx.renderer))
-    result = SchoolResult(notice.slug, "unchanged", name=notice.school.name, urn=notice.school.urn, content_hash=draft.content_hash)
-    result.url = pub.url(layout.latest_key(ctx.target.prefix, notice.slug, "index.html"))
+    result = _result(pub, ctx, notice, draft, "unchanged")
     outcome = decide_outcome(manifest, draft.content_hash, draft.presentation_hash)
     if outcome == "new":
         return _new_edition(pub, ctx, notice, manifest, etag, draft, result, final=final)

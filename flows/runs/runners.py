@@ -28,7 +28,8 @@ def make_task_runner(choice: str) -> Any:
     from prefect.task_runners import ThreadPoolTaskRunner
 
     if check_task_runner(choice) == THREADS:
-        return ThreadPoolTaskRunner(max_workers=4)
+        # More threads than cores: while one waits on S3 or a PDF worker process, another renders.
+        return ThreadPoolTaskRunner(max_workers=max(4, (os.cpu_count() or 1) + 2))
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError as exc:  # an optional extra: pip install 'trust-notices[dask]'
@@ -36,7 +37,7 @@ def make_task_runner(choice: str) -> Any:
     if choice == DASK_LOCAL:
         workers = int(os.environ.get("NOTICES_DASK_WORKERS") or os.cpu_count() or 1)
         # Loopback only, no dashboard: worker processes for the PDF (WeasyPrint holds the GIL).
-        return DaskTaskRunner(
-            cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True, "host": "127.0.0.1", "dashboard_address": None}
-        )
+        cluster = {"n_workers": workers, "threads_per_worker": 1, "processes": True, "host": "127.0.0.1", "dashboard_address": None}
+        # Each worker process makes its PDFs itself: the cluster already has one per core.
+        return DaskTaskRunner(cluster_kwargs={**cluster, "env": {"NOTICES_PDF_WORKERS": "0"}})
     return DaskTaskRunner(address=choice)

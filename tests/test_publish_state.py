@@ -1,0 +1,85 @@
+"""The publish state: a rerun that changes nothing costs the state and a LIST, and still repairs drift."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flows.publish import layout
+from flows.publish.s3 import S3Publisher, make_client
+from flows.publish.state import REFRESH_DAYS, Known, PublishState, SchoolState, read_known, save_state, state_key
+
+from .conftest import SAMPLE_SLUGS
+from .test_pipeline import _params, flow_env  # noqa: F401 - the fixture is used by name
+
+
+def _client(seaweed):
+    return make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
+
+
+def _run(**values) -> dict:
+    from flows.pipeline import publish_notices
+
+    state = publish_notices(_params(**values), return_state=True)
+    assert state.is_completed(), state.message
+    return state.result()
+
+
+def test_a_rerun_trusts_the_state_only_where_the_server_still_holds_those_bytes(flow_env, seaweed) -> None:  # noqa: F811
+    prefix, bucket, client = flow_env["NOTICES_S3_PREFIX"], seaweed.bucket, _client(seaweed)
+    _run()
+    stored = PublishState.model_validate_json(client.get_object(Bucket=bucket, Key=state_key(prefix))["Body"].read())
+    assert sorted(stored.schools) == sorted(SAMPLE_SLUGS)
+    index = layout.latest_key(prefix, "oakfield-primary", "index.html")
+    good_page = client.get_object(Bucket=bucket, Key=index)["Body"].read()
+
+    # Drift made behind the pipeline's back: a replaced page, a deleted feed, a manifest rewritten
+    # by hand with the same record (another ETag), and a state entry claiming other words.
+    client.put_object(Bucket=bucket, Key=index, Body=b"<p>defaced</p>", ContentType="text/html")
+    client.delete_object(Bucket=bucket, Key=layout.record_key(prefix, "northgate-academy", "feed.xml"))
+    manifest_key = layout.record_key(prefix, "brookside-special", "manifest.json")
+    manifest = json.loads(client.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
+    client.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode(), ContentType="application/json; charset=utf-8")
+
+    repaired = {s["slug"]: s for s in _run()["schools"]}
+    assert repaired["oakfield-primary"]["status"] == "presentation" and repaired["oakfield-primary"]["uploads"] == 1
+    assert repaired["northgate-academy"]["status"] == "presentation" and repaired["northgate-academy"]["uploads"] == 1
+    assert repaired["brookside-special"]["status"] == "unchanged" and repaired["brookside-special"]["uploads"] == 0
+    assert client.get_object(Bucket=bucket, Key=index)["Body"].read() == good_page
+    client.head_object(Bucket=bucket, Key=layout.record_key(prefix, "northgate-academy", "feed.xml"))
+
+    # The repaired objects' new ETags are in the state again: the next rerun checks nothing one by one.
+    again = _run()
+    assert {s["status"] for s in again["schools"]} == {"unchanged"}
+    assert again["requests"]["head"] == 0 and again["requests"]["put"] == 0
+
+
+def test_force_takes_the_full_path_and_a_rerun_of_one_school_lists_only_its_folder(flow_env, seaweed, tree: Path) -> None:  # noqa: F811
+    _run()
+    forced = _run(force=True, schools=["oakfield-primary"])
+    assert forced["requests"]["put"] >= len(layout.LATEST_FILES)  # --force rewrites the latest files
+    school = tree / "schools" / "northgate-academy.yaml"
+    school.write_text(school.read_text(encoding="utf-8") + "\n# a comment changes no word of the notice\n", encoding="utf-8")
+    unchanged = _run(schools=["northgate-academy"])
+    assert unchanged["schools"][0]["status"] == "unchanged"
+    assert unchanged["requests"] == {"get": 1, "head": 0, "put": 0, "list": 1, "delete": 0}
+
+
+def test_the_state_is_rewritten_when_old_and_concurrent_writers_merge(seaweed, prefix: str) -> None:
+    pub = S3Publisher(_client(seaweed), seaweed.bucket, f"{seaweed.endpoint_url}/{seaweed.bucket}/")
+    entry = SchoolState(edition=1, manifest_etag='"m"', content_hash="sha256:c", presentation_hash="sha256:p", fingerprint="f", etags={})
+
+    class Result:  # what save_state reads of a SchoolResult
+        def __init__(self, slug: str) -> None:
+            self.slug, self.status, self.state = slug, "unchanged", entry
+
+    assert save_state(pub, prefix, Known(), [Result("a")])  # type: ignore[list-item]
+    first = read_known(pub, prefix, [])
+    assert not save_state(pub, prefix, first, [Result("a")])  # type: ignore[list-item]  # nothing new, not old: no write
+    old = Known(first.state, first.etag, REFRESH_DAYS * 86400 + 1)
+    assert save_state(pub, prefix, old, [Result("a")])  # type: ignore[list-item]  # kept alive under the lifecycle rule
+    # Two runs that read the same state: the second's conditional write loses, re-reads and merges.
+    both = read_known(pub, prefix, [])
+    assert save_state(pub, prefix, both, [Result("b")])  # type: ignore[list-item]
+    assert save_state(pub, prefix, both, [Result("c")])  # type: ignore[list-item]
+    assert sorted(read_known(pub, prefix, []).state.schools) == ["a", "b", "c"]
