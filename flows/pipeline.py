@@ -34,13 +34,14 @@ from flows.publish.state import Known, SchoolState, read_known, save_state
 from flows.publish.target import connect
 from flows.runs import flowrun
 from flows.runs.approval import check_approver
-from flows.runs.runners import THREADS, check_task_runner, make_task_runner
+from flows.runs.runners import THREADS, check_task_runner, make_task_runner, parallelism
 from flows.runs.selection import prepare_selected
 from flows.folders import find_config
 from flows.site import TEMPLATES_DIR, Prepared
 
 FLOW_NAME = "publish-notices"
 MAX_TASK_RUNS = 250
+BATCHES_PER_WORKER = 4  # enough to balance uneven schools (a PDF, a new edition) across workers
 
 # Set by the `notices` command to print progress on long runs; None in deployments.
 progress: Callable[[str], None] | None = None
@@ -149,14 +150,19 @@ def max_task_runs() -> int:
     return max(1, int(os.environ.get("NOTICES_MAX_TASK_RUNS") or MAX_TASK_RUNS))
 
 
-def batch_size(count: int) -> int:
-    """Schools per task so that a run makes at most ``max_task_runs()`` task runs."""
-    return max(1, math.ceil(count / max_task_runs()))
+def batch_size(count: int, parallel: int | None = None) -> int:
+    """Schools per task: at most ``max_task_runs()`` task runs, and no more than
+    ``BATCHES_PER_WORKER`` per worker that can run them (each task run costs ~50 ms of API calls).
+
+    ``parallel``: how many tasks run at once (None: unknown, e.g. a remote Dask scheduler).
+    """
+    runs = max_task_runs() if parallel is None else min(max_task_runs(), BATCHES_PER_WORKER * parallel)
+    return max(1, math.ceil(count / runs))
 
 
-def batches(notices: Sequence[Notice]) -> list[list[Notice]]:
+def batches(notices: Sequence[Notice], parallel: int | None = None) -> list[list[Notice]]:
     """Split notices into batches of ``batch_size``, keeping their order."""
-    size = batch_size(len(notices))
+    size = batch_size(len(notices), parallel)
     return [list(notices[i : i + size]) for i in range(0, len(notices), size)]
 
 
@@ -198,7 +204,7 @@ def publish_index(spec: RunSpec, results: list[SchoolResult]) -> tuple[list[str]
 
 
 def _run_batches(spec: RunSpec, notices: Sequence[Notice], runner: str, known: Known) -> tuple[list[SchoolResult], dict[str, int]]:
-    groups = batches(notices)
+    groups = batches(notices, parallelism(runner))
     with make_task_runner(runner) as task_runner:
         futures = [
             task_runner.submit(

@@ -110,15 +110,16 @@ def test_rerun_by_slug_or_urn_and_failure_names_the_school(flow_env, seaweed, tr
     assert statuses == {"hillcrest-middle": "failed", "no-such-school": "failed", "riverside-infant": "unchanged"}
 
 
-def test_batches_keep_task_runs_bounded() -> None:
-    from flows.pipeline import MAX_TASK_RUNS, batch_size
+def test_batches_keep_task_runs_bounded_and_few_per_worker() -> None:
+    from flows.pipeline import BATCHES_PER_WORKER, MAX_TASK_RUNS, batch_size
 
-    assert batch_size(6) == 1  # a small trust shows one task per school
-    assert batch_size(250) == 1
+    assert batch_size(6, parallel=8) == 1  # a small trust shows one task per school
+    assert batch_size(1000, parallel=8) == 32  # 32 schools a task: 32 task runs, 4 per thread
     for schools in (251, 1000, 21600, 30000):
-        tasks = -(-schools // batch_size(schools))
-        assert tasks <= MAX_TASK_RUNS, schools
-    assert -(-1000 // batch_size(1000)) == 250
+        for parallel in (None, 2, 8, 64, 1000):
+            tasks = -(-schools // batch_size(schools, parallel))
+            assert tasks <= min(MAX_TASK_RUNS, BATCHES_PER_WORKER * (parallel or MAX_TASK_RUNS)), (schools, parallel)
+    assert -(-1000 // batch_size(1000)) == 250  # a remote scheduler of unknown size: as many as allowed
     assert -(-21600 // batch_size(21600)) == 249
 
 

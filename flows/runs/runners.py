@@ -23,19 +23,35 @@ def check_task_runner(choice: str) -> str:
     raise ValueError(f"task runner {choice!r}: expected {CHOICES_HELP}")
 
 
+def thread_count() -> int:
+    """Publishing threads: more than cores, so that while one waits on S3 or a PDF worker, another renders."""
+    return max(8, 2 * (os.cpu_count() or 1))
+
+
+def dask_workers() -> int:
+    """Worker processes of a local Dask cluster ($NOTICES_DASK_WORKERS, else one per core)."""
+    return int(os.environ.get("NOTICES_DASK_WORKERS") or os.cpu_count() or 1)
+
+
+def parallelism(choice: str) -> int | None:
+    """How many tasks run at once on ``choice``; None for a scheduler we cannot size."""
+    if choice == THREADS:
+        return thread_count()
+    return dask_workers() if choice == DASK_LOCAL else None
+
+
 def make_task_runner(choice: str) -> Any:
     """A Prefect task runner for ``choice`` (entered with ``with``)."""
     from prefect.task_runners import ThreadPoolTaskRunner
 
     if check_task_runner(choice) == THREADS:
-        # More threads than cores: while one waits on S3 or a PDF worker process, another renders.
-        return ThreadPoolTaskRunner(max_workers=max(4, (os.cpu_count() or 1) + 2))
+        return ThreadPoolTaskRunner(max_workers=thread_count())
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError as exc:  # an optional extra: pip install 'trust-notices[dask]'
         raise RuntimeError(f"task runner {choice!r} needs prefect-dask: pip install 'trust-notices[dask]'") from exc
     if choice == DASK_LOCAL:
-        workers = int(os.environ.get("NOTICES_DASK_WORKERS") or os.cpu_count() or 1)
+        workers = dask_workers()
         # Loopback only, no dashboard: worker processes for the PDF (WeasyPrint holds the GIL).
         cluster = {"n_workers": workers, "threads_per_worker": 1, "processes": True, "host": "127.0.0.1", "dashboard_address": None}
         # Each worker process makes its PDFs itself: the cluster already has one per core.
