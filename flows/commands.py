@@ -241,7 +241,7 @@ def _print_run(data: dict[str, Any], dry_run: bool) -> None:
     print(
         f"{len(schools)} schools: {done['published']} published, {done['presentation']} presentation updates, "
         f"{done['unchanged']} unchanged, {done['held']} held, {done['failed']} failed; requests: {counts.get('put', 0)} PUT, "
-        f"{counts.get('head', 0)} HEAD, {counts.get('get', 0)} GET{' (dry run: nothing uploaded)' if dry_run else ''}"
+        f"{counts.get('head', 0)} HEAD, {counts.get('get', 0)} GET, {counts.get('list', 0)} LIST{' (dry run: nothing uploaded)' if dry_run else ''}"
     )
     if schools and not done["failed"] and not done["held"]:
         target = data["target"]

@@ -10,9 +10,10 @@ Two things used to make the bytes vary:
 
 ``make_pdf`` is the one place publishing and ``notices render`` make a PDF. WeasyPrint holds
 the GIL, so it sends the page to a pool of worker processes: one per core, or
-``$NOTICES_PDF_WORKERS`` (``0`` renders in the calling thread, as each Dask worker process
-does: Dask already uses every core). Each worker keeps one font configuration, so memory
-stays flat, and is replaced after ``TASKS_PER_WORKER`` PDFs in case WeasyPrint or Pango leak.
+``$NOTICES_PDF_WORKERS``. ``0`` renders in the calling thread, as does a daemonic process
+such as a Dask worker (it may not start processes, and Dask already uses every core). Each
+PDF worker keeps one font configuration, so memory stays flat, and is replaced after
+``TASKS_PER_WORKER`` PDFs in case WeasyPrint or Pango leak.
 
 The only date WeasyPrint writes (``/CreationDate``) comes from ``<meta name="dcterms.created">``
 in the page, i.e. from the edition, never from the clock.
@@ -176,7 +177,8 @@ def _discard_pool(broken: ProcessPoolExecutor) -> None:
 def make_pdf(html: str) -> bytes:
     """The PDF of a page, made in a worker process when there are workers (see the module)."""
     workers = pdf_workers()
-    if workers == 0:
+    if workers == 0 or multiprocessing.current_process().daemon:
+        # A daemonic process (a Dask worker's, say) may not start processes: it is one already.
         return render_pdf(html)
     pool = _get_pool(workers)
     try:
