@@ -23,6 +23,7 @@ from prefect.context import get_run_context
 from prefect.input import RunInput
 from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.models import Notice
@@ -30,7 +31,7 @@ from flows.publish import private
 from flows.publish.context import Approval, RunResult, SchoolResult
 from flows.publish.root import RETRY_DELAYS_S, publish_batch, publish_root
 from flows.publish.spec import RunSpec, context_for, publisher_for
-from flows.publish.state import Known, SchoolState, read_known, save_state
+from flows.publish.state import Known, SchoolState, confirm, read_state, save_state
 from flows.publish.target import connect
 from flows.runs import flowrun
 from flows.runs.approval import check_approver
@@ -203,17 +204,20 @@ def publish_index(spec: RunSpec, results: list[SchoolResult]) -> tuple[list[str]
     return publish_root(pub, context_for(spec), results), pub.counts.as_dict()
 
 
-def _run_batches(spec: RunSpec, notices: Sequence[Notice], runner: str, known: Known) -> tuple[list[SchoolResult], dict[str, int]]:
+def _run_batches(
+    spec: RunSpec, notices: Sequence[Notice], runner: str, known: dict[str, SchoolState]
+) -> tuple[list[SchoolResult], dict[str, int]]:
     groups = batches(notices, parallelism(runner))
     with make_task_runner(runner) as task_runner:
         futures = [
             task_runner.submit(
                 publish_schools,
+                # quote(): Prefect would otherwise walk every field of every model looking for futures.
                 parameters={
-                    "spec": spec,
-                    "notices": group,
+                    "spec": quote(spec),
+                    "notices": quote(group),
                     "label": group[0].slug if len(group) == 1 else f"{group[0].slug}-and-{len(group) - 1}-more",
-                    "known": {n.slug: known.trusted[n.slug] for n in group if n.slug in known.trusted},
+                    "known": quote({n.slug: known[n.slug] for n in group if n.slug in known}),
                 },
             )
             for group in groups
@@ -241,10 +245,12 @@ def _publish(spec: RunSpec, notices: Sequence[Notice], runner: str) -> tuple[lis
     """Publish under the trust lock: the state read, the batches, the trust's index, the state saved."""
     with flowrun.trust_lock(spec.target):
         pub = publisher_for(spec)
-        known = Known() if spec.force else read_known(pub, spec.target.prefix, [n.slug for n in notices])
-        results, counts = _run_batches(spec, notices, runner, known)
+        known = Known() if spec.force else read_state(pub, spec.target.prefix)
+        trusted, list_counts = confirm(lambda: publisher_for(spec), spec.target.prefix, known, [n.slug for n in notices])
+        results, counts = _run_batches(spec, notices, runner, trusted)
+        counts = flowrun.add_counts(counts, list_counts)
         if not spec.dry_run and any(r.status in ("published", "presentation") for r in results):
-            _, root_counts = publish_index(spec, results)
+            _, root_counts = publish_index(quote(spec), quote(results))  # type: ignore[call-overload]  # quote() is unwrapped by Prefect
             counts = flowrun.add_counts(counts, root_counts)
         if not spec.dry_run:
             save_state(pub, spec.target.prefix, known, results)

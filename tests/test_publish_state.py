@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flows.publish import layout
 from flows.publish.s3 import S3Publisher, make_client
-from flows.publish.state import REFRESH_DAYS, Known, PublishState, SchoolState, read_known, save_state, state_key
+from flows.publish.state import REFRESH_DAYS, Known, PublishState, SchoolState, confirm, read_state, save_state, state_key
 
 from .conftest import SAMPLE_SLUGS
 from .test_pipeline import _params, flow_env  # noqa: F401 - the fixture is used by name
@@ -30,6 +30,10 @@ def test_a_rerun_trusts_the_state_only_where_the_server_still_holds_those_bytes(
     _run()
     stored = PublishState.model_validate_json(client.get_object(Bucket=bucket, Key=state_key(prefix))["Body"].read())
     assert sorted(stored.schools) == sorted(SAMPLE_SLUGS)
+    # A big trust's state: its keys are listed in ranges at once (here 3 ranges of 2 schools).
+    padded = {**stored.schools, **{f"zz-elsewhere-{i}": next(iter(stored.schools.values())) for i in range(150)}}
+    trusted, counts = confirm(lambda: S3Publisher(client, bucket, "http://127.0.0.1/"), prefix, Known(PublishState(schools=padded)), SAMPLE_SLUGS, workers=3)
+    assert sorted(trusted) == sorted(SAMPLE_SLUGS) and counts == {"list": 3}
     index = layout.latest_key(prefix, "oakfield-primary", "index.html")
     good_page = client.get_object(Bucket=bucket, Key=index)["Body"].read()
 
@@ -74,12 +78,12 @@ def test_the_state_is_rewritten_when_old_and_concurrent_writers_merge(seaweed, p
             self.slug, self.status, self.state = slug, "unchanged", entry
 
     assert save_state(pub, prefix, Known(), [Result("a")])  # type: ignore[list-item]
-    first = read_known(pub, prefix, [])
+    first = read_state(pub, prefix)
     assert not save_state(pub, prefix, first, [Result("a")])  # type: ignore[list-item]  # nothing new, not old: no write
     old = Known(first.state, first.etag, REFRESH_DAYS * 86400 + 1)
     assert save_state(pub, prefix, old, [Result("a")])  # type: ignore[list-item]  # kept alive under the lifecycle rule
     # Two runs that read the same state: the second's conditional write loses, re-reads and merges.
-    both = read_known(pub, prefix, [])
+    both = read_state(pub, prefix)
     assert save_state(pub, prefix, both, [Result("b")])  # type: ignore[list-item]
     assert save_state(pub, prefix, both, [Result("c")])  # type: ignore[list-item]
-    assert sorted(read_known(pub, prefix, []).state.schools) == ["a", "b", "c"]
+    assert sorted(read_state(pub, prefix).state.schools) == ["a", "b", "c"]

@@ -103,8 +103,9 @@ class Publisher(Protocol):
         """The public URL of ``key``."""
         ...
 
-    def list(self, prefix: str) -> list[ObjectHead]:
-        """Every object under ``prefix`` (``ObjectHead.key`` set), for sweeping private files."""
+    def list(self, prefix: str, *, start_after: str = "", until: str | None = None) -> list[ObjectHead]:
+        """Every object under ``prefix`` (``ObjectHead.key`` set), in key order; only keys after
+        ``start_after`` and before ``until`` when given (a batch's range of schools)."""
         ...
 
     def delete(self, key: str) -> None:

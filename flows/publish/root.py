@@ -30,8 +30,9 @@ def publish_batch(
 ) -> list[SchoolResult]:
     """Publish every school; retry transient failures only, after each delay; one result per school.
 
-    ``known``: publish-state entries confirmed by the server's ETags (``flows.publish.state``).
+    ``known``: publish-state entries that the server's ETags confirm (``flows.publish.state``).
     """
+    known = known or {}
     results: dict[str, SchoolResult] = {}
     pending = list(notices)
     for delay in (0.0, *delays):
@@ -40,7 +41,7 @@ def publish_batch(
         time.sleep(delay)
         for notice in pending:
             try:
-                results[notice.slug] = publish_school(pub, ctx, notice, (known or {}).get(notice.slug))
+                results[notice.slug] = publish_school(pub, ctx, notice, known.get(notice.slug))
             except Exception as exc:  # a bug or an unexpected answer: report it, carry on with the others
                 results[notice.slug] = SchoolResult(
                     notice.slug, "failed", error=f"{type(exc).__name__}: {exc}", name=notice.school.name, urn=notice.school.urn, retryable=False

@@ -128,12 +128,15 @@ class S3Publisher:
     def url(self, key: str) -> str:
         return self.public_base_url + quote(key)
 
-    def list(self, prefix: str) -> list[ObjectHead]:
+    def list(self, prefix: str, *, start_after: str = "", until: str | None = None) -> list[ObjectHead]:
         found: list[ObjectHead] = []
+        extra = {"StartAfter": start_after} if start_after else {}
         try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, **extra):
                 self.counts.listed += 1
                 for item in page.get("Contents", []):
+                    if until is not None and item["Key"] >= until:
+                        return found
                     found.append(ObjectHead(item["ETag"], "", "", None, item["LastModified"].timestamp(), item["Key"]))
         except (ClientError, BotoCoreError) as exc:
             raise PublishError(f"{prefix}: LIST failed: {exc}") from exc

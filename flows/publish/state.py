@@ -4,8 +4,9 @@ Each school's ``manifest.json`` stays the record of its editions. This is a cach
 them, one object per trust (``_private/<prefix>/publish-state.json``): for each school, the
 ETag of its manifest, the hashes of its current words and layout, and the ETag of every
 latest file and record. A run reads it once, LISTs the trust's objects (one request per
-1,000), and trusts an entry only where the server still holds exactly those ETags. For such
-a school, a draft whose hashes match means there is nothing to do: no request at all.
+1,000, in a few ranges at once) and trusts an entry only where the server still holds exactly
+those ETags. For such a school, the same inputs (or a draft with the same hashes) mean there is
+nothing to do: no other request at all.
 Anything else (no entry, an object replaced or deleted, other words, another template,
 ``--force``) takes the full path, which reads the manifest, checks each object and repairs.
 
@@ -16,18 +17,21 @@ runs merge), or when it is older than ``REFRESH_DAYS`` so that the private prefi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from flows.models import Notice
 from flows.publish import layout
-from flows.publish.base import PreconditionFailed, Publisher
+from flows.publish.base import ObjectHead, PreconditionFailed, Publisher, PublishError
 from flows.publish.context import RunContext, SchoolResult
 
 STATE_FORMAT = "trust-notices/publish-state/1"
@@ -45,6 +49,8 @@ class SchoolState(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     edition: int
+    input_hash: str = ""
+    """Of everything the draft is rendered from: equal means the same draft, without rendering it."""
     manifest_etag: str
     content_hash: str
     presentation_hash: str
@@ -67,12 +73,11 @@ class PublishState(BaseModel):
 
 @dataclass
 class Known:
-    """The state read at the start of a run, and the entries the server's ETags still confirm."""
+    """The state as read at the start of a run (one GET), with its ETag and age."""
 
     state: PublishState = field(default_factory=PublishState)
     etag: str | None = None
     age_s: float = 0.0
-    trusted: dict[str, SchoolState] = field(default_factory=dict)
 
 
 def state_key(prefix: str) -> str:
@@ -86,8 +91,28 @@ def fingerprint(ctx: RunContext, notice: Notice) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
-def read_known(pub: Publisher, prefix: str, slugs: Sequence[str]) -> Known:
-    """Read the state, then confirm each selected school's entry against the server's ETags."""
+@functools.cache
+def code_version() -> str:
+    """A digest of the package's Python source: a change to how notices are rendered changes it."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent.parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def input_hash(ctx: RunContext, notice: Notice) -> str:
+    """Of the notice's inputs (school, trust defaults, dataset: all in the model), templates and code.
+
+    Rendering is a pure function of these, so an equal hash means an identical draft.
+    """
+    digest = hashlib.sha256("\0".join((ctx.template_version, ctx.renderer, code_version())).encode())
+    digest.update(notice.model_dump_json().encode())
+    return digest.hexdigest()
+
+
+def read_state(pub: Publisher, prefix: str) -> Known:
+    """The trust's publish state (one GET); its entries are confirmed per batch by ``confirm``."""
     stored = pub.get(state_key(prefix))
     if stored is None:
         return Known()
@@ -96,28 +121,60 @@ def read_known(pub: Publisher, prefix: str, slugs: Sequence[str]) -> Known:
     except ValueError:
         log.warning("%s is unreadable: every school takes the full path, and the state is written again", state_key(prefix))
         return Known(etag=stored.etag)
-    known = Known(state, stored.etag, time.time() - stored.last_modified_epoch)
-    wanted = [s for s in slugs if s in state.schools]
-    if not wanted or state.format != STATE_FORMAT:
-        return known
-    # One LIST page holds 1,000 keys: a rerun of a few schools lists their folders, a big run the trust's.
-    trust_pages = math.ceil(len(state.schools) * OBJECTS_PER_SCHOOL / 1000)
-    folders = [layout.school_dir(prefix, s) + "/" for s in wanted] if len(wanted) < trust_pages else [_trust_folder(prefix)]
-    etags = {head.key: head.etag for folder in folders for head in pub.list(folder)}
-    for slug in wanted:
-        entry = state.schools[slug]
-        if etags.get(layout.record_key(prefix, slug, "manifest.json")) == entry.manifest_etag and all(
+    if state.format != STATE_FORMAT:
+        return Known(etag=stored.etag)
+    return Known(state, stored.etag, time.time() - stored.last_modified_epoch)
+
+
+def confirm(
+    publishers: Callable[[], Publisher], prefix: str, known: Known, slugs: Sequence[str], workers: int = 8
+) -> tuple[dict[str, SchoolState], dict[str, int]]:
+    """The selected schools' entries whose manifest and tracked objects still have their ETags.
+
+    One LIST page holds 1,000 keys. A run over most of the trust splits the trust's keys into
+    up to ``workers`` ranges listed at once (about one request per 1,000 objects); a rerun of
+    a few schools lists just their folders. Returns the entries and the requests made.
+    """
+    entries = {s: known.state.schools[s] for s in slugs if s in known.state.schools}
+    if not entries:
+        return {}, {}
+    slugs_in_order = sorted(entries, key=lambda s: layout.school_dir(prefix, s) + "/")  # key order
+    pages = math.ceil(len(known.state.schools) * OBJECTS_PER_SCHOOL / 1000)
+    if len(entries) < pages:
+        ranges = [(slug, slug) for slug in slugs_in_order]
+    else:
+        size = math.ceil(len(slugs_in_order) / max(1, min(workers, pages)))
+        ranges = [(chunk[0], chunk[-1]) for chunk in (slugs_in_order[i : i + size] for i in range(0, len(slugs_in_order), size))]
+
+    def list_range(bounds: tuple[str, str]) -> tuple[list[ObjectHead], int]:
+        first, last = bounds
+        pub = publishers()
+        try:
+            if first == last:
+                return pub.list(layout.school_dir(prefix, first) + "/"), pub.counts.listed
+            # Keys sort as strings; "0" is the character after "/", so the range ends right after
+            # the last school's keys. It starts just before the first school's folder: SeaweedFS
+            # reads StartAfter as a path and skips everything inside a folder it names.
+            start = layout.join(prefix, first[:-1] + chr(ord(first[-1]) - 1) + "~")
+            return pub.list(prefix + "/" if prefix else "", start_after=start, until=layout.school_dir(prefix, last) + "0"), pub.counts.listed
+        except PublishError:  # those schools take the full path, which reports a real fault
+            return [], pub.counts.listed
+
+    with ThreadPoolExecutor(min(workers, len(ranges))) as pool:
+        listed = list(pool.map(list_range, ranges))
+    etags = {head.key: head.etag for heads, _ in listed for head in heads}
+    trusted = {}
+    for slug, entry in entries.items():
+        if set(entry.etags) == set(TRACKED) and etags.get(layout.record_key(prefix, slug, "manifest.json")) == entry.manifest_etag and all(
             etags.get(layout.latest_key(prefix, slug, name)) == etag for name, etag in entry.etags.items()
-        ) and set(entry.etags) == set(TRACKED):
-            known.trusted[slug] = entry
-    return known
+        ):
+            trusted[slug] = entry
+    return trusted, {"list": sum(count for _, count in listed)}
 
 
-def _trust_folder(prefix: str) -> str:
-    return prefix + "/" if prefix else ""
-
-
-def school_state(pub: Publisher, ctx: RunContext, notice: Notice, result: SchoolResult, presentation_hash: str) -> SchoolState | None:
+def school_state(
+    pub: Publisher, ctx: RunContext, notice: Notice, result: SchoolResult, presentation_hash: str, inputs: str
+) -> SchoolState | None:
     """The entry for a school just published or checked, from the ETags this publisher saw."""
     prefix, slug = ctx.target.prefix, notice.slug
     manifest_etag = pub.etags.get(layout.record_key(prefix, slug, "manifest.json"))
@@ -125,7 +182,7 @@ def school_state(pub: Publisher, ctx: RunContext, notice: Notice, result: School
     if manifest_etag is None or result.edition is None or any(e is None for e in etags.values()):
         return None  # not every object was seen: the next run takes the full path for this school
     return SchoolState(
-        edition=result.edition, manifest_etag=manifest_etag, content_hash=result.content_hash,
+        edition=result.edition, input_hash=inputs, manifest_etag=manifest_etag, content_hash=result.content_hash,
         presentation_hash=presentation_hash, fingerprint=fingerprint(ctx, notice),
         etags={k: v for k, v in etags.items() if v is not None},
     )
@@ -154,7 +211,7 @@ def save_state(pub: Publisher, prefix: str, known: Known, results: Sequence[Scho
             )
             return True
         except PreconditionFailed:
-            current = read_known(pub, prefix, [])  # another run wrote it: merge over theirs
+            current = read_state(pub, prefix)  # another run wrote it: merge over theirs
         except Exception as exc:  # best effort, as the docstring says
             log.warning("publish state not saved (%s): the next run checks every school in full", exc)
             return False
