@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from flows.publish import layout
 from flows.publish.s3 import S3Publisher, make_client
 from flows.publish.state import REFRESH_DAYS, Known, PublishState, SchoolState, confirm, read_state, save_state, state_key
@@ -87,3 +89,12 @@ def test_the_state_is_rewritten_when_old_and_concurrent_writers_merge(seaweed, p
     assert save_state(pub, prefix, both, [Result("b")])  # type: ignore[list-item]
     assert save_state(pub, prefix, both, [Result("c")])  # type: ignore[list-item]
     assert sorted(read_state(pub, prefix).state.schools) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("value", ["2026-11-29T02:08:30.000Z", "2026-11-29T02:08:30Z", "Sun, 29 Nov 2026 02:08:30 GMT", "1764382110"])
+def test_timestamps_parse_as_botocore_parses_them(value: str) -> None:
+    from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
+
+    from flows.publish.s3 import parse_timestamp
+
+    assert parse_timestamp(value) == DEFAULT_TIMESTAMP_PARSER(value)

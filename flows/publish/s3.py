@@ -7,11 +7,13 @@ unchanged rerun makes zero PUT requests.
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
 
 from flows.publish.base import ObjectHead, PreconditionFailed, PublishError, RequestCounts, StoredObject
 from flows.publish.layout import PRIVATE_ROOT
@@ -23,6 +25,7 @@ SHA256_META = "sha256"  # x-amz-meta-sha256: the body's SHA-256, to skip unchang
 def make_client(endpoint_url: str | None, region: str | None, access_key: str | None = None, secret_key: str | None = None):
     """A boto3 S3 client with standard retries; credentials from the standard chain unless given."""
     import boto3
+    import botocore.session
     from botocore.config import Config
 
     config = Config(
@@ -36,7 +39,22 @@ def make_client(endpoint_url: str | None, region: str | None, access_key: str | 
     kwargs: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": region or "us-east-1", "config": config}
     if access_key and secret_key:
         kwargs.update(aws_access_key_id=access_key, aws_secret_access_key=secret_key)
-    return boto3.client("s3", **kwargs)
+    core = botocore.session.get_session()
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
+    return boto3.session.Session(botocore_session=core).client("s3", **kwargs)
+
+
+def parse_timestamp(value: str) -> datetime.datetime:
+    """ISO 8601 times (every key of a LIST) by the standard library, the rest by botocore's parser.
+
+    botocore parses every timestamp with dateutil: a third of an unchanged rerun's CPU went on
+    the LastModified of the trust's LIST pages.
+    """
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return DEFAULT_TIMESTAMP_PARSER(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
 
 
 def _status(exc: ClientError) -> int:
