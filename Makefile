@@ -54,10 +54,21 @@ $(VENV_MIN)/.installed: pyproject.toml .ci/constraints-min.txt
 test-min: $(VENV_MIN)/.installed  ## the publishing tests on the lowest versions pyproject.toml allows (CI runs it)
 	$(VENV_MIN)/bin/python -m pytest -q $(MIN_TESTS) -p no:cacheprovider
 
-bench: $(STAMP)  ## measure render time per school (not part of make test)
-	$(BIN)/python tests/bench/bench_render.py
-	cd tests/bench && ../../$(BIN)/python bench_flow.py --schools 6
-	cd tests/bench && ../../$(BIN)/python bench_flow.py --schools 1000 --dry-run
+# The aws CLI for `make bench` (aws s3 sync, the yardstick): its own venv, because awscli pins
+# a botocore other than the one our boto3 needs.
+VENV_BENCH := .venv-bench
+BENCH_N ?= 100,1000
+BENCH_PDF_N ?= 100
+
+$(VENV_BENCH)/.installed:
+	rm -rf $(VENV_BENCH)
+	$(PYTHON) -m venv $(VENV_BENCH)
+	$(VENV_BENCH)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_BENCH)/bin/python -m pip install --quiet 'awscli>=1.34,<2'
+	touch $@
+
+bench: $(STAMP) $(VENV_BENCH)/.installed  ## measure publishing at scale vs its floor and aws s3 sync (BENCH_N=100,1000 BENCH_PDF_N=100; not part of make test)
+	$(BIN)/python tests/bench/bench_scale.py --schools $(BENCH_N) --pdf-schools $(BENCH_PDF_N) --aws $(VENV_BENCH)/bin/aws
 
 clean:  ## remove the venv, node modules and rendered output (not .notices/, the embedded S3's data)
-	rm -rf $(VENV) $(VENV_MIN) tests/browser/node_modules $(OUT) .pytest_cache
+	rm -rf $(VENV) $(VENV_MIN) $(VENV_BENCH) tests/browser/node_modules $(OUT) .pytest_cache

@@ -84,7 +84,8 @@ def setup_bucket(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     conn = connect(valid.trust, _flags(args))
     assert isinstance(conn.publisher, S3Publisher)
-    for warning in configure(conn.publisher.client, conn.target.bucket):
+    # Not on the embedded S3: SeaweedFS applies a lifecycle rule by replaying every recent write.
+    for warning in configure(conn.publisher.client, conn.target.bucket, expire_private=conn.credentials is None):
         _err(f"warning: {warning}")
     print(f"bucket {conn.target.bucket} ready: versioning on, public GET except _private/, CORS GET; {conn.target.public_base_url}")
     return EXIT_OK

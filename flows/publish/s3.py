@@ -191,7 +191,7 @@ class S3Publisher:
         return True
 
 
-def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: str = "error.html") -> list[str]:
+def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: str = "error.html", expire_private: bool = True) -> list[str]:
     """Create and configure a public notice bucket; returns warnings for unsupported APIs.
 
     Versioning keeps every overwritten object; the policy allows anonymous GET of everything
@@ -237,6 +237,22 @@ def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: 
         )
     except ClientError as exc:
         warnings.append(f"CORS not set ({exc.response['Error']['Code']}): school websites cannot fetch JSON from the browser")
+    warnings += _expire_private_files(client, bucket) if expire_private else _keep_private_files(client, bucket)
+    try:
+        client.put_bucket_website(
+            Bucket=bucket,
+            WebsiteConfiguration={"IndexDocument": {"Suffix": index}, "ErrorDocument": {"Key": error}},
+        )
+    except ClientError as exc:
+        warnings.append(
+            f"website configuration not supported by this server ({exc.response['Error']['Code']}); "
+            "pages link to explicit index.html files, so they still work over the REST endpoint"
+        )
+    return warnings
+
+
+def _expire_private_files(client: Any, bucket: str) -> list[str]:
+    """A lifecycle rule expiring the private prefix (runs also sweep it themselves)."""
     try:
         client.put_bucket_lifecycle_configuration(
             Bucket=bucket,
@@ -252,18 +268,18 @@ def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: 
             },
         )
     except ClientError as exc:
-        warnings.append(
+        return [
             f"lifecycle rule not set ({exc.response['Error']['Code']}): each run removes private files older than "
             f"{PRIVATE_EXPIRY_DAYS} days itself"
-        )
+        ]
+    return []
+
+
+def _keep_private_files(client: Any, bucket: str) -> list[str]:
+    """No lifecycle rule: the embedded SeaweedFS replays every write of the last 8 days to apply
+    one (~10 ms of CPU per object, daily), so there runs sweep their private files themselves."""
     try:
-        client.put_bucket_website(
-            Bucket=bucket,
-            WebsiteConfiguration={"IndexDocument": {"Suffix": index}, "ErrorDocument": {"Key": error}},
-        )
-    except ClientError as exc:
-        warnings.append(
-            f"website configuration not supported by this server ({exc.response['Error']['Code']}); "
-            "pages link to explicit index.html files, so they still work over the REST endpoint"
-        )
-    return warnings
+        client.delete_bucket_lifecycle(Bucket=bucket)
+    except ClientError:
+        pass  # there was none
+    return []

@@ -93,5 +93,5 @@ def connect(trust: TrustFile, flags: dict[str, str | None], *, start_embedded: b
     target = resolve_target(trust.publishing, flags, embedded_endpoint=info.endpoint_url)
     client = make_client(info.endpoint_url, "us-east-1", info.access_key, info.secret_key)
     notes.append(f"no endpoint in the trust file: {target.describe()}")
-    setup_bucket(client, target.bucket)  # warnings (website API, lifecycle) do not matter locally
+    setup_bucket(client, target.bucket, expire_private=False)  # warnings (website API) do not matter locally
     return Connection(target, S3Publisher(client, target.bucket, target.public_base_url), notes, (info.access_key, info.secret_key))
