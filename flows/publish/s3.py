@@ -41,7 +41,17 @@ def make_client(endpoint_url: str | None, region: str | None, access_key: str | 
         kwargs.update(aws_access_key_id=access_key, aws_secret_access_key=secret_key)
     core = botocore.session.get_session()
     core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
-    return boto3.session.Session(botocore_session=core).client("s3", **kwargs)
+    client = boto3.session.Session(botocore_session=core).client("s3", **kwargs)
+    client.meta.events.register("before-send.s3.PutObject", _send_without_expect)
+    return client
+
+
+def _send_without_expect(request: Any, **_: Any) -> None:
+    """Send PUT bodies at once rather than after a ``100 Continue``: our objects are small (a PDF
+    of a few hundred KB at most), so a refused upload wastes little, while waiting for the
+    interim answer cost a round trip on every PUT (13 % of PUT time on loopback). ``Expect`` is
+    never signed, so removing it leaves the signature valid."""
+    request.headers.pop("Expect", None)
 
 
 def parse_timestamp(value: str) -> datetime.datetime:
