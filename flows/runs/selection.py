@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+import threading
 from pathlib import Path
 
 from flows.site import Prepared, prepare
@@ -29,7 +30,44 @@ def prepare_selected(schools_dir: Path, shared_dir: Path, selectors: Sequence[st
 
     Slugs are loaded alone (other schools' files are not read); a URN needs every school
     file read to find it, and then other schools' errors are left out of the report.
+    `notices publish` checks the inputs before its flow run and the flow's first task checks
+    them again: the second call in a process reuses the first's result while no file has
+    changed (by name, size, modification time and inode), which saves ~1 s per 1,000 schools.
     """
+    key = (_fingerprint(schools_dir), _fingerprint(shared_dir), tuple(selectors), dataset_edition)
+    with _lock:
+        if _last is not None and _last[0] == key:
+            return _last[1]
+    prepared = _prepare_selected(schools_dir, shared_dir, selectors, dataset_edition=dataset_edition)
+    _remember(key, prepared)
+    return prepared
+
+
+_lock = threading.Lock()
+_last: tuple[object, Prepared] | None = None
+
+
+def _remember(key: object, prepared: Prepared) -> None:
+    global _last
+    with _lock:
+        _last = (key, prepared)
+
+
+def _fingerprint(folder: Path) -> tuple[str, tuple[tuple[str, int, int, int], ...]]:
+    """Every file under ``folder`` (a symlink's target) by name, size, mtime and inode."""
+    entries = []
+    for path in sorted(folder.rglob("*")):
+        try:
+            stat = path.stat()
+        except OSError:  # a dangling link: loading reports it
+            entries.append((path.as_posix(), -1, -1, -1))
+            continue
+        if not path.is_dir():
+            entries.append((path.as_posix(), stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    return str(folder.resolve()), tuple(entries)
+
+
+def _prepare_selected(schools_dir: Path, shared_dir: Path, selectors: Sequence[str], *, dataset_edition: str | None) -> Prepared:
     wanted = tuple(s.strip() for s in selectors if s.strip())
     if wanted and not any(w.isdigit() for w in wanted):
         return select_schools(prepare(schools_dir, shared_dir, only=wanted, dataset_edition=dataset_edition), wanted)
