@@ -103,7 +103,8 @@ def _write_private(path: Path, text: str) -> None:
     os.chmod(path, 0o600)
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """True if nothing listens on ``port`` of 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -202,7 +203,7 @@ def start(state_dir: Path | None = None, *, port: int | None = None, bucket: str
         return running
     port = port or int(os.environ.get("NOTICES_S3_PORT", DEFAULT_PORT))
     ports = _ports(port)
-    busy = [f"{name} {p}" for name, p in ports.items() if not _port_free(p)]
+    busy = [f"{name} {p}" for name, p in ports.items() if not port_free(p)]
     if busy:
         raise LocalS3Error(
             f"cannot start the embedded S3: port(s) {', '.join(busy)} on 127.0.0.1 already in use; "

@@ -41,7 +41,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -356,15 +355,7 @@ def _latest_flow_run(home: Path, before: set[str]) -> dict[str, Any] | None:
 
 def free_port(start: int) -> int:
     """A port p such that p..p+3 and their gRPC twins (+10000) are free on 127.0.0.1."""
-
-    def free(port: int) -> bool:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-        return True
+    from flows.local_s3 import port_free as free
 
     for base in range(start, start + 400, 10):
         if all(free(p) and free(p + 10000) for p in range(base, base + 4)):
