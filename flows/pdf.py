@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import re
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -162,8 +163,26 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
         if _pool is None:
             # spawn, not fork: the run's process has threads (Prefect, boto3), and a forked
             # child would inherit their locks in whatever state they were in.
-            _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=TASKS_PER_WORKER)
+            _pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=TASKS_PER_WORKER,
+                initializer=_watch_parent, initargs=(os.getpid(),),
+            )
         return _pool
+
+
+def _watch_parent(parent: int) -> None:
+    """In a PDF worker: exit when the process that started it has gone (killed, say).
+
+    A worker waits on its task queue, whose pipe it also holds open, so it would never see
+    the end of a parent killed with SIGKILL and would wait for ever.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 def _discard_pool(broken: ProcessPoolExecutor) -> None:

@@ -141,3 +141,21 @@ def test_a_dead_pdf_worker_fails_that_pdf_with_a_clear_error_and_the_next_gets_a
         assert pdf.make_pdf(notice_html).startswith(b"%PDF")
     finally:
         pdf.shutdown()
+
+
+def test_pdf_workers_end_when_their_publisher_is_killed() -> None:
+    script = (
+        "import sys, time; from flows import pdf; pdf.make_pdf('<p>x</p>'); "
+        "print(*pdf._pool._processes, flush=True); time.sleep(60)"
+    )
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env={**os.environ, "NOTICES_PDF_WORKERS": "2"})
+    try:
+        workers = [int(pid) for pid in run.stdout.readline().split()]  # type: ignore[union-attr]
+        assert len(workers) >= 1
+    finally:
+        run.kill()  # SIGKILL: no atexit, no pool shutdown
+        run.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "PDF workers outlived their killed parent"
