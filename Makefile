@@ -58,7 +58,7 @@ test-min: $(VENV_MIN)/.installed  ## the publishing tests on the lowest versions
 # a botocore other than the one our boto3 needs.
 VENV_BENCH := .venv-bench
 BENCH_N ?= 100,1000
-BENCH_PDF_N ?= 100
+BENCH_PDF_N ?= 300
 
 $(VENV_BENCH)/.installed:
 	rm -rf $(VENV_BENCH)
@@ -67,7 +67,7 @@ $(VENV_BENCH)/.installed:
 	$(VENV_BENCH)/bin/python -m pip install --quiet 'awscli>=1.34,<2'
 	touch $@
 
-bench: $(STAMP) $(VENV_BENCH)/.installed  ## measure publishing at scale vs its floor and aws s3 sync (BENCH_N=100,1000 BENCH_PDF_N=100; not part of make test)
+bench: $(STAMP) $(VENV_BENCH)/.installed  ## measure publishing at scale vs its floor and aws s3 sync (BENCH_N=100,1000 BENCH_PDF_N=300; not part of make test)
 	$(BIN)/python tests/bench/bench_scale.py --schools $(BENCH_N) --pdf-schools $(BENCH_PDF_N) --aws $(VENV_BENCH)/bin/aws
 
 clean:  ## remove the venv, node modules and rendered output (not .notices/, the embedded S3's data)

@@ -876,7 +876,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--schools", type=_int_list, default=_int_list(os.environ.get("BENCH_N") or "100,1000"),
                         help="comma-separated trust sizes (default $BENCH_N, else 100,1000)")
-    parser.add_argument("--pdf-schools", type=int, default=int(os.environ.get("BENCH_PDF_N") or 100),
+    parser.add_argument("--pdf-schools", type=int, default=int(os.environ.get("BENCH_PDF_N") or 300),
                         help="N of the real-PDF section; 0 skips it (default $BENCH_PDF_N, else 100)")
     parser.add_argument("--aws", type=Path, default=DEFAULT_AWS, help="the aws CLI (default: .venv-bench/bin/aws; made by make bench)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("NOTICES_S3_PORT") or DEFAULT_PORT), help="first S3 port to try")
