@@ -1,6 +1,6 @@
 """Benchmark: the publishing pipeline at scale, against its floor and against `aws s3 sync`.
 
-    make bench                                   # N = 100 and 1000, PDF section at N = 100
+    make bench                                   # N = 100 and 1000, PDF section at N = 300
     make bench BENCH_N=20 BENCH_PDF_N=0          # a quick try (no PDF section)
     .venv/bin/python tests/bench/bench_scale.py --schools 100,1000,21600 --pdf-schools 1000 \
         --aws .venv-bench/bin/aws
