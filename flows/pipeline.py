@@ -208,16 +208,18 @@ def _run_batches(
     spec: RunSpec, notices: Sequence[Notice], runner: str, known: dict[str, SchoolState]
 ) -> tuple[list[SchoolResult], dict[str, int]]:
     groups = batches(notices, parallelism(runner))
+    # quote(): in threads, Prefect would otherwise walk every field of every model looking for
+    # futures. On Dask the task received the quote as a plain tuple, so there values go as they are.
+    wrap: Callable[[Any], Any] = quote if runner == THREADS else (lambda value: value)
     with make_task_runner(runner) as task_runner:
         futures = [
             task_runner.submit(
                 publish_schools,
-                # quote(): Prefect would otherwise walk every field of every model looking for futures.
                 parameters={
-                    "spec": quote(spec),
-                    "notices": quote(group),
+                    "spec": wrap(spec),
+                    "notices": wrap(group),
                     "label": group[0].slug if len(group) == 1 else f"{group[0].slug}-and-{len(group) - 1}-more",
-                    "known": quote({n.slug: known[n.slug] for n in group if n.slug in known}),
+                    "known": wrap({n.slug: known[n.slug] for n in group if n.slug in known}),
                 },
             )
             for group in groups
