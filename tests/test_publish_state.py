@@ -98,3 +98,20 @@ def test_timestamps_parse_as_botocore_parses_them(value: str) -> None:
     from flows.publish.s3 import parse_timestamp
 
     assert parse_timestamp(value) == DEFAULT_TIMESTAMP_PARSER(value)
+
+
+def test_a_school_whose_slug_begins_another_is_confirmed_on_seaweedfs(flow_env, seaweed, tree: Path) -> None:  # noqa: F811
+    # SeaweedFS lists a folder's entries by name: "oakfield-primary" comes before "oakfield-primary-2"
+    # there, after it in key order, so a range starting at the latter skipped the former.
+    text = (tree / "schools" / "oakfield-primary.yaml").read_text(encoding="utf-8")
+    twin = text.replace("name: Oakfield Primary School", "name: Oakfield Primary School Annexe").replace("urn: 990002", "urn: 990099")
+    (tree / "schools" / "oakfield-primary-2.yaml").write_text(twin, encoding="utf-8")
+    _run()
+    prefix, client = flow_env["NOTICES_S3_PREFIX"], _client(seaweed)
+    stored = PublishState.model_validate_json(client.get_object(Bucket=seaweed.bucket, Key=state_key(prefix))["Body"].read())
+    slugs = sorted(stored.schools)
+    assert "oakfield-primary-2" in slugs and len(slugs) == 7
+    padded = {**stored.schools, **{f"zz-elsewhere-{i}": stored.schools["oakfield-primary"] for i in range(150)}}
+    # 3 ranges of 3 schools in key order: the second starts at oakfield-primary-2.
+    trusted, _ = confirm(lambda: S3Publisher(client, seaweed.bucket, "http://127.0.0.1/"), prefix, Known(PublishState(schools=padded)), slugs, workers=3)
+    assert sorted(trusted) == slugs

@@ -162,7 +162,13 @@ def confirm(
 
     with ThreadPoolExecutor(min(workers, len(ranges))) as pool:
         listed = list(pool.map(list_range, ranges))
-    etags = {head.key: head.etag for heads, _ in listed for head in heads}
+        etags = {head.key: head.etag for heads, _ in listed for head in heads}
+        # SeaweedFS lists a folder's entries by name, so "school" comes before "school-2" there
+        # but after it in key order: a school a range missed altogether gets its own LIST.
+        missed = [(s, s) for s in slugs_in_order if layout.record_key(prefix, s, "manifest.json") not in etags]
+        again = list(pool.map(list_range, missed))
+    listed += again
+    etags.update({head.key: head.etag for heads, _ in again for head in heads})
     trusted = {}
     for slug, entry in entries.items():
         if set(entry.etags) == set(TRACKED) and etags.get(layout.record_key(prefix, slug, "manifest.json")) == entry.manifest_etag and all(
