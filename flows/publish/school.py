@@ -89,8 +89,7 @@ def publish_school(pub: Publisher, ctx: RunContext, notice: Notice, known: Schoo
 
 def _vouched(pub: Publisher, ctx: RunContext, notice: Notice, known: SchoolState) -> SchoolResult:
     """Unchanged, on the publish state's word (confirmed by the server's ETags): no request."""
-    result = SchoolResult(notice.slug, "unchanged", name=notice.school.name, urn=notice.school.urn, content_hash=known.content_hash)
-    result.url = pub.url(layout.latest_key(ctx.target.prefix, notice.slug, "index.html"))
+    result = _result(pub, ctx, notice, known.content_hash, "unchanged")
     result.edition, result.state = known.edition, known
     return result
 
@@ -113,8 +112,8 @@ def _render_draft(ctx: RunContext, notice: Notice) -> _Draft:
     return _Draft(files, content_hash(json.loads(files["notice.json"])), presentation_hash(files, ctx.renderer))
 
 
-def _result(pub: Publisher, ctx: RunContext, notice: Notice, draft: _Draft, status: Status) -> SchoolResult:
-    result = SchoolResult(notice.slug, status, name=notice.school.name, urn=notice.school.urn, content_hash=draft.content_hash)
+def _result(pub: Publisher, ctx: RunContext, notice: Notice, chash: str, status: Status) -> SchoolResult:
+    result = SchoolResult(notice.slug, status, name=notice.school.name, urn=notice.school.urn, content_hash=chash)
     result.url = pub.url(layout.latest_key(ctx.target.prefix, notice.slug, "index.html"))
     return result
 
@@ -122,7 +121,7 @@ def _result(pub: Publisher, ctx: RunContext, notice: Notice, draft: _Draft, stat
 def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: _Draft, *, final: bool) -> SchoolResult:
     manifest_key = layout.record_key(ctx.target.prefix, notice.slug, "manifest.json")
     manifest, etag = read_manifest(pub, manifest_key)
-    result = _result(pub, ctx, notice, draft, "unchanged")
+    result = _result(pub, ctx, notice, draft.content_hash, "unchanged")
     outcome = decide_outcome(manifest, draft.content_hash, draft.presentation_hash)
     if outcome == "new":
         return _new_edition(pub, ctx, notice, manifest, etag, draft, result, final=final)

@@ -140,7 +140,8 @@ def confirm(
         return {}, {}
     slugs_in_order = sorted(entries, key=lambda s: layout.school_dir(prefix, s) + "/")  # key order
     pages = math.ceil(len(known.state.schools) * OBJECTS_PER_SCHOOL / 1000)
-    if len(entries) < pages:
+    per_school = len(entries) < pages
+    if per_school:
         ranges = [(slug, slug) for slug in slugs_in_order]
     else:
         size = math.ceil(len(slugs_in_order) / max(1, min(workers, pages)))
@@ -165,7 +166,7 @@ def confirm(
         etags = {head.key: head.etag for heads, _ in listed for head in heads}
         # SeaweedFS lists a folder's entries by name, so "school" comes before "school-2" there
         # but after it in key order: a school a range missed altogether gets its own LIST.
-        missed = [(s, s) for s in slugs_in_order if layout.record_key(prefix, s, "manifest.json") not in etags]
+        missed = [] if per_school else [(s, s) for s in slugs_in_order if layout.record_key(prefix, s, "manifest.json") not in etags]
         again = list(pool.map(list_range, missed))
     listed += again
     etags.update({head.key: head.etag for heads, _ in again for head in heads})
