@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from flows.discovery import display_path
 from flows.errors import ConfigError
-from flows.loading import display_path
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -226,6 +226,9 @@ def _validate(args: argparse.Namespace) -> int:
 
     prepared = prepare(args.schools, args.shared_data, dataset_edition=args.dataset_edition)
     _print_errors(prepared.errors)
+    skipped = prepared.inputs.skipped
+    for item in skipped:  # named like errors, but they do not fail the run
+        print(item, file=sys.stderr)
     valid = [n.slug for n in prepared.notices]
     if args.json:
         print(
@@ -233,6 +236,7 @@ def _validate(args: argparse.Namespace) -> int:
                 {
                     "valid": valid,
                     "broken": list(prepared.broken),
+                    "skipped": [{"path": k.path, "reason": k.reason} for k in skipped],
                     "errors": [
                         {"path": e.path, "line": e.line, "field": e.field, "message": e.message} for e in prepared.errors
                     ],
@@ -242,7 +246,8 @@ def _validate(args: argparse.Namespace) -> int:
         )
     else:
         edition = prepared.inputs.dataset.id if prepared.inputs.dataset else "none"
-        print(f"{len(valid)} school(s) valid, {len(prepared.broken)} broken; dataset edition {edition}")
+        passed = f", {len(skipped)} skipped: {', '.join(k.path for k in skipped)}" if skipped else ""
+        print(f"{len(valid)} school(s) valid, {len(prepared.broken)} broken{passed}; dataset edition {edition}")
     return EXIT_INVALID if prepared.errors else EXIT_OK
 
 

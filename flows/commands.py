@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from typing import Any
 
 from flows import local_s3
 from flows.publish import layout
 from flows.site import Prepared, ValidInputs
+from flows.textcheck import visible
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -32,6 +34,19 @@ def _flags(args: argparse.Namespace) -> dict[str, str | None]:
 def _err(*lines: object) -> None:
     for line in lines:
         print(line, file=sys.stderr)
+
+
+def _json_for_terminal(data: Any) -> str:
+    # json.dumps escapes C0 controls itself; C1 controls and bidi characters it leaves raw
+    # with ensure_ascii=False, so those become JSON escapes (the same text to a parser).
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return re.sub("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _show(text: str = "", end: str = "\n") -> None:
+    # What diff and history print comes from stored manifests and editions, which may hold
+    # control characters (older versions accepted them): show them as escapes, never raw.
+    print(visible(text, keep="\n\t"), end=end)
 
 
 def s3(args: argparse.Namespace) -> int:
@@ -82,7 +97,11 @@ def setup_bucket(args: argparse.Namespace) -> int:
     valid = _valid(_prepare(args))
     if valid is None:
         return EXIT_FAILED
-    conn = connect(valid.trust, _flags(args))
+    try:  # a bad flag or $NOTICES_* value (TargetError) is one line, not a traceback
+        conn = connect(valid.trust, _flags(args))
+    except local_s3.LocalS3Error as exc:
+        _err(f"notices setup-bucket: {exc}")
+        return EXIT_FAILED
     assert isinstance(conn.publisher, S3Publisher)
     # Not on the embedded S3: SeaweedFS applies a lifecycle rule by replaying every recent write.
     for warning in configure(conn.publisher.client, conn.target.bucket, expire_private=conn.credentials is None):
@@ -297,17 +316,17 @@ def history(args: argparse.Namespace) -> int:
         _err(f"{args.slug}: no editions published yet")
         return EXIT_FAILED
     if args.json:
-        print(json.dumps([e.model_dump(mode="json", exclude={"files"}) for e in manifest.editions], indent=2, ensure_ascii=False))
+        print(_json_for_terminal([e.model_dump(mode="json", exclude={"files"}) for e in manifest.editions]))
         return EXIT_OK
     for edition in manifest.editions:
         approver = f", approved by {edition.approved_by}" if edition.approved_by else ""
-        print(f"v{edition.number}  {edition.published_at}  {edition.change_class}{approver}  dataset {edition.dataset_edition}")
+        _show(f"v{edition.number}  {edition.published_at}  {edition.change_class}{approver}  dataset {edition.dataset_edition}")
         if edition.approval_note:
-            print(f"      note: {edition.approval_note}")
+            _show(f"      note: {edition.approval_note}")
         for change in edition.changes:
-            print(f"      - {change}")
+            _show(f"      - {change}")
     if manifest.skipped:
-        print(f"edition number(s) {', '.join(map(str, manifest.skipped))} never published (an interrupted run left other files there)")
+        _show(f"edition number(s) {', '.join(map(str, manifest.skipped))} never published (an interrupted run left other files there)")
     return EXIT_OK
 
 
@@ -358,11 +377,11 @@ def diff(args: argparse.Namespace) -> int:
         _write_redline(args.redline, env, (trust_name, manifest.name), f"v{start}", label, notes, change_class, old_fragment, new_fragment)
         _err(f"redline written to {args.redline}")
     if not notes and old_md == new_md:
-        print(f"no changes between v{start} and {label}")
+        _show(f"no changes between v{start} and {label}")
         return EXIT_OK
-    print(f"{args.slug}: v{start} → {label}: {change_class} change")
+    _show(f"{args.slug}: v{start} → {label}: {change_class} change")
     for note in notes:
-        print(f"  - {note}")
-    print()
-    print(unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md"), end="")
+        _show(f"  - {note}")
+    _show()
+    _show(unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md"), end="")
     return EXIT_OK

@@ -1,30 +1,37 @@
 """Input files → validated models, with every problem reported as ``file:line: field: message``.
 
 Reading never stops at the first problem: each file is checked in full, every file is
-checked, and a broken school only removes that school from the run.
+checked, and a broken school only removes that school from the run. Which files are read
+is decided in ``flows.discovery``; one file becomes one model in ``flows.documents``.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from flows.discovery import TRUST_FILE_NAME, Skipped, display_path, scan_folder
+from flows.documents import load_document, load_model, locate_error, read_mapping, suggest_spelling, validate_document
 from flows.errors import ConfigError
-from flows.models import DatasetEdition, School, SchoolFile, TrustFile
+from flows.models import MAX_OVERRIDES, DatasetEdition, PublishingTarget, School, SchoolFile, TrustFile
 from flows.validators import check_slug
-from flows.yamlsource import YamlDocument, YamlProblem, dotted_path, read_yaml
+from flows.yamlsource import YamlDocument
 
-TRUST_FILE_NAME = "_trust.yaml"
 DATASET_SUBDIR = "dfe-recipients"
-SCHOOL_SUFFIXES = (".yaml", ".yml")
 
-M = TypeVar("M", bound=BaseModel)
+# The trust file's publishing settings that $NOTICES_* variables (and flags) override.
+PUBLISHING_VARIABLES = {
+    "endpoint_url": "NOTICES_S3_ENDPOINT",
+    "bucket": "NOTICES_S3_BUCKET",
+    "region": "NOTICES_S3_REGION",
+    "prefix": "NOTICES_S3_PREFIX",
+    "public_base_url": "NOTICES_PUBLIC_BASE_URL",
+}
 
 
 @dataclass(frozen=True)
@@ -39,13 +46,8 @@ class Inputs:
     errors: tuple[ConfigError, ...]
     broken: tuple[str, ...]
     """Slugs (or file names) of schools that cannot be rendered."""
-
-
-def display_path(path: Path) -> str:
-    """A path as the person running the command would type it (relative when possible)."""
-    absolute = Path(os.path.abspath(path))
-    here = Path.cwd()
-    return str(absolute.relative_to(here)) if absolute.is_relative_to(here) else str(absolute)
+    skipped: tuple[Skipped, ...] = ()
+    """Files in the schools or dataset folder that were not read (not errors; named so none is missed)."""
 
 
 def load_inputs(
@@ -60,10 +62,15 @@ def load_inputs(
     Returns the valid models and every error; never raises for bad content.
     """
     errors: list[ConfigError] = []
-    editions, dataset = load_dataset(shared_dir, dataset_edition, errors)
+    skipped: list[Skipped] = []
+    editions, dataset = load_dataset(shared_dir, dataset_edition, errors, skipped)
     trust_path = schools_dir / TRUST_FILE_NAME
     trust = load_trust(trust_path, errors)
-    schools, broken = load_schools(schools_dir, dataset, errors, only=only)
+    overrides = publishing_override_errors(environment_overrides(os.environ))
+    if overrides:  # a run could not publish where the trust means to: as bad as a broken trust file
+        errors.extend(overrides)
+        trust = None
+    schools, broken = load_schools(schools_dir, dataset, errors, only=only, skipped=skipped)
     return Inputs(
         dataset=dataset,
         editions=editions,
@@ -72,18 +79,41 @@ def load_inputs(
         schools=schools,
         errors=tuple(sorted(errors, key=ConfigError.sort_key)),
         broken=broken,
+        skipped=tuple(skipped),
     )
+
+
+def environment_overrides(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """The publishing settings set in $NOTICES_* variables: ``{"$VARIABLE": (field, value)}``."""
+    return {f"${var}": (name, env[var]) for name, var in PUBLISHING_VARIABLES.items() if env.get(var)}
+
+
+def publishing_override_errors(overrides: Mapping[str, tuple[str, str]]) -> list[ConfigError]:
+    """Check settings given outside the trust file with the trust file's own rules.
+
+    ``overrides`` maps where each came from (``$NOTICES_S3_BUCKET``, ``--bucket``) to
+    ``(field, value)``; each error names that source instead of a file and line.
+    """
+    problems: list[ConfigError] = []
+    for source, (name, value) in overrides.items():
+        try:
+            PublishingTarget.model_validate({name: value})
+        except ValidationError as exc:
+            problems.extend(ConfigError(source, None, "", str(item["msg"])) for item in exc.errors(include_url=False))
+    return problems
 
 
 # --- Dataset ---------------------------------------------------------------------------
 
 
 def load_dataset(
-    shared_dir: Path, wanted: str | None, errors: list[ConfigError]
+    shared_dir: Path, wanted: str | None, errors: list[ConfigError], skipped: list[Skipped] | None = None
 ) -> tuple[tuple[DatasetEdition, ...], DatasetEdition | None]:
     """Read every dataset edition; return them oldest first and the one to use."""
     folder = shared_dir / DATASET_SUBDIR
-    files = sorted(p for p in folder.glob("*.y*ml") if p.suffix in SCHOOL_SUFFIXES) if folder.is_dir() else []
+    files, passed = scan_folder(folder)
+    if skipped is not None:
+        skipped.extend(passed)
     if not files:
         errors.append(ConfigError(display_path(folder), None, "", "no dataset edition found: expected one or more <edition>.yaml files here"))
         return (), None
@@ -91,7 +121,7 @@ def load_dataset(
     seen: dict[str, str] = {}
     for path in files:
         shown = display_path(path)
-        loaded = _load_document(path, DatasetEdition, errors)
+        loaded = load_document(path, DatasetEdition, errors)
         if loaded is None:
             continue
         edition, doc = loaded
@@ -116,6 +146,9 @@ def load_dataset(
 
 
 _REFERENCE = re.compile(r"\[([^\]]+)\]\[([^\]]*)\]")
+# Raw HTML is never rendered from the dataset (the renderer escapes it), so a tag here is
+# a mistake that would show as literal "<b>" to parents: refuse it with its place.
+_TAG = re.compile(r"</?[A-Za-z!][^>]*>")
 
 
 def _check_dataset(edition: DatasetEdition, doc: YamlDocument) -> list[ConfigError]:
@@ -124,17 +157,32 @@ def _check_dataset(edition: DatasetEdition, doc: YamlDocument) -> list[ConfigErr
     for index, recipient in enumerate(edition.recipients):
         where: tuple[str | int, ...] = ("recipients", index)
         if ids.index(recipient.id) != index:
-            problems.append(_error(doc, (*where, "id"), f"recipient id {recipient.id!r} is used twice"))
+            problems.append(locate_error(doc, (*where, "id"), f"recipient id {recipient.id!r} is used twice"))
         rule = recipient.applies_to
         if rule.max_age <= rule.min_age:
-            problems.append(_error(doc, (*where, "applies_to", "max_age"), f"must be greater than min_age ({rule.min_age})"))
+            problems.append(locate_error(doc, (*where, "applies_to", "max_age"), f"must be greater than min_age ({rule.min_age})"))
         for text in (*recipient.paragraphs, *recipient.list_items, *recipient.paragraphs_after_list, recipient.opt_out or ""):
             for _, ref in _REFERENCE.findall(text):
                 if ref not in ids:
-                    problems.append(_error(doc, where, f"link reference [{ref}] names no recipient; expected one of: {', '.join(ids)}"))
+                    problems.append(locate_error(doc, where, f"link reference [{ref}] names no recipient; expected one of: {', '.join(ids)}"))
             if "](" in text:
-                problems.append(_error(doc, where, "write links as [text][recipient-id] so the recipient's link is used"))
+                problems.append(locate_error(doc, where, "write links as [text][recipient-id] so the recipient's link is used"))
+        for field in ("paragraphs", "list_items", "paragraphs_after_list"):
+            for number, text in enumerate(getattr(recipient, field)):
+                problems.extend(_html_problems(doc, (*where, field, number), text))
+        problems.extend(_html_problems(doc, (*where, "opt_out"), recipient.opt_out or ""))
+    problems.extend(_html_problems(doc, ("introduction",), edition.introduction))
+    if "](" in edition.introduction:
+        problems.append(locate_error(doc, ("introduction",), "write links as [text][recipient-id] so the recipient's link is used"))
     return problems
+
+
+def _html_problems(doc: YamlDocument, where: tuple[str | int, ...], text: str) -> list[ConfigError]:
+    tag = _TAG.search(text)
+    if tag is None:
+        return []
+    shown = tag.group(0) if len(tag.group(0)) <= 40 else tag.group(0)[:39] + "…"
+    return [locate_error(doc, where, f"contains HTML or an <autolink> ({shown!r}); the text is Markdown: write plain words, and links as [text][recipient-id]")]
 
 
 # --- Trust -----------------------------------------------------------------------------
@@ -145,19 +193,10 @@ def load_trust(path: Path, errors: list[ConfigError]) -> TrustFile | None:
     if not path.is_file():
         errors.append(ConfigError(display_path(path), None, "", "trust file is missing: every school needs the trust as its data controller"))
         return None
-    return _load_model(path, TrustFile, errors)
+    return load_model(path, TrustFile, errors)
 
 
 # --- Schools ---------------------------------------------------------------------------
-
-
-def school_files(schools_dir: Path) -> list[Path]:
-    """The school files in a folder: every ``*.yaml``/``*.yml`` except the trust file."""
-    if not schools_dir.is_dir():
-        return []
-    return sorted(
-        p for p in schools_dir.iterdir() if p.suffix in SCHOOL_SUFFIXES and p.name != TRUST_FILE_NAME and p.is_file()
-    )
 
 
 def load_schools(
@@ -166,9 +205,12 @@ def load_schools(
     errors: list[ConfigError],
     *,
     only: tuple[str, ...] = (),
+    skipped: list[Skipped] | None = None,
 ) -> tuple[tuple[School, ...], tuple[str, ...]]:
     """Read and check every school file; return the valid schools and the broken ones' slugs."""
-    files = school_files(schools_dir)
+    files, passed = scan_folder(schools_dir, ignore=(TRUST_FILE_NAME,))
+    if skipped is not None:
+        skipped.extend(passed)
     if not schools_dir.is_dir():
         errors.append(ConfigError(display_path(schools_dir), None, "", "schools folder does not exist"))
     elif not files:
@@ -202,20 +244,20 @@ def _load_school(path: Path, dataset: DatasetEdition | None, errors: list[Config
         errors.append(
             ConfigError(shown, None, "", "file name must be the school's slug: lower-case letters, digits and hyphens, e.g. oakfield-primary.yaml")
         )
-    doc = _read_mapping(path, errors)
+    doc = read_mapping(path, errors)
     if doc is None:
         return None
-    config = _validate(doc, SchoolFile, errors)
+    config = validate_document(doc, SchoolFile, errors)
     # Checked on the raw data, so an unknown recipient is reported even when other
     # fields of the same file are wrong: every problem at once.
     overrides = doc.data.get("recipient_overrides")
-    if dataset is not None and isinstance(overrides, dict):
+    if dataset is not None and isinstance(overrides, dict) and len(overrides) <= MAX_OVERRIDES:
         ids = [r.id for r in dataset.recipients]
         for key in overrides:
             if key not in ids:
-                hint = _suggest(str(key), ids)
+                hint = suggest_spelling(str(key), ids)
                 errors.append(
-                    _error(doc, ("recipient_overrides", key), f"unknown DfE recipient {key!r}{hint}; expected one of: {', '.join(ids)}")
+                    locate_error(doc, ("recipient_overrides", key), f"unknown DfE recipient {key!r}{hint}; expected one of: {', '.join(ids)}")
                 )
     if config is None or len(errors) != before:
         return None
@@ -233,7 +275,7 @@ def _duplicates(loaded: list[tuple[School, YamlDocument]], files: list[Path], er
             continue
         for school, doc in group:
             others = ", ".join(f"{o.path}:{d.line_of(('urn',))}" for o, d in group if o is not school)
-            errors.append(_error(doc, ("urn",), f"URN {urn} is also used by {others}; each school needs its own URN"))
+            errors.append(locate_error(doc, ("urn",), f"URN {urn} is also used by {others}; each school needs its own URN"))
             broken.add(school.slug)
     by_slug: dict[str, list[Path]] = {}
     for path in files:
@@ -245,144 +287,3 @@ def _duplicates(loaded: list[tuple[School, YamlDocument]], files: list[Path], er
                 errors.append(ConfigError(display_path(path), None, "", f"slug {slug!r} is also given by {others}; keep one file per school"))
             broken.add(slug)
     return broken
-
-
-# --- Shared ----------------------------------------------------------------------------
-
-
-def _load_model(path: Path, model: type[M], errors: list[ConfigError]) -> M | None:
-    loaded = _load_document(path, model, errors)
-    return None if loaded is None else loaded[0]
-
-
-def _load_document(path: Path, model: type[M], errors: list[ConfigError]) -> tuple[M, YamlDocument] | None:
-    doc = _read_mapping(path, errors)
-    if doc is None:
-        return None
-    result = _validate(doc, model, errors)
-    return None if result is None else (result, doc)
-
-
-def _validate(doc: YamlDocument, model: type[M], errors: list[ConfigError]) -> M | None:
-    try:
-        return model.model_validate(doc.data)
-    except ValidationError as exc:
-        errors.extend(errors_from_validation(doc, exc))
-        return None
-
-
-def _read_mapping(path: Path, errors: list[ConfigError]) -> YamlDocument | None:
-    """Read a YAML file whose top level must be a mapping, or record why not."""
-    shown = display_path(path)
-    try:
-        doc = read_yaml(path, shown)
-    except YamlProblem as problem:
-        errors.append(problem.error)
-        return None
-    except OSError as exc:
-        errors.append(ConfigError(shown, None, "", f"cannot read file: {exc.strerror}"))
-        return None
-    if not isinstance(doc.data, dict):
-        got = "an empty file" if doc.data is None else f"a {_kind(doc.data)}"
-        errors.append(ConfigError(shown, 1 if doc.data is not None else None, "", f"file must be a mapping of fields (key: value), got {got}"))
-        return None
-    return doc
-
-
-def errors_from_validation(doc: YamlDocument, exc: ValidationError) -> list[ConfigError]:
-    """Turn pydantic's errors into ``file:line: field: message`` errors, one per problem."""
-    problems = []
-    for item in exc.errors(include_url=False):
-        where = _clean_location(doc.data, tuple(item["loc"]))
-        problems.append(_error(doc, where, _message(item, where)))
-    return problems
-
-
-def _clean_location(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
-    # pydantic adds validator tags (e.g. "function-before[...]") to locations inside unions;
-    # keep the parts that name a real key or index in the data, and the last part (a
-    # missing or unknown field's own name), so user-chosen keys survive whatever they contain.
-    kept: list[str | int] = []
-    current = data
-    for index, part in enumerate(loc):
-        if isinstance(current, dict) and part in current:
-            kept.append(part)
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
-            kept.append(part)
-            current = current[part]
-        elif index == len(loc) - 1 and not (isinstance(part, str) and "[" in part and part.endswith("]")):
-            kept.append(part)
-    return tuple(kept)
-
-
-def _error(doc: YamlDocument, where: tuple[str | int, ...], message: str) -> ConfigError:
-    return ConfigError(doc.path, doc.line_of(where), dotted_path(where), message)
-
-
-def _field_vocabulary() -> list[str]:
-    names: set[str] = set()
-    stack: list[type[BaseModel]] = [TrustFile, SchoolFile, DatasetEdition]
-    seen: set[type[BaseModel]] = set()
-    while stack:
-        model = stack.pop()
-        if model in seen:
-            continue
-        seen.add(model)
-        for name, info in model.model_fields.items():
-            names.add(name)
-            stack.extend(_models_in(info.annotation))
-    return sorted(names)
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for arg in getattr(annotation, "__args__", ()) for m in _models_in(arg)]
-
-
-VOCABULARY = _field_vocabulary()
-
-
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "mapping"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, bool):
-        return "true/false value"
-    if isinstance(value, (int, float)):
-        return "number"
-    return "text value" if isinstance(value, str) else type(value).__name__
-
-
-def _message(item: Any, where: tuple[str | int, ...]) -> str:
-    kind = item["type"]
-    value = item.get("input")
-    ctx = item.get("ctx") or {}
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        name = str(where[-1]) if where else ""
-        return f"unknown field{_suggest(name, VOCABULARY)}; check the spelling (see `notices schema`)"
-    if kind == "literal_error":
-        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return f"expected one of: {', '.join(choices)}; got {value!r}{_suggest(str(value), choices)}"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"expected a mapping of fields (key: value), got a {_kind(value)}"
-    if kind in ("tuple_type", "list_type"):
-        return f"expected a list (one '- item' per line), got a {_kind(value)}"
-    if kind == "too_short":
-        return "must list at least one item"
-    if kind in ("bool_type", "bool_parsing"):
-        return f"expected true or false, got {value!r}"
-    if kind.startswith("date"):
-        return f"expected a date like 2026-09-01, got {value!r}"
-    if kind in ("string_type",):
-        return f"expected text, got a {_kind(value)}"
-    return str(item["msg"])

@@ -15,25 +15,39 @@ silently ignored line.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from flows.settingscheck import Bucket, EndpointUrl, Prefix, Region
 from flows.validators import (
+    PHASES,
     URN,
     Age,
     Colour,
     CompanyNumber,
     Email,
     IcoNumber,
+    Line,
     Phase,
     Phone,
     Postcode,
     Slug,
     Text,
     Url,
+    at_most,
 )
+
+# List limits (README, "Settings a school inherits"): far above any real trust, low enough that a runaway list
+# is refused at once rather than rendered for minutes.
+MAX_ADDRESS_LINES = 6
+MAX_LOCAL_RECIPIENTS = 200
+MAX_PURPOSES = 100
+MAX_CATEGORIES = 100
+MAX_OVERRIDES = 100
+MAX_RECIPIENTS = 200
+MAX_PARAGRAPHS = 100
 
 
 class Frozen(BaseModel):
@@ -46,7 +60,7 @@ class Frozen(BaseModel):
 
 
 class Licence(Frozen):
-    name: Text
+    name: Line
     url: Url
 
 
@@ -60,7 +74,7 @@ class Applicability(Frozen):
     description: Text = Field(description="Who the recipient concerns, in words a parent understands.")
     min_age: Age
     max_age: Age
-    phases: tuple[Phase, ...] | None = Field(
+    phases: Annotated[tuple[Phase, ...] | None, at_most(len(PHASES))] = Field(
         default=None,
         description="GIAS phases this recipient can apply to; empty means every phase.",
     )
@@ -70,13 +84,13 @@ class Recipient(Frozen):
     """One organisation the DfE passes pupil data to, with the source's own words."""
 
     id: Slug
-    name: Text
-    abbreviation: Text
-    topic: Text = Field(description="What the sharing is about, shown under the heading.")
+    name: Line
+    abbreviation: Line
+    topic: Line = Field(description="What the sharing is about, shown under the heading.")
     link: Url | None = Field(default=None, description="Web site; null when unknown.")
-    paragraphs: tuple[Text, ...] = Field(min_length=1)
-    list_items: tuple[Text, ...] = ()
-    paragraphs_after_list: tuple[Text, ...] = ()
+    paragraphs: Annotated[tuple[Text, ...], at_most(MAX_PARAGRAPHS), Field(min_length=1)]
+    list_items: Annotated[tuple[Text, ...], at_most(MAX_PARAGRAPHS)] = ()
+    paragraphs_after_list: Annotated[tuple[Text, ...], at_most(MAX_PARAGRAPHS)] = ()
     opt_out: Text | None = None
     applies_to: Applicability
 
@@ -84,15 +98,15 @@ class Recipient(Frozen):
 class DatasetEdition(Frozen):
     """One edition of the DfE recipient dataset (one file in ``shared_data/``)."""
 
-    id: Text
+    id: Line
     effective_date: dt.date
-    title: Text
-    document_title: Text
+    title: Line
+    document_title: Line
     source: Text
     licence: Licence
     attribution: Text
     introduction: Text
-    recipients: tuple[Recipient, ...] = Field(min_length=1)
+    recipients: Annotated[tuple[Recipient, ...], at_most(MAX_RECIPIENTS), Field(min_length=1)]
 
 
 # --- Trust and school configuration -----------------------------------------------------
@@ -118,15 +132,16 @@ LAWFUL_BASIS_TEXT: dict[str, str] = {
 
 
 class Address(Frozen):
-    lines: tuple[Text, ...] = Field(min_length=1, description="Street address lines.")
-    town: Text
+    # min_length inside Annotated: pydantic then does not add "at least one item" when an item is invalid.
+    lines: Annotated[tuple[Line, ...], at_most(MAX_ADDRESS_LINES), Field(min_length=1)] = Field(description="Street address lines.")
+    town: Line
     postcode: Postcode
 
 
 class Dpo(Frozen):
     """The data protection officer's contact details."""
 
-    name: Text
+    name: Line
     email: Email
     phone: Phone
     address: Address
@@ -153,7 +168,7 @@ class Purpose(Frozen):
 class LocalRecipient(Frozen):
     """An organisation the school or trust itself shares pupil data with."""
 
-    name: Text
+    name: Line
     purpose: Text
     lawful_basis: LawfulBasis
     legislation: Text | None = None
@@ -172,10 +187,10 @@ class Branding(Frozen):
 class PublishingTarget(Frozen):
     """Where notices are published (used from the publishing stage on)."""
 
-    endpoint_url: Url | None = Field(default=None, description="S3 endpoint; empty means the embedded S3.")
-    bucket: Slug | None = None
-    region: Text | None = None
-    prefix: Text | None = None
+    endpoint_url: EndpointUrl | None = Field(default=None, description="S3 endpoint; empty means the embedded S3.")
+    bucket: Bucket | None = None
+    region: Region | None = None
+    prefix: Prefix | None = None
     public_base_url: Url | None = None
 
 
@@ -199,8 +214,8 @@ class NoticeSettings(Frozen):
     what a school file says is exactly what its notice says.
     """
 
-    purposes: tuple[Purpose, ...] | None = None
-    categories: tuple[Text, ...] | None = Field(default=None, description="Categories of pupil data.")
+    purposes: Annotated[tuple[Purpose, ...] | None, at_most(MAX_PURPOSES)] = None
+    categories: Annotated[tuple[Text, ...] | None, at_most(MAX_CATEGORIES)] = Field(default=None, description="Categories of pupil data.")
     retention: Retention | None = None
     source: Text | None = Field(default=None, description="Where the data comes from.")
     statutory_requirement: Text | None = Field(
@@ -208,14 +223,14 @@ class NoticeSettings(Frozen):
     )
     international_transfers: Text | None = None
     automated_decision_making: Text | None = None
-    local_recipients: tuple[LocalRecipient, ...] | None = None
+    local_recipients: Annotated[tuple[LocalRecipient, ...] | None, at_most(MAX_LOCAL_RECIPIENTS)] = None
     branding: Branding | None = None
 
 
 class TrustFile(Frozen):
     """The trust: the data controller for its academies, plus defaults for schools."""
 
-    name: Text
+    name: Line
     company_number: CompanyNumber
     registered_address: Address
     ico_registration: IcoNumber
@@ -237,7 +252,7 @@ class Override(Frozen):
 class SchoolFile(NoticeSettings):
     """One school's configuration file, ``schools/<slug>.yaml``."""
 
-    name: Text
+    name: Line
     urn: URN
     phase: Phase
     statutory_low_age: Age
@@ -246,8 +261,8 @@ class SchoolFile(NoticeSettings):
     email: Email
     phone: Phone
     website: Url
-    headteacher: Text
-    recipient_overrides: dict[str, Override] = Field(
+    headteacher: Line
+    recipient_overrides: Annotated[dict[str, Override], at_most(MAX_OVERRIDES)] = Field(
         default_factory=dict, description="Per DfE recipient id: include or exclude, with a reason."
     )
 

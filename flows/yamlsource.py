@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from flows.errors import ConfigError
+from flows.textcheck import visible
 
 MAX_BYTES = 1024 * 1024
 
@@ -72,7 +73,18 @@ def read_yaml(path: Path, display: str) -> YamlDocument:
     return parse_yaml(text, display)
 
 
+_UTF16_32 = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
 def _decode(raw: bytes, display: str) -> str:
+    for bom, name in _UTF16_32.items():
+        if raw.startswith(bom):
+            raise YamlProblem(ConfigError(display, None, "", f"file is {name} text; save it as UTF-8"))
+    if b"\x00" in raw:
+        # UTF-8 allows NUL, but a text file never holds one: most likely UTF-16 without a mark.
+        offset = raw.index(b"\x00")
+        line = raw[:offset].count(b"\n") + 1
+        raise YamlProblem(ConfigError(display, line, "", f"file contains a NUL byte at offset {offset} (UTF-16 text?); save it as UTF-8"))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -89,6 +101,11 @@ def parse_yaml(text: str, display: str) -> YamlDocument:
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
+    except yaml.reader.ReaderError as exc:
+        # A raw control character in the file: PyYAML's message gives a character offset.
+        at = text[: exc.position].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise YamlProblem(ConfigError(display, at, "", f"file contains a control character U+{code:04X}; remove it")) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -188,5 +205,6 @@ def dotted_path(where: tuple[str | int, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            # Keys are whatever the file says, escape sequences included: show them as text.
+            out += f".{visible(str(part))}" if out else visible(str(part))
     return out

@@ -11,9 +11,27 @@ import os
 from dataclasses import dataclass, field
 
 from flows import local_s3
+from flows.loading import PUBLISHING_VARIABLES, environment_overrides, publishing_override_errors
 from flows.models import PublishingTarget, TrustFile
 from flows.publish.base import Publisher
 from flows.publish.s3 import S3Publisher, make_client, setup_bucket
+
+
+class TargetError(local_s3.LocalS3Error):
+    """A publishing setting from the environment or a flag breaks the rules the trust file obeys.
+
+    A ``LocalS3Error`` so that every command already reporting connection problems as one
+    line reports this too, instead of a traceback.
+    """
+
+
+def check_overrides(flags: dict[str, str | None]) -> None:
+    """Refuse invalid $NOTICES_* values and flags before they reach boto3; raises ``TargetError``."""
+    given = environment_overrides(os.environ)
+    given.update({f"--{name.replace('_', '-')}": (name, value) for name, value in flags.items() if value and name in PUBLISHING_VARIABLES})
+    problems = publishing_override_errors(given)
+    if problems:
+        raise TargetError("; ".join(str(p) for p in problems))
 
 
 @dataclass(frozen=True)
@@ -34,7 +52,12 @@ class Target:
 
 
 def resolve_target(configured: PublishingTarget, flags: dict[str, str | None], embedded_endpoint: str | None) -> Target:
-    """Merge the trust file's publishing section with $NOTICES_* variables and flags (flags win)."""
+    """Merge the trust file's publishing section with $NOTICES_* variables and flags (flags win).
+
+    Raises ``TargetError`` when a variable or flag breaks the publishing rules (the trust
+    file's own values were checked when it was read).
+    """
+    check_overrides(flags)
 
     def pick(name: str, env: str) -> str | None:
         value = flags.get(name) or os.environ.get(env) or getattr(configured, name)
