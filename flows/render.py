@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from flows import wording
 from flows.models import LAWFUL_BASIS_TEXT, DatasetEdition, Notice, RenderedNotice
-from flows.notice_view import view_notice
+from flows.notice_view import escape_markdown, markdown_email, markdown_link, neutralise_markdown, view_notice
 
 # Output file name → template that makes it. ``notice.json`` and ``notice.pdf`` are made in code.
 TEMPLATES: dict[str, str] = {
@@ -38,23 +38,11 @@ JSON_FORMAT = "trust-notices/notice/1"
 
 _ALLOWED_TAGS = {"p", "a", "strong", "em", "ul", "ol", "li", "code", "br"}
 _REFERENCE = re.compile(r"\[([^\]]+)\]\[([^\]]*)\]")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
-_HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def _autoescape(name: str | None) -> bool:
     # Escape everything except Markdown/text templates; the default is safe for new names.
     return not (name or "").endswith((".md.j2", ".txt.j2"))
-
-
-def escape_markdown(value: Any) -> str:
-    """Make config text literal in Markdown: no markup, links or raw HTML survive."""
-    # Newlines would end a table row or start a block; config text is plain prose.
-    # Angle brackets and ampersands become entities: every Markdown flavour decodes them
-    # as text, while a backslash before "<" is not honoured by all (python-markdown).
-    text = " ".join(str(value).split())
-    text = re.sub(r"[&<>]", lambda m: _HTML_SPECIAL[m.group(0)], text)
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def build_environment(templates_dir: Path) -> Environment:
@@ -71,6 +59,8 @@ def build_environment(templates_dir: Path) -> Environment:
     # Read once per run: every page inlines it (with the school's colour) and hashes it for the CSP.
     env.globals["notice_css"] = (templates_dir / "notice.css").read_text(encoding="utf-8")
     env.filters["md"] = escape_markdown
+    env.filters["md_link"] = markdown_link
+    env.filters["md_email"] = markdown_email
     env.filters["display_time"] = display_time
     env.globals["wording"] = wording
     return env
@@ -140,12 +130,13 @@ def render_dataset_text(dataset: DatasetEdition) -> DatasetText:
     converter = _markdown_converter()
 
     def md(text: str) -> str:
-        return _resolve_links(text, links)
+        # Markdown by design, but a dataset file must not inject HTML or a script link (notice.md, notice.json).
+        return neutralise_markdown(_resolve_links(text, links))
 
     def html(text: str, inline: bool = False) -> Markup:
         converter.reset()
         out = nh3.clean(
-            converter.convert(md(text)),
+            converter.convert(_resolve_links(text, links)),
             tags=_ALLOWED_TAGS,
             attributes={"a": {"href"}},
             url_schemes={"http", "https", "mailto"},

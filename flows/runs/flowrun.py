@@ -155,9 +155,9 @@ def finish(conn: Connection, ctx: RunContext, run: RunResult, run_id: str, dry_r
         get_run_logger_safe().error("could not write the private report or remove previews: %s", exc)
     _table(run, f"{decided}; " if decided else "")
     for r in changed[:REPORT_CAP]:
-        create_markdown_artifact(report.school_changes(r), key=f"changes-{r.slug}"[:100], description=f"What changed for {r.slug}")
+        create_markdown_artifact(report.school_changes(r), key=f"changes-{r.slug}"[:100], description=report.escape_markdown(f"What changed for {r.slug}"))
         if r.url and r.status == "published":
-            create_link_artifact(r.url, link_text=f"{r.slug} edition {r.edition}", key=f"latest-{r.slug}"[:100])
+            create_link_artifact(r.url, link_text=report.escape_markdown(f"{r.slug} edition {r.edition}"), key=f"latest-{r.slug}"[:100])
     if report_url:
         create_link_artifact(report_url, link_text=f"Full report: {len(changed)} changed school(s) (private link, 7 days)", key="full-report")
     summary = run.as_dict() | {"dry_run": dry_run, "report_url": report_url, "decision": decided or None}
@@ -176,7 +176,7 @@ def finish(conn: Connection, ctx: RunContext, run: RunResult, run_id: str, dry_r
 
 def _table(run: RunResult, prefix: str) -> None:
     create_table_artifact(
-        report.table_rows(run), key="publish-results", description=f"{prefix}{report.summary_line(run.schools)}; requests {run.requests}"
+        report.table_rows(run), key="publish-results", description=report.escape_markdown(f"{prefix}{report.summary_line(run.schools)}; requests {run.requests}")
     )
 
 

@@ -1,13 +1,17 @@
 """What a run tells people (pure text): the results table, the summary, the approval request.
 
 Every figure comes from the per-school results, so the table, the summary line and the
-flow's return value always agree with what was written.
+flow's return value always agree with what was written. Everything here is Markdown (Prefect
+renders table cells, descriptions and link texts as Markdown too), and school names, notes,
+approvers and diffs come from configuration or a person's answer: every value is escaped
+(``escape_markdown``), so nothing in them can become HTML, a script or a link.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flows.notice_view import escape_markdown, markdown_link
 from flows.publish.context import RunResult, SchoolResult
 
 STATUSES = ("published", "presentation", "unchanged", "held", "failed")
@@ -23,13 +27,13 @@ def table_rows(run: RunResult) -> list[dict[str, object]]:
     """One row per school for the results table artifact."""
     return [
         {
-            "school": r.slug,
+            "school": escape_markdown(r.slug),
             "status": r.status,
             "edition": r.edition,
-            "change": r.change_class or "",
-            "approved_by": r.approved_by or "",
-            "url": r.url or "",
-            "note": "; ".join(filter(None, (r.error, *r.notes))),
+            "change": escape_markdown(r.change_class or ""),
+            "approved_by": escape_markdown(r.approved_by or ""),
+            "url": escape_markdown(r.url or ""),
+            "note": escape_markdown("; ".join(filter(None, (r.error, *r.notes)))),
         }
         for r in run.schools
     ]
@@ -41,14 +45,25 @@ def school_changes(result: SchoolResult, cap: int | None = DIFF_CAP) -> str:
     if cap is not None and len(diff) > cap:
         diff = diff[:cap] + "\n… (cut: see the full report)"
     approved = f" — approved by {result.approved_by}" if result.approved_by else ""
-    lines = [f"## {result.name or result.slug}: edition {result.edition} ({result.change_class}){approved}", ""]
-    lines += [f"- {c}" for c in result.changes] + [f"- {n}" for n in result.notes]
-    return "\n".join([*lines, "", "```diff", diff, "```", ""])
+    heading = escape_markdown(f"{result.name or result.slug}: edition {result.edition} ({result.change_class}){approved}")
+    lines = [f"## {heading}", ""]
+    lines += [f"- {escape_markdown(c)}" for c in (*result.changes, *result.notes)]
+    # A paragraph ends the list: an indented block right after it would belong to the last item.
+    return "\n".join([*lines, "", "Diff of notice.md:", "", code_block(diff), ""])
+
+
+def code_block(text: str) -> str:
+    """``text`` as an indented code block: literal in every Markdown renderer.
+
+    Not a fence: a diff line of backticks would close it, and python-markdown without its
+    fenced_code extension shows a fence's lines as Markdown (raw HTML included).
+    """
+    return "\n".join(f"    {line}" for line in text.splitlines())
 
 
 def full_report(run: RunResult, title: str) -> str:
     """Every changed or held school with its notes and whole diff."""
-    body = [f"# {title}", "", summary_line(run.schools), ""]
+    body = [f"# {escape_markdown(title)}", "", summary_line(run.schools), ""]
     for r in run.schools:
         if r.status in ("published", "held"):
             body.append(school_changes(r, cap=None))
@@ -68,5 +83,7 @@ def approval_request(held: Sequence[SchoolResult], links: dict[str, dict[str, st
         preview = links.get(r.slug, {})
         lines.append(school_changes(r))
         if preview:
-            lines += [f"[What changed (redline)]({preview.get('changes.html', '')}) · [The new notice]({preview.get('index.html', '')})", ""]
+            redline = markdown_link("What changed (redline)", preview.get("changes.html"), bracketed=False)
+            notice = markdown_link("The new notice", preview.get("index.html"), bracketed=False)
+            lines += [f"{redline} · {notice}", ""]
     return "\n".join(lines)

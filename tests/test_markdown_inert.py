@@ -1,0 +1,327 @@
+"""notice.md and the run report stay inert in any Markdown renderer, raw HTML allowed.
+
+A school office may render notice.md with python-markdown or markdown-it (html enabled);
+the DPO reads the run report in Prefect or as `_runs/<run-id>/report.md`. A payload goes into
+every string of every school, the trust file and the dataset edition (valid text: tags, event
+handlers, Markdown links and autolinks, raw HTML blocks, Jinja); the real render and report
+code makes the Markdown; each renderer turns it into HTML, which must hold no active element,
+handler or script link, and which Chromium loads without running anything.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import markdown
+import pytest
+import yaml
+from markdown_it import MarkdownIt
+
+from flows.diff import describe_changes, unified_diff
+from flows.models import Notice
+from flows.notice_view import escape_markdown, markdown_email, markdown_link
+from flows.publish.context import RunResult, SchoolResult
+from flows.publish.target import Target
+from flows.render import EditionStamp, build_environment, render_dataset_text, render_notice
+from flows.runs import report
+from flows.site import Prepared, prepare
+
+from .conftest import TEMPLATES
+
+# Active content a payload tries to create; each is valid configuration text. Names are limited
+# to 300 characters, so each string gets two of them in turn: every part lands in many fields.
+PARTS = (
+    "<svg onload=\"document.title='X'\"></svg>",
+    "<img src=x onerror=\"window.__pwned=1\">",
+    "<script>window.__pwned=1</script>",
+    "<iframe srcdoc=\"<script>top.__pwned=1</script>\"></iframe>",
+    "[x](javascript:window.__pwned=1)",
+    "<javascript:window.__pwned=1>",
+    "![i](data:text/html,hi)",
+    "<a href=\"javascript:window.__pwned=1\">a</a>",
+    "{{ 7*7 }} *b* _u_ `c` | p {: onclick=\"window.__pwned=1\" }",
+    "<object data=\"x\"></object><embed src=\"x\">",
+)
+PAYLOAD = " ".join(PARTS)
+# A raw HTML block needs "<" at the start of a line: the value's first character (every value
+# starts with a tag) and, in prose, a line after a blank one.
+LEADS = tuple(p for p in PARTS if p.startswith("<"))
+BLOCK = "\n\n<div onmouseover=\"window.__pwned=1\"><script>window.__pwned=1</script></div>\n\n"
+PROSE = {"paragraphs", "paragraphs_after_list", "introduction", "opt_out", "list_items", "source", "attribution",
+         "statutory_requirement", "international_transfers", "automated_decision_making", "statement", "contact"}
+# The loader refuses tags and inline links in the dataset's Markdown prose; what it accepts
+# still tries: a reference definition to a script link, an attribute list with a handler.
+REFERENCE = "[pwn] {: onclick=\"window.__pwned=1\" } {{ 7*7 }}\n\n[pwn]: javascript:window.__pwned=1\n\n"
+DATASET_MARKDOWN = {"paragraphs", "list_items", "paragraphs_after_list", "opt_out", "introduction"}
+# Keys whose values are checked by a validator (or pick a file), so a payload would only be refused.
+VALIDATED = {
+    "urn", "phase", "email", "phone", "postcode", "website", "url", "link", "policy_url", "colour",
+    "lawful_basis", "company_number", "ico_registration", "endpoint_url", "bucket", "public_base_url",
+    "statutory_low_age", "statutory_high_age", "include", "region", "prefix", "id", "phases", "slug",
+}
+ACTIVE_TAGS = {"script", "iframe", "frame", "svg", "math", "img", "object", "embed", "link", "meta", "base", "form", "style"}
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "srcdoc", "poster"}
+
+
+def poison(value: Any, key: str = "", turn: Iterator[int] | None = None) -> Any:
+    """Every free-text string of a YAML document with payload parts around it."""
+    turn = turn if turn is not None else itertools.count()
+    if isinstance(value, dict):
+        return {k: poison(v, k, turn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [poison(v, key, turn) for v in value]
+    if isinstance(value, str) and key not in VALIDATED:
+        n = next(turn)
+        if key in DATASET_MARKDOWN:
+            return f"{value} {REFERENCE}{value}"
+        block = f"{BLOCK}{value}" if key in PROSE else ""
+        return f"{LEADS[n % len(LEADS)]} {value} {PARTS[n % len(PARTS)]}{block}"
+    return value
+
+
+def poison_tree(root: Path) -> None:
+    """Poison every school, the trust file and every dataset edition under ``root``."""
+    for path in [*(root / "schools").glob("*.yaml"), *(root / "shared_data" / "dfe-recipients").glob("*.yaml")]:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        path.write_text(yaml.safe_dump(poison(data), allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def prepare_poisoned(root: Path) -> Prepared:
+    """The poisoned trust, loaded through the real loader (it must accept every payload)."""
+    poison_tree(root)
+    prepared = prepare(root / "schools", root / "shared_data")
+    assert not prepared.errors, [str(e) for e in prepared.errors]
+    assert prepared.notices
+    return prepared
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ACTIVE_TAGS:
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            scheme = "".join((value or "").split()).lower()
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}=…>")
+            elif name in URL_ATTRIBUTES and (name == "srcdoc" or scheme.startswith(("javascript:", "data:", "vbscript:"))):
+                self.found.append(f"<{tag} {name}={value!r}>")
+
+    handle_startendtag = handle_starttag
+
+
+def active_markup(html: str) -> list[str]:
+    """Active elements, event handlers and script/data links in ``html`` (parsed, not grepped)."""
+    parser = _Elements()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
+# The renderers a school office might use, each in its most permissive ordinary setting.
+RENDERERS: dict[str, Callable[[str], str]] = {
+    "python-markdown": markdown.markdown,
+    "python-markdown-extra": lambda text: markdown.markdown(text, extensions=["extra"]),  # attr_list, md_in_html, tables
+    "markdown-it-html": MarkdownIt("commonmark", {"html": True}).enable("table").render,
+}
+
+
+def check_inert(name: str, text: str) -> dict[str, str]:
+    """Render ``text`` with every renderer; no active markup. Returns the HTML by renderer."""
+    out = {}
+    for renderer, render in RENDERERS.items():
+        html = render(text)
+        assert active_markup(html) == [], f"{name} via {renderer}: {active_markup(html)}"
+        out[f"{name}-{renderer}"] = html
+    return out
+
+
+# --- The real outputs -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def poisoned(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    root = tmp_path_factory.mktemp("poisoned")
+    for folder in ("schools", "shared_data"):
+        shutil.copytree(Path(__file__).resolve().parent.parent / folder, root / folder)
+    return prepare_poisoned(root)
+
+
+def _render(notice: Notice, stamp: EditionStamp | None = None) -> dict[str, bytes]:
+    env = build_environment(TEMPLATES)
+    return render_notice(env, notice, render_dataset_text(notice.dataset), pdf=False, stamp=stamp).files
+
+
+def markdown_documents(sample: Prepared, poisoned: Prepared) -> dict[str, str]:
+    """Every school's notice.md (draft and an edition), and each form of the run report."""
+    docs: dict[str, str] = {}
+    clean = {n.slug: _render(n) for n in sample.notices}
+    results = []
+    for notice in poisoned.notices:
+        files = _render(notice)
+        docs[f"{notice.slug}-draft"] = files["notice.md"].decode()
+        old = clean[notice.slug]
+        changes, change_class = describe_changes(json.loads(old["notice.json"]), json.loads(files["notice.json"]))
+        results.append(SchoolResult(
+            slug=notice.slug, status="held", edition=2, url="https://notices.example.org/x/index.html",
+            change_class=change_class, changes=changes, error=PAYLOAD, name=notice.school.name,
+            diff=unified_diff(old["notice.md"].decode(), docs[f"{notice.slug}-draft"], "v1", "draft"),
+            approved_by=f"{LEADS[3]} {PAYLOAD}", notes=(PAYLOAD, BLOCK),
+        ))
+    # An edition's notice.md (stamped) as well as the drafts; the stamp adds no configuration value.
+    docs["edition"] = _render(poisoned.notices[0], EditionStamp(2, "2026-11-28T10:00:00Z"))["notice.md"].decode()
+    run = RunResult(Target("b", "p", "https://notices.example.org/", None, None, True), results, {"PUT": 1})
+    docs["report"] = report.full_report(run, f"Run {PAYLOAD}")
+    docs["school-changes"] = report.school_changes(results[0])
+    links = {r.slug: {"changes.html": "javascript:window.__pwned=1", "index.html": f"https://x.example.org/?{PAYLOAD}"} for r in results}
+    docs["approval-request"] = report.approval_request(results, links, 60)
+    rows = report.table_rows(run)
+    # Prefect renders each table cell as Markdown; as one GFM table it must hold together too.
+    docs["table"] = "\n".join(
+        ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * len(rows[0])]
+        + ["| " + " | ".join(str(v) for v in row.values()) + " |" for row in rows]
+    )
+    return docs
+
+
+@pytest.fixture(scope="module")
+def documents(sample: Prepared, poisoned: Prepared) -> dict[str, str]:
+    return markdown_documents(sample, poisoned)
+
+
+@pytest.fixture(scope="module")
+def rendered_html(documents: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, text in documents.items():
+        out |= check_inert(name, text)
+    return out
+
+
+def test_the_payload_reaches_every_output(documents: dict[str, str], poisoned: Prepared) -> None:
+    """The test means something: the payload is in the dataset title, prose and every school's fields."""
+    assert poisoned.notices[0].dataset.title.startswith("<")
+    for name, text in documents.items():
+        assert "&lt;script&gt;" in text, name
+    draft = documents[f"{poisoned.notices[0].slug}-draft"]
+    for part in ("&lt;svg onload", "&lt;img src", "&lt;iframe srcdoc", "javascript:window", "&lt;object data"):
+        assert draft.count(part) >= 5, part  # school, trust and dataset strings alike
+
+
+def test_unescaped_payload_is_active_in_every_renderer() -> None:
+    """The detector works: the raw payload gives active markup in each renderer."""
+    for renderer, render in RENDERERS.items():
+        assert active_markup(render(f"{PAYLOAD}{BLOCK}")), renderer
+    assert active_markup(markdown.markdown(REFERENCE))  # python-markdown links any scheme
+
+
+def test_notice_md_and_run_report_render_inert(rendered_html: dict[str, str], documents: dict[str, str]) -> None:
+    """No element, handler or script link in any renderer's HTML (checked by ``rendered_html``)."""
+    assert len(rendered_html) == len(documents) * len(RENDERERS)
+    for name, html in rendered_html.items():
+        assert "{{ 7*7 }}" in html, name  # Jinja in a value stays text, and Markdown escapes read as meant
+
+
+def test_only_web_and_mail_links_survive(rendered_html: dict[str, str]) -> None:
+    hrefs: set[str] = set()
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            hrefs.update(v or "" for k, v in attrs if tag == "a" and k == "href")
+
+    for html in rendered_html.values():
+        Links().feed(html)
+    assert hrefs and all(h.startswith(("https://", "http://", "mailto:")) for h in hrefs), sorted(hrefs)
+
+
+@pytest.mark.parametrize("value", ["1. one", "2) two", "# h", "- l", "+ l", "* l", "===", "---", "> q", "    code", "`c`", "a | b", "~~s~~"])
+def test_a_value_at_the_start_of_a_line_makes_no_block(value: str) -> None:
+    """Escaping happens only where syntax could start, but there it always does: plain paragraphs."""
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            seen.add(tag)
+
+    for text in (escape_markdown(value), f"Line one  \n{escape_markdown(value)}", f"| a |\n| --- |\n| {escape_markdown(value)} |"):
+        for renderer, render in RENDERERS.items():
+            seen: set[str] = set()
+            Tags().feed(render(text))
+            assert seen <= {"p", "br", "table", "thead", "tbody", "tr", "th", "td"}, (renderer, text, seen)
+
+
+def test_only_web_and_mail_addresses_become_links() -> None:
+    assert markdown_link("policy", "https://example.org/a_b") == "[policy](<https://example.org/a_b>)"
+    assert markdown_link("x", "javascript:alert(1)") == "x (javascript:alert(1))"  # text, not a link
+    assert markdown_email("office@school.example.org") == "<office@school.example.org>"
+    assert "<" not in markdown_email("a<b>@example.org").replace("&lt;", "")
+
+
+# --- In a browser ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    yield from launch_chromium()
+
+
+def launch_chromium() -> Iterator[Any]:
+    """Debian's Chromium, as ``test_accessibility`` launches it (skips when it is not installed)."""
+    from .test_accessibility import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"needs {CHROMIUM} (run `make test` as root or `bash .ci/run`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+ACTIVE_SELECTOR = "script, iframe, frame, object, embed, svg, img, form"
+PROBE = f"() => [document.title, typeof window.__pwned, document.querySelectorAll({ACTIVE_SELECTOR!r}).length]"
+
+
+def load_in_browser(browser: Any, urls: dict[str, str], *, bypass_csp: bool = True) -> dict[str, tuple[str, str, int]]:
+    """Load each URL in turn: (document.title, typeof window.__pwned, active elements) by name.
+
+    CSP off by default: the escaping, not a page's policy, must be what keeps a payload inert.
+    """
+    context = browser.new_context(bypass_csp=bypass_csp)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.dismiss())
+    seen = {}
+    for name, url in urls.items():
+        page.goto(url, wait_until="load")
+        page.wait_for_timeout(50)  # error and load handlers of images and frames
+        seen[name] = tuple(page.evaluate(PROBE))
+    context.close()
+    return seen
+
+
+def write_page(folder: Path, name: str, body: str) -> Path:
+    """``body`` in a page of its own, titled "clean", as a school's website would show it (no CSP)."""
+    path = folder / f"{name}.html"
+    path.write_text(f'<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>clean</title></head><body>{body}</body></html>', encoding="utf-8")
+    return path
+
+
+def test_chromium_runs_nothing_from_rendered_markdown(chromium: Any, rendered_html: dict[str, str], tmp_path: Path) -> None:
+    urls = {name: write_page(tmp_path, name, html).as_uri() for name, html in rendered_html.items()}
+    for name, seen in load_in_browser(chromium, urls).items():
+        assert seen == ("clean", "undefined", 0), name
+
+
+def test_chromium_probe_sees_a_payload_run(chromium: Any, tmp_path: Path) -> None:
+    """The browser check can fail: the unescaped payload, rendered by markdown-it, runs."""
+    html = RENDERERS["markdown-it-html"](f"{PAYLOAD}{BLOCK}")
+    title, pwned, active = load_in_browser(chromium, {"raw": write_page(tmp_path, "raw", html).as_uri()})["raw"]
+    assert (title, pwned) == ("X", "number") and active > 0
