@@ -5,6 +5,10 @@ no cloud account. Everything lives under ``.notices/s3/`` in the working directo
 data, logs, the PID file and the generated credentials (readable by the owner only).
 SigV4 is enforced through an identities file, so anonymous writes are refused; anonymous
 reads are allowed by the bucket policy that ``setup-bucket`` sets, as on a public site.
+SeaweedFS's volume HTTP port takes writes only with JWTs signed with keys from a generated
+``security.toml``, its gRPC ports mutual TLS (``flows/local_s3_tls.py``); ``-disableHttp``
+removes the master's admin endpoints (``/col/delete`` …) and the filer's HTTP API (the
+components use gRPC). README ("The target") says what stays open.
 
 We only ever stop the process whose PID we recorded, after checking it is our ``weed``.
 """
@@ -20,13 +24,18 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+from flows.local_s3_tls import write_private as _write_private
+from flows.local_s3_tls import write_security as _write_security
 
 DEFAULT_PORT = 8333
 DEFAULT_BUCKET = "trust-notices"
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
+_SECRET_FIELDS = ("access_key", "secret_key")
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,7 @@ class LocalS3:
     endpoint_url: str
     bucket: str
     access_key: str
-    secret_key: str
+    secret_key: str = field(repr=False)  # never in a log line or a traceback's repr
     pid: int
     port: int
     state_dir: str
@@ -96,13 +105,6 @@ def _credentials(state: Path) -> tuple[str, str]:
     return access, secret
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
-
-
 def port_free(port: int) -> bool:
     """True if nothing listens on ``port`` of 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -140,10 +142,14 @@ def _command(state: Path, ports: dict[str, int]) -> list[str]:
         f"-filer.localSocket={run / 'filer.sock'}",
         f"-s3.localSocket={run / 's3.sock'}",
         f"-s3.config={state / 's3.json'}",
+        # No HTTP API on master (/col/delete … answer anyone on loopback) and filer: the components
+        # reach both by gRPC only; S3 reads and writes the volume server's HTTP directly.
+        "-disableHttp",
     ]
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True if a process ``pid`` exists (ours or not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -168,19 +174,22 @@ def _read_state(state: Path) -> LocalS3 | None:
     if not path.exists():
         return None
     data = json.loads(path.read_text())
-    return LocalS3(**data)
+    if not (state / "credentials.json").exists():
+        return None
+    keys = json.loads((state / "credentials.json").read_text())
+    return LocalS3(**{k: v for k, v in data.items() if k not in _SECRET_FIELDS}, **keys)
 
 
 def status(state_dir: Path | None = None) -> LocalS3 | None:
     """The running embedded S3 started from ``state_dir``, or None."""
     state = (state_dir or default_state_dir()).resolve()
     info = _read_state(state)
-    if info is None or not _pid_alive(info.pid) or not _is_our_weed(info.pid, state):
+    if info is None or not pid_alive(info.pid) or not _is_our_weed(info.pid, state):
         return None
     return info
 
 
-def s3_client(info: LocalS3):  # -> botocore client
+def s3_client(info: LocalS3, *, attempts: int = 3) -> Any:  # a botocore S3 client
     """A boto3 client with the embedded S3's credentials."""
     import boto3
     from botocore.config import Config
@@ -191,7 +200,7 @@ def s3_client(info: LocalS3):  # -> botocore client
         aws_access_key_id=info.access_key,
         aws_secret_access_key=info.secret_key,
         region_name="us-east-1",
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10),
+        config=Config(retries={"mode": "standard", "max_attempts": attempts}, connect_timeout=2, read_timeout=10),
     )
 
 
@@ -213,6 +222,7 @@ def start(state_dir: Path | None = None, *, port: int | None = None, bucket: str
         (state / sub).mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o700)
     access, secret = _credentials(state)
+    _write_security(state)
     log = open(state / "logs" / "weed.out", "ab")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
         _command(state, ports),
@@ -232,30 +242,17 @@ def start(state_dir: Path | None = None, *, port: int | None = None, bucket: str
         port=port,
         state_dir=str(state),
     )
-    _write_private(state / "state.json", json.dumps(asdict(info)))
+    # The keys stay in credentials.json only: state.json says where and which process.
+    _write_private(state / "state.json", json.dumps({k: v for k, v in asdict(info).items() if k not in _SECRET_FIELDS}))
     (state / "weed.pid").write_text(f"{process.pid}\n")
+    from flows.local_s3_ready import wait_ready  # it imports this module
+
     try:
-        _wait_ready(info, process)
+        wait_ready(info, process)
     except LocalS3Error:
         stop(state)
         raise
     return info
-
-
-def _wait_ready(info: LocalS3, process: subprocess.Popen[bytes]) -> None:
-    client = s3_client(info)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    last = ""
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise LocalS3Error(f"SeaweedFS exited with status {process.returncode}; see {info.state_dir}/logs/weed.out")
-        try:
-            client.list_buckets()
-            return
-        except Exception as exc:  # not listening yet, or still electing a leader
-            last = str(exc)
-        time.sleep(0.25)
-    raise LocalS3Error(f"SeaweedFS did not answer within {READY_TIMEOUT_S:.0f} s ({last}); see {info.state_dir}/logs/weed.out")
 
 
 def stop(state_dir: Path | None = None) -> bool:
@@ -264,14 +261,14 @@ def stop(state_dir: Path | None = None) -> bool:
     info = _read_state(state)
     (state / "state.json").unlink(missing_ok=True)
     (state / "weed.pid").unlink(missing_ok=True)
-    if info is None or not _pid_alive(info.pid) or not _is_our_weed(info.pid, state):
+    if info is None or not pid_alive(info.pid) or not _is_our_weed(info.pid, state):
         return False
     os.kill(info.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline and _pid_alive(info.pid):
+    while time.monotonic() < deadline and pid_alive(info.pid):
         _reap(info.pid)
         time.sleep(0.1)
-    if _pid_alive(info.pid):
+    if pid_alive(info.pid):
         os.kill(info.pid, signal.SIGKILL)
         _reap(info.pid)
     return True
