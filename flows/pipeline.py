@@ -28,11 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.models import Notice
 from flows.publish import private
+from flows.publish.base import PublishError
 from flows.publish.context import Approval, RunResult, SchoolResult
 from flows.publish.root import RETRY_DELAYS_S, publish_batch, publish_root
 from flows.publish.spec import RunSpec, context_for, publisher_for
 from flows.publish.state import Known, SchoolState, confirm, read_state, save_state
 from flows.publish.target import connect
+from flows.publish.transport import any_circuit_open
 from flows.runs import flowrun
 from flows.runs.approval import check_approver
 from flows.runs.runners import THREADS, check_task_runner, make_task_runner, parallelism
@@ -168,9 +170,18 @@ def batches(notices: Sequence[Notice], parallel: int | None = None) -> list[list
 
 
 def retry_delays() -> tuple[float, ...]:
-    """Seconds before each retry of a batch's transiently failed schools ($NOTICES_RETRY_DELAYS)."""
-    raw = os.environ.get("NOTICES_RETRY_DELAYS")
-    return tuple(float(x) for x in raw.split(",") if x.strip()) if raw else RETRY_DELAYS_S
+    """Seconds before each retry of a batch's transiently failed schools ($NOTICES_RETRY_DELAYS,
+    e.g. ``5,30``; empty or ``0`` retries: ``none``). At most 5 retries, each at most 300 s, so the
+    worst case in README's *Retries and failures* holds."""
+    raw = os.environ.get("NOTICES_RETRY_DELAYS", "").strip()
+    if not raw:
+        return RETRY_DELAYS_S
+    if raw == "none":
+        return ()
+    delays = tuple(float(x) for x in raw.split(",") if x.strip())
+    if len(delays) > 5 or any(not 0 <= d <= 300 for d in delays):
+        raise ValueError(f"$NOTICES_RETRY_DELAYS: at most 5 delays of 0-300 seconds each, got {raw!r}")
+    return delays
 
 
 @task(name="load-and-validate", cache_policy=NO_CACHE, persist_result=False)
@@ -197,7 +208,22 @@ def publish_schools(
     return publish_batch(pub, context_for(spec), notices, retry_delays(), known), pub.counts.as_dict()
 
 
-@task(name="publish-trust-index", cache_policy=NO_CACHE, persist_result=False, retries=2, retry_delay_seconds=5)
+def _index_retry_helps(task: Any, task_run: Any, state: State[Any]) -> bool:
+    """One more try of the trust's index for a transient failure; none while an endpoint's
+    circuit is open, or for an error that another try cannot fix."""
+    try:
+        state.result()
+    except PublishError as exc:
+        return exc.transient and not any_circuit_open()
+    except Exception:  # a bug, not the network: another try fails the same way
+        return False
+    return False
+
+
+@task(
+    name="publish-trust-index", cache_policy=NO_CACHE, persist_result=False, retries=1, retry_delay_seconds=5,
+    retry_condition_fn=_index_retry_helps,
+)
 def publish_index(spec: RunSpec, results: list[SchoolResult]) -> tuple[list[str], dict[str, int]]:
     """The trust's index of schools, its error page and ``schools.json``; with the requests made."""
     pub = publisher_for(spec)

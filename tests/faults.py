@@ -1,24 +1,65 @@
 """A fault-injecting HTTP proxy on loopback, between a publisher and SeaweedFS (a real server).
 
-It forwards every request unchanged (the Host header too, so SigV4 signatures still verify)
-and answers 503 to the first ``times`` requests whose path contains ``fail``.
+It forwards every request unchanged (the Host header too, so SigV4 signatures still verify),
+except the ones it picks to fail:
+
+* ``fail``/``times``: 503 to the first ``times`` PUTs whose path contains ``fail``;
+* ``rate``/``seed``: each request fails with probability ``rate`` (seeded, so a run is
+  repeatable up to thread timing), in one of ``KINDS`` chosen at random:
+  503 ServiceUnavailable, 500 InternalError, 503 SlowDown, a connection reset (TCP RST),
+  a stall of ``stall_s`` (past the client's read timeout) before closing without an answer,
+  or a truncated answer (forwarded, then cut short: Content-Length promises more than is sent).
+
+``lose`` (not among ``KINDS``; for subclasses that pick it) forwards the request, then resets
+the connection: the server did the work and the client never hears of it.
+Paths matching the regular expression ``spare`` are never faulted. ``injected`` counts each kind injected;
+``rate`` may be changed while the proxy runs.
 """
 
 from __future__ import annotations
 
 import http.client
+import random
+import re
+import socket
+import struct
 import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
 
+KINDS = ("503", "500", "slowdown", "reset", "stall", "truncate")
+_ERRORS = {
+    "503": (503, "ServiceUnavailable", "Please reduce your request rate."),
+    "500": (500, "InternalError", "We encountered an internal error. Please try again."),
+    "slowdown": (503, "SlowDown", "Please reduce your request rate."),
+}
+
 
 class FaultProxy:
-    """``with FaultProxy(upstream, fail="/x/", times=3) as proxy: … proxy.url …``"""
+    """``with FaultProxy(upstream, rate=0.2, seed=1) as proxy: … proxy.url … proxy.injected``"""
 
-    def __init__(self, upstream: str, *, fail: str, times: int) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        fail: str = "",
+        times: int = 0,
+        rate: float = 0.0,
+        seed: int = 0,
+        kinds: Sequence[str] = KINDS,
+        stall_s: float = 1.5,
+        spare: str = "",
+    ) -> None:
         self.upstream = urlsplit(upstream)
         self.fail, self.times, self.failed = fail, times, 0
+        self.rate, self.kinds, self.stall_s, self.spare = rate, tuple(kinds), stall_s, spare
+        self.injected: Counter[str] = Counter()
+        self.forwarded = 0
+        self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -32,12 +73,22 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def _should_fail(self, path: str) -> bool:
+    def _pick(self, method: str, path: str) -> str | None:
+        """The fault for this request, counted; None to forward it untouched."""
         with self._lock:
-            if self.fail in path and self.failed < self.times:
+            if self.fail and method == "PUT" and self.fail in path and self.failed < self.times:
                 self.failed += 1
-                return True
-        return False
+                self.injected["503"] += 1
+                return "503"
+            if self.rate and not (self.spare and re.search(self.spare, path)) and self._random.random() < self.rate:
+                kind = self._random.choice(self.kinds)
+                self.injected[kind] += 1
+                return kind
+            self.forwarded += 1
+        return None
+
+    def lost(self) -> None:
+        """Called when a request picked as ``lose`` was done by the server (a hook for subclasses)."""
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -48,21 +99,51 @@ class FaultProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
+            def _error(self, kind: str) -> None:
+                status, code, message = _ERRORS[kind]
+                body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>'.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", "0" if self.command == "HEAD" else str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _reset(self) -> None:
+                # SO_LINGER with a zero timeout: close() sends RST, not FIN ("connection reset by peer").
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
+
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                if self.command == "PUT" and proxy._should_fail(self.path):
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                kind = proxy._pick(self.command, self.path)
+                if kind in _ERRORS:
+                    self._error(kind)
                     return
-                conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=30)
+                if kind == "reset":
+                    self._reset()
+                    return
+                if kind == "stall":  # the request never reaches the server; the client times out
+                    time.sleep(proxy.stall_s)
+                    self._reset()
+                    return
+                conn = http.client.HTTPConnection(proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=30)
                 conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
                 for name, value in self.headers.items():
                     conn.putheader(name, value)
                 conn.endheaders(body)
                 response = conn.getresponse()
                 data = response.read()
+                conn.close()
+                if kind == "truncate":  # the server did the work; its answer is lost on the way
+                    self._truncated(response, data)
+                    return
+                if kind == "lose":  # the server did the work; the client never hears of it
+                    proxy.lost()
+                    self._reset()
+                    return
                 self.send_response(response.status)
                 for name, value in response.getheaders():
                     if name.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -71,7 +152,19 @@ class FaultProxy:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
-                conn.close()
+
+            def _truncated(self, response: http.client.HTTPResponse, data: bytes) -> None:
+                lines = [f"HTTP/1.1 {response.status} {response.reason}"]
+                lines += [f"{n}: {v}" for n, v in response.getheaders() if n.lower() not in ("transfer-encoding", "connection", "content-length")]
+                lines.append(f"Content-Length: {len(data) + 1000}")  # more than will ever come
+                head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+                if self.command == "HEAD":  # a HEAD has no body to cut: cut the headers instead
+                    self.wfile.write(head[: len(head) // 2])
+                else:
+                    self.wfile.write(head + data[: len(data) // 2])
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
 
             do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _forward
 

@@ -60,7 +60,7 @@ class PreconditionFailed(Exception):
 
 
 class PublishError(Exception):
-    """A request failed after retries; the message names the key and the reason.
+    """A request failed after retries; the message names the key, the endpoint and the cause.
 
     ``transient`` is False for problems another attempt cannot fix (an unreadable manifest,
     a missing earlier edition), so orchestration does not retry them.
@@ -118,4 +118,8 @@ class Publisher(Protocol):
 
     def publicly_readable(self, key: str) -> bool:
         """True if an anonymous GET of ``key`` succeeds (a private object must not be)."""
+        ...
+
+    def blocked(self) -> str | None:
+        """Why requests are refused at once now (the endpoint's circuit is open), or None."""
         ...

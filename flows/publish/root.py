@@ -2,7 +2,8 @@
 
 ``publish_batch`` publishes each school of a batch and retries only the schools whose
 failure was transient, keeping what earlier attempts published, so a report of the batch
-says exactly what happened to each school. ``publish_root`` merges the run's schools into
+says exactly what happened to each school. It never retries while the endpoint's circuit is
+open: the endpoint is down, and waiting out the delays would only make the run slower. ``publish_root`` merges the run's schools into
 ``schools.json`` (conditionally) and writes the trust's index and error pages.
 """
 
@@ -22,13 +23,14 @@ from flows.publish.school import MAX_ATTEMPTS, publish_school
 from flows.publish.state import SchoolState
 from flows.publish.writer import write_if_changed
 
-RETRY_DELAYS_S: tuple[float, ...] = (5.0, 30.0)
+RETRY_DELAYS_S: tuple[float, ...] = (2.0, 10.0, 30.0)  # a school's retries (never while the circuit is open)
 
 
 def publish_batch(
     pub: Publisher, ctx: RunContext, notices: Sequence[Notice], delays: Sequence[float] = RETRY_DELAYS_S, known: Mapping[str, SchoolState] | None = None
 ) -> list[SchoolResult]:
-    """Publish every school; retry transient failures only, after each delay; one result per school.
+    """Publish every school; retry transient failures only, after each delay, unless the
+    endpoint's circuit is open (``pub.blocked()``); one result per school.
 
     ``known``: publish-state entries that the server's ETags confirm (``flows.publish.state``).
     """
@@ -36,7 +38,7 @@ def publish_batch(
     results: dict[str, SchoolResult] = {}
     pending = list(notices)
     for delay in (0.0, *delays):
-        if not pending:
+        if not pending or (delay and pub.blocked()):
             break
         time.sleep(delay)
         for notice in pending:

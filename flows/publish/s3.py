@@ -1,38 +1,46 @@
 """``Publisher`` over boto3: AWS S3 or any S3-compatible endpoint (SeaweedFS included).
 
-Retries use botocore's standard mode (throttling and 5xx, with backoff); every error
-that escapes names the key. Requests are counted, which is how tests prove that an
-unchanged rerun makes zero PUT requests.
+Retries use botocore's standard mode (throttling, 5xx and transport errors, with backoff),
+bounded by connect and read timeouts, behind a circuit breaker per endpoint
+(``flows.publish.transport``); every error that escapes names the key, the endpoint and the
+cause. Requests are counted, which is how tests prove that an unchanged rerun makes zero PUT
+requests.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, IncompleteReadError, ResponseStreamingError
 from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
 
 from flows.publish.base import ObjectHead, PreconditionFailed, PublishError, RequestCounts, StoredObject
+from flows.publish.bucket import PRIVATE_EXPIRY_DAYS, setup_bucket
 from flows.publish.layout import PRIVATE_ROOT
+from flows.publish.transport import Breaker, breaker_for, count_attempts, fail, status_of, transport_settings
 
-PRIVATE_EXPIRY_DAYS = 8  # the longest approval wait (7 days) and a day to read the outcome
 SHA256_META = "sha256"  # x-amz-meta-sha256: the body's SHA-256, to skip unchanged uploads
+T = TypeVar("T")
+__all__ = ["PRIVATE_EXPIRY_DAYS", "S3Publisher", "make_client", "parse_timestamp", "setup_bucket"]  # bucket setup moved
 
 
 def make_client(endpoint_url: str | None, region: str | None, access_key: str | None = None, secret_key: str | None = None):
-    """A boto3 S3 client with standard retries; credentials from the standard chain unless given."""
+    """A boto3 S3 client with standard retries and timeouts (``transport_settings()``);
+    credentials from the standard chain unless given."""
     import boto3
     import botocore.session
     from botocore.config import Config
 
+    settings = transport_settings()
     config = Config(
         signature_version="s3v4",  # presigned preview links must be SigV4 (SeaweedFS and AWS)
-        retries={"mode": "standard", "max_attempts": 5},
-        connect_timeout=5,
-        read_timeout=30,
+        # total_max_attempts counts the first try; botocore's "max_attempts" would mean retries.
+        retries={"mode": "standard", "total_max_attempts": settings.attempts},
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
         # Local and S3-compatible servers want path-style keys; AWS prefers virtual-hosted.
         s3={"addressing_style": "path"} if endpoint_url and "amazonaws.com" not in endpoint_url else {},
     )
@@ -43,6 +51,7 @@ def make_client(endpoint_url: str | None, region: str | None, access_key: str | 
     core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
     client = boto3.session.Session(botocore_session=core).client("s3", **kwargs)
     client.meta.events.register("before-send.s3.PutObject", _send_without_expect)
+    count_attempts(client, settings)
     return client
 
 
@@ -67,10 +76,6 @@ def parse_timestamp(value: str) -> datetime.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
 
 
-def _status(exc: ClientError) -> int:
-    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-
-
 class S3Publisher:
     """Publishes objects to one bucket."""
 
@@ -80,18 +85,47 @@ class S3Publisher:
         self.public_base_url = public_base_url.rstrip("/") + "/"
         self.counts = RequestCounts()
         self.etags: dict[str, str] = {}
+        self.settings = transport_settings()
+        self.endpoint = str(client.meta.endpoint_url)
+        self.breaker: Breaker = breaker_for(self.endpoint)
+
+    def _request(self, op: str, key: str, call: Callable[[], T]) -> T:
+        """One request through the endpoint's circuit: refused at once while it is open."""
+        self.breaker.admit(key, op)
+        try:
+            result = call()
+        except Exception as exc:
+            self.breaker.record(exc, self.settings)
+            raise
+        self.breaker.succeeded()
+        return result
+
+    def _fail(self, key: str, op: str, exc: BaseException) -> PublishError:
+        return fail(key, op, f"{self.endpoint}/{self.bucket}", exc, self.settings, self.breaker.last_attempt())
+
+    def blocked(self) -> str | None:
+        return self.breaker.open_reason()
 
     def get(self, key: str) -> StoredObject | None:
         self.counts.get += 1
-        try:
+
+        def call() -> tuple[dict[str, Any], bytes]:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
-            body = response["Body"].read()
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404") or _status(exc) == 404:
-                return None
-            raise PublishError(f"{key}: GET failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise PublishError(f"{key}: GET failed: {exc}") from exc
+            return response, response["Body"].read()
+
+        for attempt in range(2):  # a body cut short streams after botocore's retries: one more try
+            try:
+                response, body = self._request("GET", key, call)
+                break
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] in ("NoSuchKey", "404") or status_of(exc) == 404:
+                    return None
+                raise self._fail(key, "GET", exc) from exc
+            except (ResponseStreamingError, IncompleteReadError) as exc:
+                if attempt:
+                    raise self._fail(key, "GET", exc) from exc
+            except BotoCoreError as exc:
+                raise self._fail(key, "GET", exc) from exc
         self.etags[key] = response["ETag"]
         return StoredObject(
             body, response["ETag"], response.get("ContentType", ""), response.get("CacheControl", ""), response["LastModified"].timestamp()
@@ -100,13 +134,13 @@ class S3Publisher:
     def head(self, key: str) -> ObjectHead | None:
         self.counts.head += 1
         try:
-            response = self.client.head_object(Bucket=self.bucket, Key=key)
+            response = self._request("HEAD", key, lambda: self.client.head_object(Bucket=self.bucket, Key=key))
         except ClientError as exc:
-            if _status(exc) == 404 or exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound"):
+            if status_of(exc) == 404 or exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound"):
                 return None
-            raise PublishError(f"{key}: HEAD failed: {exc}") from exc
+            raise self._fail(key, "HEAD", exc) from exc
         except BotoCoreError as exc:
-            raise PublishError(f"{key}: HEAD failed: {exc}") from exc
+            raise self._fail(key, "HEAD", exc) from exc
         self.etags[key] = response["ETag"]
         return ObjectHead(
             etag=response["ETag"],
@@ -143,32 +177,36 @@ class S3Publisher:
         if if_none_match:
             kwargs["IfNoneMatch"] = "*"
         try:
-            etag: str = self.client.put_object(**kwargs)["ETag"]
+            etag: str = self._request("PUT", key, lambda: self.client.put_object(**kwargs))["ETag"]
             self.etags[key] = etag
             return etag
         except ClientError as exc:
-            if _status(exc) == 412 or exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict"):
+            if status_of(exc) == 412 or exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise PreconditionFailed(key) from exc
-            raise PublishError(f"{key}: PUT failed: {exc.response['Error'].get('Message') or exc}") from exc
+            raise self._fail(key, "PUT", exc) from exc
         except BotoCoreError as exc:
-            raise PublishError(f"{key}: PUT failed: {exc}") from exc
+            raise self._fail(key, "PUT", exc) from exc
 
     def url(self, key: str) -> str:
         return self.public_base_url + quote(key)
 
     def list(self, prefix: str, *, start_after: str = "", until: str | None = None) -> list[ObjectHead]:
-        found: list[ObjectHead] = []
         extra = {"StartAfter": start_after} if start_after else {}
-        try:
+
+        def call() -> list[ObjectHead]:
+            found: list[ObjectHead] = []
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, **extra):
                 self.counts.listed += 1
                 for item in page.get("Contents", []):
                     if until is not None and item["Key"] >= until:
                         return found
                     found.append(ObjectHead(item["ETag"], "", "", None, item["LastModified"].timestamp(), item["Key"]))
+            return found
+
+        try:
+            return self._request("LIST", prefix, call)
         except (ClientError, BotoCoreError) as exc:
-            raise PublishError(f"{prefix}: LIST failed: {exc}") from exc
-        return found
+            raise self._fail(prefix, "LIST", exc) from exc
 
     def delete(self, key: str) -> None:
         if not key.startswith(PRIVATE_ROOT + "/"):
@@ -176,9 +214,9 @@ class S3Publisher:
             raise PublishError(f"{key}: refusing to delete a public object", transient=False)
         self.counts.delete += 1
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
+            self._request("DELETE", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=key))
         except (ClientError, BotoCoreError) as exc:
-            raise PublishError(f"{key}: DELETE failed: {exc}") from exc
+            raise self._fail(key, "DELETE", exc) from exc
 
     def presign(self, key: str, seconds: int) -> str:
         return str(self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds))
@@ -199,97 +237,3 @@ class S3Publisher:
         except ClientError:
             return False
         return True
-
-
-def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: str = "error.html", expire_private: bool = True) -> list[str]:
-    """Create and configure a public notice bucket; returns warnings for unsupported APIs.
-
-    Versioning keeps every overwritten object; the policy allows anonymous GET of everything
-    except the private prefix (approval previews, saved plans, run reports);
-    CORS lets school websites fetch the JSON and fragments; the website configuration
-    serves index and error documents where the server supports it.
-    """
-    warnings: list[str] = []
-    try:
-        client.head_bucket(Bucket=bucket)
-    except ClientError:
-        region = client.meta.region_name
-        if region and region != "us-east-1":  # AWS wants the region named, except for us-east-1
-            client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
-        else:
-            client.create_bucket(Bucket=bucket)
-    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "PublicReadNotices",
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": ["s3:GetObject"],
-                # NotResource, not a Deny: a Deny for "*" would lock the publisher out too.
-                "NotResource": [f"arn:aws:s3:::{bucket}/{PRIVATE_ROOT}/*"],
-            }
-        ],
-    }
-    try:
-        client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-    except ClientError as exc:
-        warnings.append(f"bucket policy not set ({exc.response['Error']['Code']}): objects may not be publicly readable")
-    try:
-        client.put_bucket_cors(
-            Bucket=bucket,
-            CORSConfiguration={
-                "CORSRules": [
-                    {"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 3600}
-                ]
-            },
-        )
-    except ClientError as exc:
-        warnings.append(f"CORS not set ({exc.response['Error']['Code']}): school websites cannot fetch JSON from the browser")
-    warnings += _expire_private_files(client, bucket) if expire_private else _keep_private_files(client, bucket)
-    try:
-        client.put_bucket_website(
-            Bucket=bucket,
-            WebsiteConfiguration={"IndexDocument": {"Suffix": index}, "ErrorDocument": {"Key": error}},
-        )
-    except ClientError as exc:
-        warnings.append(
-            f"website configuration not supported by this server ({exc.response['Error']['Code']}); "
-            "pages link to explicit index.html files, so they still work over the REST endpoint"
-        )
-    return warnings
-
-
-def _expire_private_files(client: Any, bucket: str) -> list[str]:
-    """A lifecycle rule expiring the private prefix (runs also sweep it themselves)."""
-    try:
-        client.put_bucket_lifecycle_configuration(
-            Bucket=bucket,
-            LifecycleConfiguration={
-                "Rules": [
-                    {
-                        "ID": "expire-private-run-files",
-                        "Filter": {"Prefix": f"{PRIVATE_ROOT}/"},
-                        "Status": "Enabled",
-                        "Expiration": {"Days": PRIVATE_EXPIRY_DAYS},
-                    }
-                ]
-            },
-        )
-    except ClientError as exc:
-        return [
-            f"lifecycle rule not set ({exc.response['Error']['Code']}): each run removes private files older than "
-            f"{PRIVATE_EXPIRY_DAYS} days itself"
-        ]
-    return []
-
-
-def _keep_private_files(client: Any, bucket: str) -> list[str]:
-    """No lifecycle rule: the embedded SeaweedFS replays every write of the last 8 days to apply
-    one (~10 ms of CPU per object, daily), so there runs sweep their private files themselves."""
-    try:
-        client.delete_bucket_lifecycle(Bucket=bucket)
-    except ClientError:
-        pass  # there was none
-    return []
