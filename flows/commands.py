@@ -207,14 +207,18 @@ def _run_flow(args: argparse.Namespace, schools: list[str], approver: str | None
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")  # our own lines are the output
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows import pipeline
+    from flows.runs.ephemeral import start_ephemeral_server
+    from flows.runs.parameters import ApprovalOptions, PublishParameters
 
-    params = pipeline.PublishParameters(
+    start_ephemeral_server()  # with no PREFECT_API_URL: a temporary server that dies with us
+
+    params = PublishParameters(
         schools=schools,
         dry_run=args.dry_run,
         force=args.force,
         dataset_edition=args.dataset_edition,
         # The command line never waits: a change without an approver is held and reported.
-        approval=pipeline.ApprovalOptions(approved_by=approver, approval_note=note, wait=False),
+        approval=ApprovalOptions(approved_by=approver, approval_note=note, wait=False),
         task_runner=args.task_runner,
         schools_dir=str(args.schools.resolve()),
         shared_data_dir=str(args.shared_data.resolve()),

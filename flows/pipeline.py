@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -20,24 +21,24 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
-from prefect.input import RunInput
 from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel
 
 from flows.models import Notice
 from flows.publish import private
-from flows.publish.base import PublishError
+from flows.publish.base import Publisher, PublishError
 from flows.publish.context import Approval, RunResult, SchoolResult
+from flows.publish.lease import TrustLease
 from flows.publish.root import RETRY_DELAYS_S, publish_batch, publish_root
 from flows.publish.spec import RunSpec, context_for, publisher_for
 from flows.publish.state import Known, SchoolState, confirm, read_state, save_state
 from flows.publish.target import connect
 from flows.publish.transport import any_circuit_open
 from flows.runs import flowrun
-from flows.runs.approval import check_approver
-from flows.runs.runners import THREADS, check_task_runner, make_task_runner, parallelism
+from flows.runs.parameters import ApprovalInput, PublishParameters
+from flows.runs.runners import THREADS, make_task_runner, parallelism
 from flows.runs.selection import prepare_selected
 from flows.folders import find_config
 from flows.site import TEMPLATES_DIR, Prepared
@@ -48,88 +49,6 @@ BATCHES_PER_WORKER = 4  # enough to balance uneven schools (a PDF, a new edition
 
 # Set by the `notices` command to print progress on long runs; None in deployments.
 progress: Callable[[str], None] | None = None
-
-
-class ApprovalOptions(BaseModel):
-    """How this run's changes that need approval are approved."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    approved_by: str | None = Field(
-        default=None,
-        title="Approved by (inline)",
-        description="For urgent fixes: the full name of the person approving this run's material changes now. "
-        "Recorded in each new edition; the run then does not wait.",
-    )
-    approval_note: str | None = Field(default=None, title="Approval note", description="Why, recorded with the approval.")
-    wait: bool = Field(
-        default=True,
-        title="Wait for approval",
-        description="When a change needs approval and nobody is named above, wait for a person's answer (the run is "
-        "suspended, holding nothing). Off: those schools are held, reported and not published.",
-    )
-    timeout_minutes: int | None = Field(
-        default=None, ge=1, le=10080, title="Approval timeout (minutes)", description="Empty: the trust file's setting."
-    )
-
-    @field_validator("approved_by")
-    @classmethod
-    def _a_person(cls, value: str | None) -> str | None:
-        return None if value is None or not value.strip() else check_approver(value)
-
-
-class PublishParameters(BaseModel):
-    """What to publish. Every field has a description: the Prefect UI shows them as a form."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    schools: list[str] = Field(
-        default_factory=list,
-        title="Schools",
-        description="School slugs (e.g. oakfield-primary) or 6-digit URNs to publish. Empty: every school.",
-    )
-    dry_run: bool = Field(default=False, title="Dry run", description="Render and compare only; upload nothing.")
-    force: bool = Field(default=False, title="Force", description="Re-upload the latest files even where they match.")
-    dataset_edition: str | None = Field(
-        default=None, title="DfE dataset edition", description="Use this dataset edition instead of the latest (e.g. 2026-1)."
-    )
-    approval: ApprovalOptions = Field(
-        default_factory=ApprovalOptions,
-        title="Approval",
-        description="Who approves material changes, or whether the run waits for a person's answer.",
-    )
-    schools_dir: str | None = Field(
-        default=None,
-        title="Schools folder",
-        description="Folder with _trust.yaml and the school files, on the worker. Empty: schools/ in the worker's "
-        "working folder, else $NOTICES_SCHOOLS.",
-    )
-    task_runner: str | None = Field(
-        default=None,
-        title="Task runner",
-        description="Where publishing tasks run. Empty: threads in the run's process. Or dask (a local Dask cluster, "
-        "one worker process per core), or the address of an existing Dask scheduler (tcp://host:8786).",
-    )
-    shared_data_dir: str | None = Field(
-        default=None,
-        title="Shared data folder",
-        description="Folder with the DfE dataset, on the worker. Empty: shared_data/ in the worker's working folder, "
-        "else $NOTICES_SHARED_DATA.",
-    )
-
-
-    @field_validator("task_runner")
-    @classmethod
-    def _a_runner(cls, value: str | None) -> str | None:
-        return None if value is None or not value.strip() else check_task_runner(value.strip())
-
-
-class ApprovalInput(RunInput):
-    """The form a DPO fills in to resume a run that waits for approval."""
-
-    approved: bool = Field(description="Publish the changes shown in the approval request?")
-    approver: str = Field(description="Your full name, recorded with each new edition (not a system account).")
-    note: str = Field(default="", description="Optional note, recorded with the approval.")
 
 
 def run_name() -> str:
@@ -269,20 +188,88 @@ def _collect(futures: list[Any], groups: list[list[Notice]], total: int) -> tupl
     return results, counts
 
 
-def _publish(spec: RunSpec, notices: Sequence[Notice], runner: str) -> tuple[list[SchoolResult], dict[str, int]]:
-    """Publish under the trust lock: the state read, the batches, the trust's index, the state saved."""
-    with flowrun.trust_lock(spec.target):
-        pub = publisher_for(spec)
-        known = Known() if spec.force else read_state(pub, spec.target.prefix)
-        trusted, list_counts = confirm(lambda: publisher_for(spec), spec.target.prefix, known, [n.slug for n in notices])
-        results, counts = _run_batches(spec, notices, runner, trusted)
-        counts = flowrun.add_counts(counts, list_counts)
-        if not spec.dry_run and any(r.status in ("published", "presentation") for r in results):
-            _, root_counts = publish_index(quote(spec), quote(results))  # type: ignore[call-overload]  # quote() is unwrapped by Prefect
-            counts = flowrun.add_counts(counts, root_counts)
+def _publish(spec: RunSpec, notices: Sequence[Notice], runner: str, run_id: str) -> tuple[list[SchoolResult], dict[str, int]]:
+    """Publish under the trust lock: the state read, the batches, the trust's index, the state saved.
+
+    A dry run writes nothing, so it takes no lock. If the lock cannot be taken (the endpoint is
+    down, or another run held it for an hour), every school fails and says why.
+    """
+    pub, lock_pub = publisher_for(spec), publisher_for(spec)  # the lock's requests are counted apart
+    lease = None if spec.dry_run else TrustLease(lock_pub, spec.target.prefix, run_id, notify=_log_info)
+    try:
+        if lease is not None:
+            lease.acquire()
+            spec = dataclasses.replace(spec, exclusive=True)
+    except PublishError as exc:
+        error = f"not published: could not take the trust lock: {exc}"
+        return [SchoolResult(n.slug, "failed", error=error, name=n.school.name, urn=n.school.urn) for n in notices], _lock_counts(lock_pub)
+    try:
+        known, trusted, counts = _read_known(spec, pub, notices)
+        results, batch_counts = _run_batches(spec, notices, runner, trusted)
+        counts = flowrun.add_counts(counts, batch_counts)
+        if not spec.dry_run and _index_stale(results, trusted):
+            try:
+                _, root_counts = publish_index(quote(spec), quote(results))  # type: ignore[call-overload]  # quote() is unwrapped by Prefect
+                counts = flowrun.add_counts(counts, root_counts)
+            except PublishError as exc:  # the schools are published; the state is not saved, so the next run retries the index
+                _note_index_failed(results, exc)
+                return results, flowrun.add_counts(flowrun.add_counts(counts, pub.counts.as_dict()), _lock_counts(lock_pub))
         if not spec.dry_run:
-            save_state(pub, spec.target.prefix, known, results)
-    return results, flowrun.add_counts(counts, pub.counts.as_dict())
+            _save_known(pub, spec, known, results)
+    finally:
+        if lease is not None:
+            lease.release()
+    if lease is not None and lease.lost:
+        get_run_logger().error(lease.lost)
+    return results, flowrun.add_counts(flowrun.add_counts(counts, pub.counts.as_dict()), _lock_counts(lock_pub))
+
+
+def _read_known(spec: RunSpec, pub: Publisher, notices: Sequence[Notice]) -> tuple[Known, dict[str, SchoolState], dict[str, int]]:
+    """The publish state, and its entries the server's ETags confirm. Unreadable, it only makes
+    the run slower: every school takes the full path, which reports its own errors."""
+    try:
+        known = Known() if spec.force else read_state(pub, spec.target.prefix)
+        trusted, counts = confirm(lambda: publisher_for(spec), spec.target.prefix, known, [n.slug for n in notices])
+        return known, trusted, counts
+    except PublishError as exc:
+        get_run_logger().warning("could not read the publish state (every school takes the full path): %s", exc)
+        return Known(), {}, {}
+
+
+def _save_known(pub: Publisher, spec: RunSpec, known: Known, results: list[SchoolResult]) -> None:
+    try:
+        save_state(pub, spec.target.prefix, known, results)
+    except PublishError as exc:  # the next run is slower, not wrong
+        get_run_logger().warning("could not save the publish state (the next run checks every school): %s", exc)
+
+
+def _note_index_failed(results: list[SchoolResult], exc: PublishError) -> None:
+    get_run_logger().error("the trust's index was not updated: %s", exc)
+    for result in results:
+        if result.status in ("published", "presentation"):
+            result.notes = (*result.notes, f"the trust's index page and schools.json were not updated ({exc}); the next run updates them")
+
+
+def _lock_counts(lock_pub: Publisher) -> dict[str, int]:
+    """The trust lock's requests (take, renew, check, release) as one ``lock`` count."""
+    return {"lock": sum(lock_pub.counts.as_dict().values())}
+
+
+def _index_stale(results: Sequence[SchoolResult], trusted: dict[str, SchoolState]) -> bool:
+    """True if the trust's index may not show a school's current edition: something was
+    published, or a school's edition differs from the last run that saved the state (a run
+    killed after a school's manifest but before the index)."""
+    return any(
+        r.status in ("published", "presentation") or (r.edition is not None and (r.slug not in trusted or trusted[r.slug].edition != r.edition))
+        for r in results
+        if r.status not in ("failed", "held")
+    )
+
+
+def _log_info(message: str) -> None:
+    get_run_logger().info(message)
+    if progress:
+        progress(message)
 
 
 @flow(name=FLOW_NAME, flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)  # type: ignore[arg-type]
@@ -307,10 +294,13 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     ctx = context_for(spec)
     run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
     pub, prefix = conn.fresh(), conn.target.prefix
-    saved = None if params.dry_run else private.load_plan(pub, prefix, run_id)
+    try:
+        saved = None if params.dry_run else private.load_plan(pub, prefix, run_id)
+    except PublishError as exc:  # resumed or new? Unknown: acting either way could publish twice
+        return Failed(message=f"could not read this run's saved plan, so nothing was published: {exc}")
     if saved is None:  # a new run (not one resumed after its approval request)
         flowrun.sweep(pub, prefix, logger)
-        results, counts = _publish(spec, prepared.notices, params.task_runner or THREADS)
+        results, counts = _publish(spec, prepared.notices, params.task_runner or THREADS, run_id)
         results += [SchoolResult(slug, "failed", error="configuration is invalid, or no such school (see the logs)") for slug in prepared.broken]
         run = RunResult(conn.target, sorted(results, key=lambda r: r.slug), counts)
         if not run.held or params.dry_run or not params.approval.wait:
@@ -323,4 +313,4 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
         answer = flowrun.wait_for_answer(ApprovalInput, None)  # answered already: Prefect hands the input back
     schools, extra = saved
     run = RunResult(conn.target, schools, dict(extra.get("requests", {})))
-    return flowrun.decide(conn, ctx, run, run_id, answer, lambda approval, expected, ns: _publish(spec.approved(approval, expected), ns, params.task_runner or THREADS), prepared.notices)
+    return flowrun.decide(conn, ctx, run, run_id, answer, lambda approval, expected, ns: _publish(spec.approved(approval, expected), ns, params.task_runner or THREADS, run_id), prepared.notices)

@@ -37,7 +37,7 @@ def flow_env(prefect_api: str, seaweed, tree: Path, monkeypatch: pytest.MonkeyPa
 
 
 def _params(**values):
-    from flows.pipeline import PublishParameters
+    from flows.runs.parameters import PublishParameters
 
     return PublishParameters(**values)
 
@@ -92,8 +92,9 @@ def test_trust_wide_run_publishes_every_school_with_a_task_each_and_reports(flow
 
     again = publish_notices(_params(), return_state=True)
     assert {s["status"] for s in again.result()["schools"]} == {"unchanged"}
-    # Nothing written, nothing checked one by one: the publish state and one LIST of the trust's objects.
-    assert again.result()["requests"] == {"get": 1, "head": 0, "put": 0, "list": 1, "delete": 0}
+    # Nothing written, nothing checked one by one: the publish state and one LIST of the trust's
+    # objects; the trust lock's own three (take it, check it is still ours, release it).
+    assert again.result()["requests"] == {"get": 1, "head": 0, "put": 0, "list": 1, "delete": 0, "lock": 3}
 
 
 def test_rerun_by_slug_or_urn_and_failure_names_the_school(flow_env, seaweed, tree: Path) -> None:
@@ -177,7 +178,8 @@ def test_a_manual_run_waits_for_approval_holding_no_lock(flow_env, seaweed, tree
     goes through; every outcome ends with a table of exactly what was published."""
     from prefect.flow_runs import resume_flow_run
 
-    from flows.pipeline import ApprovalOptions, publish_notices
+    from flows.pipeline import publish_notices
+    from flows.runs.parameters import ApprovalOptions
 
     schools = ["oakfield-primary", "riverside-infant", "northgate-academy"]
     assert publish_notices(_params(schools=schools), return_state=True).is_completed()  # first editions need no approval
@@ -235,7 +237,8 @@ def test_a_manual_run_waits_for_approval_holding_no_lock(flow_env, seaweed, tree
 
 
 def test_inline_approval_publishes_without_pausing(flow_env, seaweed, tree: Path) -> None:
-    from flows.pipeline import ApprovalOptions, publish_notices
+    from flows.pipeline import publish_notices
+    from flows.runs.parameters import ApprovalOptions
 
     assert publish_notices(_params(schools=["northgate-academy"]), return_state=True).is_completed()
     _add_local_recipient(tree, "northgate-academy")
@@ -249,7 +252,7 @@ def test_inline_approval_publishes_without_pausing(flow_env, seaweed, tree: Path
 def test_an_inline_approver_must_be_a_person() -> None:
     from pydantic import ValidationError
 
-    from flows.pipeline import ApprovalOptions
+    from flows.runs.parameters import ApprovalOptions
 
     with pytest.raises(ValidationError, match="system account"):
         ApprovalOptions(approved_by="root")

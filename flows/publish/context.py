@@ -56,6 +56,8 @@ class RunContext:
     expected: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
     force: bool = False
+    exclusive: bool = False
+    """The run holds the trust lock: an edition slot it finds filled was left by a dead run."""
     trust_colour: str = "#1d4f91"
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 

@@ -6,8 +6,9 @@ back (the record of editions), decides what to do (``editions.decide_outcome``),
 
 1. a new edition's ``v<N>/`` files, create-only; a number whose slot holds other bytes is
    skipped and recorded, never overwritten; a crashed run's identical edition is adopted;
-2. the latest files, history, feed and ``latest.json``, where they differ;
-3. ``manifest.json`` last, conditional on the ETag read at the start.
+2. ``manifest.json``, conditional on the ETag read at the start: this records the edition;
+3. the latest files, history, feed and ``latest.json``, where they differ. They never show
+   an edition the manifest does not list; a run killed before them is finished by the next.
 
 A material change (or a minor one, where the trust asks) without a named approver is *held*:
 nothing is written, and the result carries a preview for the person who must approve it.
@@ -16,15 +17,13 @@ A writer that loses a condition re-reads the manifest and starts again.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
-from dataclasses import dataclass
 
 from markupsafe import Markup
 
 from flows.diff import describe_changes, redline, unified_diff
-from flows.editions import Edition, LatestRecord, Manifest, content_hash, decide_outcome, next_number, presentation_hash
+from flows.editions import Edition, LatestRecord, Manifest, decide_outcome, next_number
 from flows.models import Notice
 from flows.pdf import PdfWorkerDied
 from flows.publish import layout
@@ -32,13 +31,12 @@ from flows.publish.base import PreconditionFailed, Publisher, PublishError
 from flows.publish.context import Approval, RunContext, SchoolResult, Status, Upload
 from flows.publish.pages import mint_feed_id, record_uploads, render_changes_page
 from flows.publish.state import SchoolState, fingerprint, input_hash, school_state
-from flows.publish.writer import SlotTaken, create_only, file_record, write_if_changed, write_manifest
+from flows.publish.slots import Draft, render_draft, write_edition
+from flows.publish.writer import file_record, write_if_changed, write_manifest
 from flows.render import EditionStamp, render_notice, render_pdf
 from flows.runs.approval import needs_approval
 
 MAX_ATTEMPTS = 5
-MAX_SKIPS = 5
-YOUNG_S = 30  # an edition slot filled this recently may belong to a publisher still at work
 
 
 def read_manifest(pub: Publisher, key: str) -> tuple[Manifest | None, str | None]:
@@ -66,7 +64,7 @@ def publish_school(pub: Publisher, ctx: RunContext, notice: Notice, known: Schoo
     trusted = known is not None and not ctx.force and known.fingerprint == fingerprint(ctx, notice)
     if known is not None and trusted and known.input_hash == inputs:  # the same inputs: the same draft
         return _vouched(pub, ctx, notice, known)
-    draft = _render_draft(ctx, notice)
+    draft = render_draft(ctx, notice)
     if known is not None and trusted and known.matches(draft.content_hash, draft.presentation_hash, known.fingerprint):
         return _vouched(pub, ctx, notice, known.model_copy(update={"input_hash": inputs}))
     last_conflict = ""
@@ -98,27 +96,13 @@ def _failed(notice: Notice, error: str, *, retryable: bool = True) -> SchoolResu
     return SchoolResult(notice.slug, "failed", error=error, name=notice.school.name, urn=notice.school.urn, retryable=retryable)
 
 
-@dataclass
-class _Draft:
-    """The notice rendered without a stamp: what decides the outcome, and the change notes."""
-
-    files: dict[str, bytes]
-    content_hash: str
-    presentation_hash: str
-
-
-def _render_draft(ctx: RunContext, notice: Notice) -> _Draft:
-    files = dict(render_notice(ctx.env, notice, ctx.text, pdf=False).files)
-    return _Draft(files, content_hash(json.loads(files["notice.json"])), presentation_hash(files, ctx.renderer))
-
-
 def _result(pub: Publisher, ctx: RunContext, notice: Notice, chash: str, status: Status) -> SchoolResult:
     result = SchoolResult(notice.slug, status, name=notice.school.name, urn=notice.school.urn, content_hash=chash)
     result.url = pub.url(layout.latest_key(ctx.target.prefix, notice.slug, "index.html"))
     return result
 
 
-def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: _Draft, *, final: bool) -> SchoolResult:
+def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft, *, final: bool) -> SchoolResult:
     manifest_key = layout.record_key(ctx.target.prefix, notice.slug, "manifest.json")
     manifest, etag = read_manifest(pub, manifest_key)
     result = _result(pub, ctx, notice, draft.content_hash, "unchanged")
@@ -141,9 +125,8 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: _Draft
     latest[-1] = Upload(latest[-1].key, _edition_pdf(ctx, notice, last.number, last.published_at) if not ctx.dry_run else b"", latest[-1].cache_control)
     record = _latest_record(ctx, notice, draft, last.number, latest)
     updated = manifest.model_copy(update={"latest": record, "presentation_updates": (*manifest.presentation_updates, record)})
-    result.uploads = write_if_changed(pub, latest + record_uploads(ctx, updated, notice.branding.colour), force=True, dry_run=ctx.dry_run)
     write_manifest(pub, manifest_key, _manifest_bytes(updated), etag, dry_run=ctx.dry_run)
-    result.uploads.append(manifest_key)
+    result.uploads = [manifest_key, *write_if_changed(pub, latest + record_uploads(ctx, updated, notice.branding.colour), force=True, dry_run=ctx.dry_run)]
     result.status, result.change_class = "presentation", "presentation"
     return result
 
@@ -162,7 +145,7 @@ def _edition_pdf(ctx: RunContext, notice: Notice, number: int, published_at: str
     return render_pdf(page.decode("utf-8"))
 
 
-def _latest_record(ctx: RunContext, notice: Notice, draft: _Draft, number: int, latest: list[Upload]) -> LatestRecord:
+def _latest_record(ctx: RunContext, notice: Notice, draft: Draft, number: int, latest: list[Upload]) -> LatestRecord:
     return LatestRecord(
         edition=number,
         presentation_hash=draft.presentation_hash,
@@ -178,7 +161,7 @@ def _manifest_bytes(manifest: Manifest) -> bytes:
 
 
 def _new_edition(
-    pub: Publisher, ctx: RunContext, notice: Notice, manifest: Manifest | None, etag: str | None, draft: _Draft, result: SchoolResult, *, final: bool
+    pub: Publisher, ctx: RunContext, notice: Notice, manifest: Manifest | None, etag: str | None, draft: Draft, result: SchoolResult, *, final: bool
 ) -> SchoolResult:
     previous = manifest.last_edition() if manifest else None
     redlined: Markup | None = None
@@ -205,7 +188,7 @@ def _new_edition(
         result.uploads += [layout.latest_key(prefix, notice.slug, n) for n in layout.LATEST_FILES]
         result.uploads += [layout.record_key(prefix, notice.slug, n) for n in ("history.html", "feed.xml", "latest.json", "manifest.json")]
         return result
-    edition, uploads, written, skipped = _write_edition(pub, ctx, notice, manifest, draft, result, redlined, approval, final=final)
+    edition, uploads, written, skipped = write_edition(pub, ctx, notice, manifest, draft, result, redlined, approval, final=final)
     latest = _latest_uploads(ctx, notice, edition.number, edition.published_at)
     latest[-1] = Upload(latest[-1].key, next(u.body for u in uploads if u.key.endswith("/notice.pdf")), layout.LATEST_CACHE)
     base = manifest or Manifest(slug=notice.slug, urn=notice.school.urn, name=notice.school.name)
@@ -219,11 +202,12 @@ def _new_edition(
             "feed_id": base.feed_id or mint_feed_id(ctx.trust_website, notice.slug, (base.editions or (edition,))[0].published_at),
         }
     )
-    result.uploads = written
-    result.uploads += write_if_changed(pub, latest + record_uploads(ctx, new_manifest, notice.branding.colour), force=True)
+    # The manifest before the latest files: a run killed in between leaves latest files that
+    # show an edition the manifest lists (the previous one), and the next run finishes the job.
     manifest_key = layout.record_key(ctx.target.prefix, notice.slug, "manifest.json")
     write_manifest(pub, manifest_key, _manifest_bytes(new_manifest), etag)
-    result.uploads.append(manifest_key)
+    result.uploads = [*written, manifest_key]
+    result.uploads += write_if_changed(pub, latest + record_uploads(ctx, new_manifest, notice.branding.colour), force=True)
     result.edition = edition.number
     if skipped:
         result.notes = (*result.notes, f"edition number(s) {', '.join(map(str, skipped))} skipped: an interrupted run left other files there, kept untouched")
@@ -242,7 +226,7 @@ def _approval_for(ctx: RunContext, slug: str, result: SchoolResult) -> tuple[boo
     return False, ctx.approval
 
 
-def _preview(ctx: RunContext, notice: Notice, draft: _Draft, result: SchoolResult, redlined: Markup | None) -> list[Upload]:
+def _preview(ctx: RunContext, notice: Notice, draft: Draft, result: SchoolResult, redlined: Markup | None) -> list[Upload]:
     """The held edition's page and redline, for a private preview (not published)."""
     edition = Edition(
         number=result.edition or 0, content_hash=draft.content_hash, presentation_hash=draft.presentation_hash,
@@ -254,80 +238,6 @@ def _preview(ctx: RunContext, notice: Notice, draft: _Draft, result: SchoolResul
         changes=edition.changes, change_class=edition.change_class, edition=edition, preview=True,
     )
     return [Upload("index.html", draft.files["index.html"], "no-store"), Upload("changes.html", changes, "no-store")]
-
-
-def _write_edition(
-    pub: Publisher, ctx: RunContext, notice: Notice, manifest: Manifest | None, draft: _Draft, result: SchoolResult,
-    redlined: Markup | None, approval: Approval | None, *, final: bool,
-) -> tuple[Edition, list[Upload], list[str], list[int]]:
-    """Create ``v<N>/``; adopt a crashed run's identical edition; skip a slot holding other bytes."""
-    number, published_at = next_number(manifest), ctx.timestamp()
-    skipped: list[int] = []
-    for _ in range(MAX_SKIPS * 2):
-        edition, uploads = _edition_files(ctx, notice, draft, result, redlined, approval, number, published_at)
-        try:
-            written = [u.key for u in uploads if create_only(pub, u)]
-            return edition, uploads, written, skipped
-        except SlotTaken as taken:
-            adopt = _adoptable(taken, draft.content_hash, number)
-            if adopt and adopt != published_at:
-                published_at = adopt  # the same words, stamped by a run that died: finish its edition
-                continue
-            if not final and _young(taken, ctx):
-                raise PreconditionFailed(taken.key) from None  # perhaps a publisher still at work: re-read
-            skipped.append(number)
-            number += 1
-            if len(skipped) > MAX_SKIPS:
-                break
-    raise PublishError(f"{notice.slug}: edition numbers {skipped} are all taken by other bytes; inspect v{skipped[0]}/", transient=False)
-
-
-def _adoptable(taken: SlotTaken, chash: str, number: int) -> str | None:
-    """The publication time of an orphan edition with our words and number, if it is one."""
-    if not taken.key.endswith("/notice.json"):
-        return None
-    try:
-        data = json.loads(taken.existing.body)
-        stamp = data.get("edition") or {}
-        if content_hash(data) == chash and stamp.get("number") == number:
-            return str(stamp["published_at"])
-    except (ValueError, KeyError, TypeError, AttributeError):
-        pass
-    return None
-
-
-def _young(taken: SlotTaken, ctx: RunContext) -> bool:
-    """True if the slot's edition was stamped moments ago (its writer may still be at work)."""
-    try:
-        stamp = json.loads(taken.existing.body).get("edition") or {}
-        stamped = dt.datetime.fromisoformat(str(stamp["published_at"]).replace("Z", "+00:00"))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return False
-    return (ctx.now() - stamped).total_seconds() < YOUNG_S
-
-
-def _edition_files(
-    ctx: RunContext, notice: Notice, draft: _Draft, result: SchoolResult, redlined: Markup | None,
-    approval: Approval | None, number: int, published_at: str,
-) -> tuple[Edition, list[Upload]]:
-    stamp = EditionStamp(number, published_at, "edition")
-    files = dict(render_notice(ctx.env, notice, ctx.text, pdf=False, stamp=stamp).files)
-    files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"))
-    edition = Edition(
-        number=number, content_hash=draft.content_hash, presentation_hash=draft.presentation_hash,
-        dataset_edition=notice.dataset.id, template_version=ctx.template_version, published_at=published_at,
-        change_class=result.change_class or "first", changes=result.changes,
-        approved_by=approval.approver if approval else None, approval_note=approval.note if approval else None,
-    )
-    files["changes.html"] = render_changes_page(
-        ctx.env, trust_name=ctx.trust_name, colour=notice.branding.colour, school_name=notice.school.name, redline=redlined,
-        changes=edition.changes, change_class=edition.change_class, edition=edition,
-    )
-    # notice.json first: it says which edition a slot holds, so a rival or an orphan is recognised at once.
-    order = ("notice.json", *(n for n in layout.EDITION_FILES if n != "notice.json"))
-    uploads = [Upload(layout.edition_key(ctx.target.prefix, notice.slug, number, n), files[n], layout.IMMUTABLE_CACHE) for n in order]
-    edition = edition.model_copy(update={"files": {u.key.rsplit("/", 1)[1]: file_record(u) for u in uploads}})
-    return edition, uploads
 
 
 def _get_required(pub: Publisher, key: str) -> bytes:

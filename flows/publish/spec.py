@@ -35,6 +35,8 @@ class RunSpec:
     force: bool = False
     approval: Approval | None = None
     expected: dict[str, str] = field(default_factory=dict)
+    exclusive: bool = False
+    """Set while the run holds the trust lock (``flows.publish.lease``)."""
 
     def approved(self, approval: Approval, expected: dict[str, str]) -> RunSpec:
         """The same run, publishing under a named approval of exactly these words."""
@@ -62,7 +64,9 @@ def context_for(spec: RunSpec) -> RunContext:
             templates = Path(spec.templates_dir)
             base = make_context(build_environment(templates), render_dataset_text(spec.dataset), spec.target, spec.trust, templates)
             _contexts[key] = base
-    return dataclasses.replace(base, dry_run=spec.dry_run, force=spec.force, approval=spec.approval, expected=dict(spec.expected))
+    return dataclasses.replace(
+        base, dry_run=spec.dry_run, force=spec.force, approval=spec.approval, expected=dict(spec.expected), exclusive=spec.exclusive
+    )
 
 
 def publisher_for(spec: RunSpec) -> Publisher:

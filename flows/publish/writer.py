@@ -4,7 +4,8 @@
   holds the same bytes is adopted, a slot holding other bytes is reported, never touched;
 * the latest files and records are written only where a HEAD shows other bytes or headers
   (which also repairs header drift);
-* ``manifest.json`` is written last by the caller, conditional on the ETag it read.
+* ``manifest.json`` is written conditionally on the ETag the caller read, after the edition
+  files and before the latest files (``flows.publish.school``).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def write_if_changed(
 
 
 def write_manifest(pub: Publisher, key: str, body: bytes, etag: str | None, *, dry_run: bool = False) -> None:
-    """The last write of a school: only if nobody wrote the manifest since we read it."""
+    """Record a school's editions: only if nobody wrote the manifest since we read it."""
     if dry_run:
         return
     pub.put(

@@ -1,9 +1,9 @@
-"""Prefect's side of a run: the trust lock, artifacts, waiting for a person, acting on the answer.
+"""Prefect's side of a run: artifacts, waiting for a person, acting on the answer.
 
-The lock is held only while publishing, never while a run waits for a person: a waiting run
-from a deployment is *suspended* (its process ends; Prefect starts it again from the top
-when the DPO answers, and the saved plan tells it what was already done); a run without a
-deployment (a script, a test) pauses in its process instead.
+The trust lock (``flows.publish.lease``) is held only while publishing, never while a run
+waits for a person: a waiting run from a deployment is *suspended* (its process ends; Prefect
+starts it again from the top when the DPO answers, and the saved plan tells it what was
+already done); a run without a deployment (a script, a test) pauses in its process instead.
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ from prefect.states import Cancelled, Completed, Failed, State
 from flows.models import Notice
 from flows.publish import private
 from flows.publish.context import Approval, RunContext, RunResult, SchoolResult
-from flows.publish.target import Connection, Target
+from flows.publish.target import Connection
 from flows.runs import report
 from flows.runs.approval import check_approver
 
 REPORT_CAP = 20  # markdown artifacts per run; the full report has every school
-LOCK_TIMEOUT_S = 3600  # waiting behind another run's publishing (never behind a person)
 APPROVAL_KEY = "approval"
 
 # Publishes the held schools under a named approval of exactly the words previewed.
@@ -36,39 +35,6 @@ Publish = Callable[[Approval, dict[str, str], Sequence[Notice]], tuple[list[Scho
 def add_counts(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
     """Request counts added up by method."""
     return {k: total.get(k, 0) + more.get(k, 0) for k in {*total, *more}}
-
-
-class trust_lock:  # noqa: N801 - used as a `with` statement, like Prefect's own
-    """A Prefect global concurrency limit of 1 per bucket and prefix: runs publish one at a time.
-
-    Slots are leased (Prefect renews the lease while we hold it), so a killed run frees its
-    slot when the lease ends. The manifest's conditional write keeps every edition even if
-    two runs ever publish at once.
-    """
-
-    def __init__(self, target: Target) -> None:
-        self.name = f"trust-notices-{target.bucket}-{target.prefix or 'root'}".replace("/", "-")[:100]
-        self._cm: Any = None
-
-    def __enter__(self) -> None:
-        from prefect.client.orchestration import get_client
-        from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-        from prefect.concurrency.sync import concurrency
-        from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-
-        with get_client(sync_client=True) as client:
-            try:
-                client.read_global_concurrency_limit_by_name(self.name)
-            except ObjectNotFound:
-                try:
-                    client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=self.name, limit=1))
-                except ObjectAlreadyExists:
-                    pass
-        self._cm = concurrency(self.name, occupy=1, timeout_seconds=LOCK_TIMEOUT_S, strict=True)
-        self._cm.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self._cm.__exit__(*exc)
 
 
 def sweep(pub: Any, prefix: str, logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:

@@ -1,0 +1,121 @@
+"""A new edition's ``v<N>/`` files: rendered with their stamp, created once, never replaced.
+
+A slot that already holds files no manifest names was left by a run that died (or, without
+the trust lock, by a publisher still at work): an orphan with the same words and number is
+*adopted* with its original publication time, so this run completes it byte for byte; one
+with other bytes is left exactly as it is and the edition takes the next number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from flows.editions import Edition, Manifest, content_hash, next_number, presentation_hash
+from flows.models import Notice
+from flows.publish import layout
+from flows.publish.base import PreconditionFailed, Publisher, PublishError
+from flows.publish.context import Approval, RunContext, SchoolResult, Upload
+from flows.publish.pages import render_changes_page
+from flows.publish.writer import SlotTaken, create_only, file_record
+from flows.render import EditionStamp, render_notice, render_pdf
+
+MAX_SKIPS = 5
+# Without the trust lock, an edition slot filled this recently may belong to a publisher still
+# at work; a run holding the lock knows any filled slot was left by a dead run.
+YOUNG_S = 30
+
+
+@dataclass
+class Draft:
+    """The notice rendered without a stamp: what decides the outcome, and the change notes."""
+
+    files: dict[str, bytes]
+    content_hash: str
+    presentation_hash: str
+
+
+def render_draft(ctx: RunContext, notice: Notice) -> Draft:
+    """Render the notice once, unstamped: its files and the hashes that decide the outcome."""
+    files = dict(render_notice(ctx.env, notice, ctx.text, pdf=False).files)
+    return Draft(files, content_hash(json.loads(files["notice.json"])), presentation_hash(files, ctx.renderer))
+
+
+def write_edition(
+    pub: Publisher, ctx: RunContext, notice: Notice, manifest: Manifest | None, draft: Draft, result: SchoolResult,
+    redlined: Markup | None, approval: Approval | None, *, final: bool,
+) -> tuple[Edition, list[Upload], list[str], list[int]]:
+    """Create ``v<N>/``; adopt a crashed run's identical edition; skip a slot holding other bytes.
+
+    Returns the edition, its uploads, the keys written and the numbers skipped.
+    """
+    number, published_at = next_number(manifest), ctx.timestamp()
+    skipped: list[int] = []
+    for _ in range(MAX_SKIPS * 2):
+        edition, uploads = _edition_files(ctx, notice, draft, result, redlined, approval, number, published_at)
+        try:
+            written = [u.key for u in uploads if create_only(pub, u)]
+            return edition, uploads, written, skipped
+        except SlotTaken as taken:
+            adopt = _adoptable(taken, draft.content_hash, number)
+            if adopt and adopt != published_at:
+                published_at = adopt  # the same words, stamped by a run that died: finish its edition
+                continue
+            if not final and not ctx.exclusive and _young(taken, ctx):
+                raise PreconditionFailed(taken.key) from None  # perhaps a publisher still at work: re-read
+            skipped.append(number)
+            number += 1
+            if len(skipped) > MAX_SKIPS:
+                break
+    raise PublishError(f"{notice.slug}: edition numbers {skipped} are all taken by other bytes; inspect v{skipped[0]}/", transient=False)
+
+
+def _adoptable(taken: SlotTaken, chash: str, number: int) -> str | None:
+    """The publication time of an orphan edition with our words and number, if it is one."""
+    if not taken.key.endswith("/notice.json"):
+        return None
+    try:
+        data = json.loads(taken.existing.body)
+        stamp = data.get("edition") or {}
+        if content_hash(data) == chash and stamp.get("number") == number:
+            return str(stamp["published_at"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
+
+
+def _young(taken: SlotTaken, ctx: RunContext) -> bool:
+    """True if the slot's edition was stamped moments ago (its writer may still be at work)."""
+    try:
+        stamp = json.loads(taken.existing.body).get("edition") or {}
+        stamped = dt.datetime.fromisoformat(str(stamp["published_at"]).replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return (ctx.now() - stamped).total_seconds() < YOUNG_S
+
+
+def _edition_files(
+    ctx: RunContext, notice: Notice, draft: Draft, result: SchoolResult, redlined: Markup | None,
+    approval: Approval | None, number: int, published_at: str,
+) -> tuple[Edition, list[Upload]]:
+    stamp = EditionStamp(number, published_at, "edition")
+    files = dict(render_notice(ctx.env, notice, ctx.text, pdf=False, stamp=stamp).files)
+    files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"))
+    edition = Edition(
+        number=number, content_hash=draft.content_hash, presentation_hash=draft.presentation_hash,
+        dataset_edition=notice.dataset.id, template_version=ctx.template_version, published_at=published_at,
+        change_class=result.change_class or "first", changes=result.changes,
+        approved_by=approval.approver if approval else None, approval_note=approval.note if approval else None,
+    )
+    files["changes.html"] = render_changes_page(
+        ctx.env, trust_name=ctx.trust_name, colour=notice.branding.colour, school_name=notice.school.name, redline=redlined,
+        changes=edition.changes, change_class=edition.change_class, edition=edition,
+    )
+    # notice.json first: it says which edition a slot holds, so a rival or an orphan is recognised at once.
+    order = ("notice.json", *(n for n in layout.EDITION_FILES if n != "notice.json"))
+    uploads = [Upload(layout.edition_key(ctx.target.prefix, notice.slug, number, n), files[n], layout.IMMUTABLE_CACHE) for n in order]
+    edition = edition.model_copy(update={"files": {u.key.rsplit("/", 1)[1]: file_record(u) for u in uploads}})
+    return edition, uploads

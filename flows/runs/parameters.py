@@ -1,0 +1,92 @@
+"""What a run of the flow is asked to do: the parameters the Prefect UI shows as a form, and
+the form a DPO fills in to resume a run that waits for approval."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from prefect.input import RunInput
+
+from flows.runs.approval import check_approver
+from flows.runs.runners import check_task_runner
+
+
+class ApprovalOptions(BaseModel):
+    """How this run's changes that need approval are approved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approved_by: str | None = Field(
+        default=None,
+        title="Approved by (inline)",
+        description="For urgent fixes: the full name of the person approving this run's material changes now. "
+        "Recorded in each new edition; the run then does not wait.",
+    )
+    approval_note: str | None = Field(default=None, title="Approval note", description="Why, recorded with the approval.")
+    wait: bool = Field(
+        default=True,
+        title="Wait for approval",
+        description="When a change needs approval and nobody is named above, wait for a person's answer (the run is "
+        "suspended, holding nothing). Off: those schools are held, reported and not published.",
+    )
+    timeout_minutes: int | None = Field(
+        default=None, ge=1, le=10080, title="Approval timeout (minutes)", description="Empty: the trust file's setting."
+    )
+
+    @field_validator("approved_by")
+    @classmethod
+    def _a_person(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else check_approver(value)
+
+
+class PublishParameters(BaseModel):
+    """What to publish. Every field has a description: the Prefect UI shows them as a form."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schools: list[str] = Field(
+        default_factory=list,
+        title="Schools",
+        description="School slugs (e.g. oakfield-primary) or 6-digit URNs to publish. Empty: every school.",
+    )
+    dry_run: bool = Field(default=False, title="Dry run", description="Render and compare only; upload nothing.")
+    force: bool = Field(default=False, title="Force", description="Re-upload the latest files even where they match.")
+    dataset_edition: str | None = Field(
+        default=None, title="DfE dataset edition", description="Use this dataset edition instead of the latest (e.g. 2026-1)."
+    )
+    approval: ApprovalOptions = Field(
+        default_factory=ApprovalOptions,
+        title="Approval",
+        description="Who approves material changes, or whether the run waits for a person's answer.",
+    )
+    schools_dir: str | None = Field(
+        default=None,
+        title="Schools folder",
+        description="Folder with _trust.yaml and the school files, on the worker. Empty: schools/ in the worker's "
+        "working folder, else $NOTICES_SCHOOLS.",
+    )
+    task_runner: str | None = Field(
+        default=None,
+        title="Task runner",
+        description="Where publishing tasks run. Empty: threads in the run's process. Or dask (a local Dask cluster, "
+        "one worker process per core), or the address of an existing Dask scheduler (tcp://host:8786).",
+    )
+    shared_data_dir: str | None = Field(
+        default=None,
+        title="Shared data folder",
+        description="Folder with the DfE dataset, on the worker. Empty: shared_data/ in the worker's working folder, "
+        "else $NOTICES_SHARED_DATA.",
+    )
+
+
+    @field_validator("task_runner")
+    @classmethod
+    def _a_runner(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else check_task_runner(value.strip())
+
+
+class ApprovalInput(RunInput):
+    """The form a DPO fills in to resume a run that waits for approval."""
+
+    approved: bool = Field(description="Publish the changes shown in the approval request?")
+    approver: str = Field(description="Your full name, recorded with each new edition (not a system account).")
+    note: str = Field(default="", description="Optional note, recorded with the approval.")

@@ -1,0 +1,186 @@
+"""Publishing through a proxy that injects faults (5xx, SlowDown, resets, stalls, cut answers)
+in front of a real SeaweedFS: the run completes at moderate fault rates with every object as
+its manifest records it, and at 100 % fails fast, naming each school, key, endpoint and cause,
+leaving the previous edition served intact."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from flows.editions import Manifest, sha256_hex
+from flows.publish import layout
+from flows.publish.base import PublishError
+from flows.publish.s3 import S3Publisher, make_client
+from flows.publish.transport import transport_settings
+
+from .conftest import SAMPLE_SLUGS
+from .faults import KINDS, FaultProxy
+
+READ_TIMEOUT = 1.0  # short, so a stall (just past it) costs little test time
+CAUSE = re.compile(r"HTTP 5\d\d|read timeout|connect timeout|connection reset|cut short|circuit open")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_circuits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No circuit state from an earlier test (a later proxy may get a closed one's port)."""
+    from flows.publish import transport
+
+    monkeypatch.setattr(transport, "_breakers", {})
+
+
+@pytest.fixture
+def fault_env(tree: Path, seaweed, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> dict[str, str]:
+    """Short timeouts and retry delays for this test; the rest of the settings are the defaults."""
+    values = {
+        "AWS_ACCESS_KEY_ID": seaweed.access_key,
+        "AWS_SECRET_ACCESS_KEY": seaweed.secret_key,
+        "NOTICES_S3_BUCKET": seaweed.bucket,
+        "NOTICES_S3_PREFIX": "faults-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-"),
+        "NOTICES_SCHOOLS": str(tree / "schools"),
+        "NOTICES_SHARED_DATA": str(tree / "shared_data"),
+        "NOTICES_S3_READ_TIMEOUT": str(READ_TIMEOUT),
+        "NOTICES_S3_CONNECT_TIMEOUT": "1",
+        "NOTICES_RETRY_DELAYS": "0.5,1,2",  # the total outage test uses the defaults
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+def _direct(seaweed):
+    """A client straight to SeaweedFS, never through the proxy."""
+    return make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
+
+
+def _stored(seaweed, prefix: str) -> dict[str, bytes]:
+    client = _direct(seaweed)
+    objects: dict[str, bytes] = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=seaweed.bucket, Prefix=prefix + "/"):
+        for item in page.get("Contents", []):
+            objects[item["Key"]] = client.get_object(Bucket=seaweed.bucket, Key=item["Key"])["Body"].read()
+    return objects
+
+
+def _verify(objects: dict[str, bytes], prefix: str, slug: str) -> tuple[Manifest, int]:
+    """Every file of every edition and of the latest record matches its sha256; returns the count."""
+    manifest = Manifest.model_validate_json(objects[layout.record_key(prefix, slug, "manifest.json")])
+    checked = 0
+    for edition in manifest.editions:
+        for name, record in edition.files.items():
+            body = objects[layout.edition_key(prefix, slug, edition.number, name)]
+            assert sha256_hex(body) == record.sha256, f"{slug}: v{edition.number}/{name} differs from its manifest record"
+            checked += 1
+    assert manifest.latest is not None and manifest.latest.edition == manifest.editions[-1].number, slug
+    for name, record in manifest.latest.files.items():
+        assert sha256_hex(objects[layout.latest_key(prefix, slug, name)]) == record.sha256, f"{slug}: latest {name} differs"
+        checked += 1
+    return manifest, checked
+
+
+def _publish(monkeypatch: pytest.MonkeyPatch, proxy: FaultProxy):
+    from flows.pipeline import publish_notices
+    from flows.runs.parameters import PublishParameters
+
+    monkeypatch.setenv("NOTICES_S3_ENDPOINT", proxy.url)
+    started = time.monotonic()
+    state = publish_notices(PublishParameters(), return_state=True)
+    return state, time.monotonic() - started
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_fault_names_the_key_the_endpoint_and_the_cause(kind: str, fault_env, seaweed) -> None:
+    key = "faults/some-school/privacy-notice/manifest.json"
+    _direct(seaweed).put_object(Bucket=seaweed.bucket, Key=key, Body=b'{"slug": "some-school"}' * 100)
+    with FaultProxy(seaweed.endpoint_url, rate=1.0, kinds=[kind], stall_s=READ_TIMEOUT + 0.5) as proxy:
+        pub = S3Publisher(make_client(proxy.url, "us-east-1"), seaweed.bucket, proxy.url)
+        with pytest.raises(PublishError) as failed:
+            pub.get(key)
+    message = str(failed.value)
+    assert message.startswith("faults/some-school/privacy-notice/manifest.json: GET failed at "), message
+    assert f"{proxy.url}/{seaweed.bucket}" in message and "None" not in message, message
+    expected = {
+        "503": "HTTP 503 ServiceUnavailable", "500": "HTTP 500 InternalError", "slowdown": "HTTP 503 SlowDown",
+        "reset": "connection reset", "stall": f"read timeout: no answer within {READ_TIMEOUT:g} s", "truncate": "cut short",
+    }[kind]
+    assert expected in message, message
+    assert proxy.injected[kind] >= 2 and proxy.forwarded == 0  # botocore's attempts (and one more for a cut body)
+
+
+def test_the_circuit_opens_after_consecutive_failures_and_a_probe_closes_it(fault_env, seaweed, monkeypatch) -> None:
+    monkeypatch.setenv("NOTICES_S3_CIRCUIT_COOLDOWN", "1")
+    with FaultProxy(seaweed.endpoint_url, rate=1.0, kinds=["503"]) as proxy:
+        pub = S3Publisher(make_client(proxy.url, "us-east-1"), seaweed.bucket, proxy.url)
+        settings = transport_settings()
+        for _ in range(settings.circuit_failures):  # each a request that had 503 on every attempt
+            with pytest.raises(PublishError, match="HTTP 503"):
+                pub.head("faults/x/index.html")
+        sent = proxy.injected["503"]
+        with pytest.raises(PublishError) as refused:
+            pub.head("faults/x/index.html")
+        assert proxy.injected["503"] == sent  # refused at once: nothing was sent
+        assert str(refused.value) == (
+            f"faults/x/index.html: HEAD not sent: {proxy.url} is not answering: circuit open after "
+            f"{settings.circuit_failures} consecutive failures; last: HTTP 503: Service Unavailable (after {settings.attempts} attempt(s))"
+        )
+        assert pub.blocked() is not None
+        time.sleep(1.1)
+        proxy.rate = 0.0
+        assert pub.blocked() is None
+        assert pub.head("faults/x/index.html") is None  # the probe: the server answers (404), the circuit closes
+        assert pub.blocked() is None and pub.breaker.consecutive == 0
+
+
+@pytest.mark.parametrize(("rate", "seed"), [(0.2, 20), (0.4, 40)])
+def test_a_trust_wide_publish_completes_through_faults_with_every_object_intact(
+    rate: float, seed: int, prefect_api: str, fault_env, seaweed, monkeypatch
+) -> None:
+    with FaultProxy(seaweed.endpoint_url, rate=rate, seed=seed, stall_s=READ_TIMEOUT + 0.5) as proxy:
+        state, took = _publish(monkeypatch, proxy)
+    assert state.is_completed(), state.message
+    statuses = {s["slug"]: s["status"] for s in state.result()["schools"]}
+    assert set(statuses) == set(SAMPLE_SLUGS) and "failed" not in statuses.values(), statuses
+    prefix = fault_env["NOTICES_S3_PREFIX"]
+    objects = _stored(seaweed, prefix)
+    verified = sum(_verify(objects, prefix, slug)[1] for slug in SAMPLE_SLUGS)
+    assert sum(proxy.injected.values()) > 0
+    print(f"\n{rate:.0%} faults: completed in {took:.1f} s; injected {dict(sorted(proxy.injected.items()))} of "
+          f"{sum(proxy.injected.values()) + proxy.forwarded} requests; {verified} objects match their manifests")
+
+
+@pytest.mark.parametrize("spare", ["", r"/lock\.json"], ids=["from-the-start", "after-the-trust-lock"])
+def test_a_total_outage_fails_fast_naming_each_school_and_leaves_the_last_edition_served(
+    spare: str, prefect_api: str, fault_env, seaweed, tree: Path, monkeypatch
+) -> None:
+    """From the start, the run fails at the trust lock; when the outage begins once the lock
+    is taken, the publish state is unreadable (a slower run, not a failure), each school fails on its own requests, and the circuit
+    keeps the whole run short."""
+    prefix = fault_env["NOTICES_S3_PREFIX"]
+    monkeypatch.delenv("NOTICES_RETRY_DELAYS")  # 2, 10 and 30 s: the circuit must spare the run them
+    with FaultProxy(seaweed.endpoint_url, rate=0.0, seed=100, stall_s=READ_TIMEOUT + 0.5, spare=spare) as proxy:
+        first, _ = _publish(monkeypatch, proxy)
+        assert first.is_completed(), first.message
+        before = _stored(seaweed, prefix)
+        school = tree / "schools" / "oakfield-primary.yaml"  # a wording change: a new edition would be made
+        school.write_text(school.read_text().replace("Mr Sam Example", "Ms Sam Example"), encoding="utf-8")
+        proxy.rate = 1.0
+        state, took = _publish(monkeypatch, proxy)
+    print(f"\n100% faults{' but ' + spare if spare else ''}: failed in {took:.1f} s; injected {dict(sorted(proxy.injected.items()))}")
+    assert state.is_failed()
+    assert took < 60, f"a total outage took {took:.0f} s to fail"
+    errors = {s["slug"]: s["error"] or "" for s in state.result(raise_on_failure=False)["schools"]}
+    print(f"e.g. {min(errors.items())}")
+    assert set(errors) == set(SAMPLE_SLUGS)
+    for slug, error in errors.items():
+        assert prefix in error, f"{slug}: no key in {error!r}"  # every key of the run is under the prefix
+        assert proxy.url in error and "None" not in error, f"{slug}: no endpoint in {error!r}"
+        assert CAUSE.search(error), f"{slug}: no cause in {error!r}"
+        assert f"{slug} ({error})" in (state.message or ""), slug
+    after = _stored(seaweed, prefix)
+    public = {k: v for k, v in before.items() if not k.startswith(layout.PRIVATE_ROOT)}
+    assert {k: after.get(k) for k in public} == public  # every public object, byte for byte
+    manifest, _ = _verify(after, prefix, "oakfield-primary")
+    assert [e.number for e in manifest.editions] == [1]
