@@ -103,19 +103,18 @@ class Breaker:
             raise CircuitOpen(f"{key}: {op} not sent: {reason}")
 
     def succeeded(self) -> None:
-        """The server answered (any status below 500): close the circuit."""
+        """A whole answer arrived (any status below 500, body included): close the circuit."""
         with self._lock:
             self.consecutive, self.opened_at, self.probing = 0, None, False
 
     def attempt_ended(self, attempt: int, status: int | None, exc: BaseException | None, settings: TransportSettings) -> None:
         """botocore's ``needs-retry`` event, after every attempt: count a timeout or a lost
-        connection; any answer below 500 closes the circuit."""
+        connection. An answer's status alone does not close the circuit: its body may still be
+        cut short (a 200 whose body never arrives is a failure), so only a whole request does."""
         self._counted.attempt = attempt
         if exc is not None and is_transport_failure(exc):
             self._counted.exc = exc
             self.failed(describe(exc, settings))
-        elif status is not None and status < 500:
-            self.succeeded()
 
     def record(self, exc: BaseException, settings: TransportSettings) -> None:
         """Count a request that raised, unless its last attempt was counted already: a 5xx
