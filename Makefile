@@ -1,17 +1,17 @@
 # Two commands on a fresh machine:  make run  ·  make test
-# Everything is installed into .venv (Python) and tests/browser/node_modules (axe-core).
+# Everything is installed into .venv (Python) and tests/browser/node_modules (axe-core, vnu.jar).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-AXE := tests/browser/node_modules/axe-core/axe.min.js
+BROWSER_TOOLS := tests/browser/node_modules/.installed
 VENV_MIN := .venv-min
 MIN_TESTS := tests/test_publish.py tests/test_edition_contract.py tests/test_bucket.py tests/test_pipeline.py tests/test_render.py tests/test_pdf.py
 OUT ?= site
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: help run preview stop test test-min bench validate clean
+.PHONY: help run preview stop test test-min bench validate screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml .ci/constraints.txt
 	$(BIN)/python -m pip install --quiet -c .ci/constraints.txt -e '.[dev]'
 	touch $@
 
-$(AXE): tests/browser/package.json tests/browser/package-lock.json
-	cd tests/browser && npm ci --no-audit --no-fund --silent
+# --ignore-scripts: vnu-jar's install script would download a Java runtime; the system's Java runs it.
+$(BROWSER_TOOLS): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --ignore-scripts --no-audit --no-fund --silent
 	touch $@
 
 run: $(STAMP)  ## set up, start the embedded S3 if needed, publish every school
@@ -39,10 +40,13 @@ stop: $(STAMP)  ## stop the embedded S3 that make run started
 validate: $(STAMP)  ## check every configuration file
 	$(BIN)/notices validate
 
-test: $(STAMP) $(AXE)  ## set up and run the test suite (lint and type checks first: they take seconds)
+test: $(STAMP) $(BROWSER_TOOLS)  ## set up and run the test suite (lint and type checks first: they take seconds)
 	$(BIN)/ruff check flows tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+screenshots: $(STAMP)  ## phone and desktop screenshots of every page type and the PDF's first page, into templates/screenshots/
+	$(BIN)/python tests/tools/screenshots.py --out templates/screenshots
 
 $(VENV_MIN)/.installed: pyproject.toml .ci/constraints-min.txt
 	rm -rf $(VENV_MIN)
