@@ -236,6 +236,13 @@ def test_a_byte_that_is_not_cp1252_is_named_with_its_line(here: Path, capsys: py
     assert not (here / "schools").exists()  # the bad row is read after three good ones: nothing half-imported
 
 
+def test_an_export_resaved_as_utf8_by_excel_is_read_too(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    resaved = here / "resaved.csv"  # Excel's "CSV UTF-8" writes a byte-order mark first
+    resaved.write_bytes(b"\xef\xbb\xbf" + FIRST.read_bytes().decode("cp1252").encode("utf-8"))
+    assert _import(capsys, resaved)[0] == 0
+    assert _load(here / "schools" / "bronte-academy.yaml")["name"] == "Bront\u00eb Academy"
+
+
 def test_a_todo_marker_replaces_the_fields_generic_error(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tree / "schools" / "oakfield-primary.yaml"
     text = path.read_text(encoding="utf-8").replace("email: office@oakfield-primary.example.org", 'email: "TODO (import-gias): the office email"')
