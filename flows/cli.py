@@ -101,7 +101,27 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
 
     _add_publishing_commands(commands)
+    _add_import_command(commands)
     return parser
+
+
+def _add_import_command(commands: Any) -> None:
+    gias = _sub(
+        commands,
+        "import-gias",
+        "write one school file per open establishment of a trust, from the GIAS export",
+        "Read the DfE's Get Information about Schools export (edubasealldata….csv, Windows-1252) and "
+        "write DIR/<slug>.yaml for each open establishment of the trust, with TODO markers for what GIAS "
+        "does not know (`notices validate` lists them), plus a starter _trust.yaml if DIR has none. "
+        "Existing files (matched by URN) are kept; --update refreshes their GIAS fields only. "
+        "Exit status 2 if the file or trust name cannot be used.",
+        'notices import-gias edubasealldata20261129.csv --trust "Meadowbank Learning Trust" --out schools\n'
+        "  notices validate --schools schools   # then fill in each TODO it lists",
+    )
+    gias.add_argument("csv", type=Path, metavar="CSV", help="the GIAS establishment export, as downloaded")
+    gias.add_argument("--trust", required=True, metavar="NAME", help="the trust's name as GIAS spells it (case and spacing do not matter)")
+    gias.add_argument("--out", type=Path, required=True, metavar="DIR", help="the schools folder to write (created if needed)")
+    gias.add_argument("--update", action="store_true", help="refresh the GIAS fields of existing files, keeping all else (edits, comments)")
 
 
 def _target_flags(parser: argparse.ArgumentParser) -> None:
@@ -310,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "diff": commands.diff,
         "history": commands.history,
         "serve": commands.serve,
+        "import-gias": commands.import_gias,
     }
     return handlers[args.command](args)
 

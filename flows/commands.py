@@ -389,3 +389,30 @@ def diff(args: argparse.Namespace) -> int:
     _show()
     _show(unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md"), end="")
     return EXIT_OK
+
+
+def import_gias(args: argparse.Namespace) -> int:
+    """`notices import-gias CSV --trust NAME --out DIR [--update]`: a thin layer over ``flows.gias_import``."""
+    from flows.gias import EXIT_BAD_INPUT, GiasError
+    from flows.gias_import import import_gias as run_import
+
+    try:
+        report = run_import(args.csv, args.trust, args.out, update=args.update)
+    except GiasError as exc:
+        _err(f"notices import-gias: {visible(str(exc))}")
+        return EXIT_BAD_INPUT
+    for outcome in report.outcomes:
+        changes = ", ".join(outcome.changes)
+        if outcome.action == "kept":
+            extra = f"; GIAS differs in {changes} (--update changes it)" if changes else ""
+            line = f"kept {outcome.path} (URN {outcome.urn}): exists{extra}"
+        else:
+            line = f"{outcome.action} {outcome.path} (URN {outcome.urn})" + (f": {changes}" if changes else "")
+        _show(line)
+    _err(*(f"warning: {visible(w)}" for w in report.warnings))
+    if report.trust_file is not None:
+        _show(f"wrote {report.trust_file}: trust name from GIAS, defaults from the sample trust, TODOs for the rest")
+    _show(report.summary())
+    if report.count("created") or report.trust_file is not None:
+        _show(f"next: fill in every TODO that `notices validate --schools {args.out}` lists")
+    return EXIT_OK
