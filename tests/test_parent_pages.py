@@ -1,0 +1,89 @@
+"""What parents read: the redline's words, UK times, the summary, apostrophes, special categories."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from flows.diff import redline
+from flows.editions import Edition, Manifest
+from flows.publish.pages import _render, render_changes_page
+from flows.render import EditionStamp, render_notice
+
+SUMMER = "2026-07-01T16:30:00Z"  # 17:30 BST
+WINTER = "2026-01-15T09:05:00Z"  # 09:05 GMT
+
+
+class _Text(HTMLParser):
+    """The text a reader gets: every text node outside <style> and <head>, joined as parsed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nodes: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._skip += tag in ("style", "script", "title")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("style", "script", "title")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.nodes.append(data)
+
+
+def text_of(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    return "".join(parser.nodes)
+
+
+def _with_headteacher(notice, name: str):
+    return notice.model_copy(update={"school": notice.school.model_copy(update={"headteacher": name})})
+
+
+def test_redline_keeps_replaced_words_apart(sample, env, dataset_text) -> None:
+    notice = next(n for n in sample.notices if n.slug == "northgate-academy")
+    assert notice.school.headteacher == "Dr Casey Example"
+    old = render_notice(env, notice, dataset_text, pdf=False).files["fragment.html"].decode()
+    new = render_notice(env, _with_headteacher(notice, "Ms Jordan Example"), dataset_text, pdf=False).files["fragment.html"]
+    marked = str(redline(old, new.decode()))
+    assert re.search(r"<del>Dr Casey</del>\s*<ins>Ms Jordan</ins>", marked)  # still two distinct elements
+    assert "Dr Casey Ms Jordan Example" in " ".join(text_of(marked).split())
+    assert "CaseyMs" not in text_of(marked)
+
+
+# --- UK time, with GMT or BST, wherever a parent reads one ---------------------------------
+
+
+@pytest.mark.parametrize(("stamp", "shown"), [(SUMMER, "1 July 2026 at 17:30 BST"), (WINTER, "15 January 2026 at 09:05 GMT")])
+def test_edition_note_and_markdown_show_uk_time(sample, env, dataset_text, stamp: str, shown: str) -> None:
+    notice = sample.notices[0]
+    for location in ("latest", "edition"):
+        files = render_notice(env, notice, dataset_text, pdf=False, stamp=EditionStamp(3, stamp, location)).files
+        assert f"published {shown}" in text_of(files["index.html"].decode())
+        assert f"published {shown}" in files["notice.md"].decode()
+
+
+def _edition(number: int, published_at: str) -> Edition:
+    return Edition(
+        number=number, content_hash="c" * 64, presentation_hash="p" * 64, dataset_edition="2025-26",
+        template_version="t", published_at=published_at, change_class="first" if number == 1 else "minor",
+    )
+
+
+def test_history_and_changes_pages_show_uk_time(env) -> None:
+    manifest = Manifest(slug="oakfield-primary", urn="990002", name="Oakfield Primary", editions=(_edition(1, WINTER), _edition(2, SUMMER)))
+    history = text_of(_render(env, "history.html.j2", "#1d4f91", "Trust", manifest=manifest).decode())
+    assert "Published 15 January 2026 at 09:05 GMT." in history
+    assert "Published 1 July 2026 at 17:30 BST." in history
+    for edition, shown in ((_edition(2, SUMMER), "17:30 BST"), (_edition(3, WINTER), "09:05 GMT")):
+        page = render_changes_page(
+            env, trust_name="Trust", colour="#1d4f91", school_name="Oakfield Primary", redline=None,
+            changes=(), change_class="minor", edition=edition,
+        )
+        assert shown in text_of(page.decode())
+    assert not re.search(r"\d{2}:\d{2}(:\d{2})?\s*(UTC|Z\b|\+00:00)", history)
