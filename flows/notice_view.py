@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flows.models import LAWFUL_BASIS_TEXT, Address, DatasetEdition, Notice
+from flows.summary import SUMMARY_TITLE, SummaryPoint, summarise_notice
 
 if TYPE_CHECKING:  # render.py imports this module: its names are needed for types only
     from flows.render import DatasetText, RecipientText
@@ -74,6 +75,8 @@ class NoticeView:
     """Everything a notice template shows that is more than a field of the notice."""
 
     sections: tuple[tuple[str, str], ...]
+    summary_title: str
+    summary: tuple[SummaryPoint, ...]
     controller_address: str
     school_address: str
     dpo_address_lines: tuple[str, ...]
@@ -117,8 +120,11 @@ def view_notice(notice: Notice, text: DatasetText) -> NoticeView:
     """Compute, once, the strings every form of ``notice`` shows."""
     decisions = {d.recipient_id: d for d in notice.decisions}
     effective = notice.dataset.effective_date
+    sections = notice_sections(notice.dataset)
     return NoticeView(
-        sections=notice_sections(notice.dataset),
+        sections=sections,
+        summary_title=SUMMARY_TITLE,
+        summary=summarise_notice(notice, dict(sections)),
         controller_address=one_line_address(notice.controller.registered_address),
         school_address=one_line_address(notice.school.address),
         dpo_address_lines=(*notice.dpo.address.lines, f"{notice.dpo.address.town} {notice.dpo.address.postcode}"),

@@ -87,3 +87,66 @@ def test_history_and_changes_pages_show_uk_time(env) -> None:
         )
         assert shown in text_of(page.decode())
     assert not re.search(r"\d{2}:\d{2}(:\d{2})?\s*(UTC|Z\b|\+00:00)", history)
+
+
+# --- "In brief" -----------------------------------------------------------------------------
+
+
+class _Ids(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.hrefs: list[str] = []
+        self.order: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.append(str(a["id"]))
+            self.order.append(str(a["id"]))
+        if tag == "a" and (a.get("href") or "").startswith("#"):
+            self.hrefs.append(str(a["href"])[1:])
+
+
+def _summary_html(html: str, prefix: str) -> str:
+    found = re.search(rf'<section class="[^"]*summary" aria-labelledby="{prefix}in-brief">(.*?)</section>', html, re.S)
+    assert found, "no In brief section"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("form", ["index.html", "fragment.html"])
+def test_in_brief_links_every_point_to_its_section(sample, env, dataset_text, form: str) -> None:
+    for notice in sample.notices:
+        html = render_notice(env, notice, dataset_text, pdf=False).files[form].decode()
+        # The fragment's prefix is whatever its summary heading uses: never assumed here.
+        prefix = re.search(r'id="([^"]*)in-brief"', html).group(1)  # type: ignore[union-attr]
+        block = _summary_html(html, prefix)
+        level = 2 if form == "index.html" else 3
+        assert re.search(rf'<h{level} id="{prefix}in-brief">In brief</h{level}>', block)
+        assert block.count("<li>") == 5
+        links = _Ids()
+        links.feed(block)
+        assert links.hrefs == [f"{prefix}{s}" for s in ("who-we-are", "information", "sharing", "dfe", "rights", "dpo")]
+        page = _Ids()
+        page.feed(html)
+        assert set(links.hrefs) <= set(page.ids)  # every link lands on a section
+        text = " ".join(text_of(block).split())
+        for category in notice.categories:
+            assert category.split(" (")[0] in text
+        for recipient in notice.local_recipients:
+            assert recipient.name in text
+        assert notice.school.email in text and notice.dpo.email in text
+        if form == "index.html":  # after the title and edition note, before the contents list
+            assert page.order.index("in-brief") < page.order.index("contents-heading")
+            assert html.index("edition-note") < html.index('id="in-brief"')
+
+
+def test_in_brief_follows_the_data_and_is_in_the_markdown(sample, env, dataset_text) -> None:
+    notice = sample.notices[0]
+    changed = notice.model_copy(update={"categories": ("lunch choices (such as allergies)", "trips"), "local_recipients": ()})
+    md = render_notice(env, changed, dataset_text, pdf=False).files["notice.md"].decode()
+    brief = md.split("## In brief", 1)[1].split("\n## ", 1)[0]
+    assert "such as lunch choices and trips." in brief
+    assert "We share it with the Department for Education." in brief
+    assert "](" not in brief and "<" not in brief  # plain text: no links
+    assert len([line for line in brief.splitlines() if line.startswith("- ")]) == 5
