@@ -150,3 +150,33 @@ def test_in_brief_follows_the_data_and_is_in_the_markdown(sample, env, dataset_t
     assert "We share it with the Department for Education." in brief
     assert "](" not in brief and "<" not in brief  # plain text: no links
     assert len([line for line in brief.splitlines() if line.startswith("- ")]) == 5
+
+
+# --- One apostrophe style ---------------------------------------------------------------------
+
+_STRAIGHT = re.compile(r"[^\W\d_]'[^\W\d_]")
+
+
+def test_no_straight_apostrophe_between_letters_in_what_parents_read(sample, env, dataset_text) -> None:
+    for notice in sample.notices:
+        for stamp in (None, EditionStamp(2, SUMMER, "edition")):
+            files = render_notice(env, notice, dataset_text, pdf=False, stamp=stamp).files
+            for name in ("index.html", "fragment.html"):
+                parser = _Text()
+                parser.feed(files[name].decode())
+                bad = [node for node in parser.nodes if _STRAIGHT.search(node)]
+                assert not bad, (notice.slug, name, bad[:3])
+            assert not _STRAIGHT.search(files["notice.md"].decode()), notice.slug
+    st_aidans = next(n for n in sample.notices if n.slug == "st-aidans-all-through")
+    assert "'" in st_aidans.school.name  # the sample really has straight apostrophes to curl
+    page = render_notice(env, st_aidans, dataset_text, pdf=False).files["index.html"].decode()
+    assert "St Aidan’s All-Through School" in text_of(page)
+    assert 'content="How St Aidan&#39;s' in page  # attribute values are left as written
+
+
+def test_apostrophes_in_addresses_are_left_alone() -> None:
+    from flows.typography import curl_apostrophes, typeset_html, typeset_markdown
+
+    assert curl_apostrophes("Email o'brien@example.org, it's open") == "Email o'brien@example.org, it’s open"
+    assert typeset_markdown("[St Aidan's](<https://example.org/a'b>)") == "[St Aidan’s](<https://example.org/a'b>)"
+    assert typeset_html("<p title=\"it's\">it&#39;s</p><style>a{}/*it's*/</style>") == "<p title=\"it's\">it’s</p><style>a{}/*it's*/</style>"
