@@ -20,6 +20,10 @@ if TYPE_CHECKING:  # render.py imports this module: its names are needed for typ
     from flows.render import DatasetText, RecipientText
 
 NO_CONDITION = "None beyond the lawful basis"
+# Column headers of the notice's tables; each cell also carries its header (data-label), which
+# labels it when a phone shows the rows as stacked blocks.
+PURPOSE_COLUMNS = ("We use pupil information", "Lawful basis", "Law or condition")
+SHARING_COLUMNS = ("Organisation", "Why", "Lawful basis")
 
 # The notice's sections in reading order: (id, title). ``None`` is the DfE section,
 # whose title is the dataset's own.
@@ -77,6 +81,8 @@ class NoticeView:
     sections: tuple[tuple[str, str], ...]
     summary_title: str
     summary: tuple[SummaryPoint, ...]
+    purpose_columns: tuple[str, ...]
+    sharing_columns: tuple[str, ...]
     controller_address: str
     school_address: str
     dpo_address_lines: tuple[str, ...]
@@ -125,6 +131,8 @@ def view_notice(notice: Notice, text: DatasetText) -> NoticeView:
         sections=sections,
         summary_title=SUMMARY_TITLE,
         summary=summarise_notice(notice, dict(sections)),
+        purpose_columns=PURPOSE_COLUMNS,
+        sharing_columns=SHARING_COLUMNS,
         controller_address=one_line_address(notice.controller.registered_address),
         school_address=one_line_address(notice.school.address),
         dpo_address_lines=(*notice.dpo.address.lines, f"{notice.dpo.address.town} {notice.dpo.address.postcode}"),
