@@ -28,6 +28,8 @@ _FIELD_NAMES = {
     "dpo": "DPO",
     "complaints": "Complaints route",
     "categories": "Categories of information",
+    "special_categories": "Special category conditions",
+    "voluntary": "Information asked for voluntarily",
     "retention": "Retention",
     "source": "Source of the information",
     "statutory_requirement": "Statutory requirement statement",

@@ -278,6 +278,8 @@ def notice_as_data(notice: Notice, text: DatasetText, stamp: EditionStamp | None
         "dpo": notice.dpo.model_dump(mode="json"),
         "complaints": notice.complaints.model_dump(mode="json"),
         "categories": list(notice.categories),
+        "special_categories": [c.model_dump(mode="json") for c in notice.special_categories],
+        "voluntary": list(notice.voluntary),
         "purposes": [
             {**p.model_dump(mode="json"), "lawful_basis_text": LAWFUL_BASIS_TEXT[p.lawful_basis]} for p in notice.purposes
         ],
