@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flows.categories import SpecialCategory, category_text
 from flows.errors import ConfigError
 from flows.models import Branding, Controller, DatasetEdition, Notice, NoticeSettings, School, TrustFile
 from flows.select import decide_recipients
@@ -66,6 +67,7 @@ def build_notice(school: School, trust: TrustFile, trust_path: str, dataset: Dat
         for name, words in CHECKLIST.items()
         if not getattr(settings, name)
     ]
+    missing += _voluntary_unlisted(school, settings)
     if missing:
         raise NoticeIncomplete(missing)
     # The checklist above guarantees these are set; the asserts tell the type checker so.
@@ -84,7 +86,9 @@ def build_notice(school: School, trust: TrustFile, trust_path: str, dataset: Dat
         dpo=trust.dpo,
         complaints=trust.complaints,
         purposes=settings.purposes,
-        categories=settings.categories,
+        categories=tuple(category_text(c) for c in settings.categories),
+        special_categories=tuple(c for c in settings.categories if isinstance(c, SpecialCategory)),
+        voluntary=settings.voluntary or (),
         retention=settings.retention,
         source=settings.source,
         statutory_requirement=settings.statutory_requirement,
@@ -95,6 +99,30 @@ def build_notice(school: School, trust: TrustFile, trust_path: str, dataset: Dat
         dataset=dataset,
         decisions=decide_recipients(school.config, dataset),
     )
+
+
+# Words by which a statement says some information is optional.
+_VOLUNTARY_WORDS = ("voluntar", "optional", "you have a choice", "do not have to")
+
+
+def _voluntary_unlisted(school: School, settings: NoticeSettings) -> list[ConfigError]:
+    """An error when the notice says information is requested voluntarily but does not say which.
+
+    Listing it (``voluntary``) is what puts the consent withdrawal statement beside it.
+    """
+    statement = (settings.statutory_requirement or "").lower()
+    if settings.voluntary or not any(word in statement for word in _VOLUNTARY_WORDS):
+        return []
+    return [
+        ConfigError(
+            school.path,
+            None,
+            "voluntary",
+            "the statutory requirement statement says some information is requested voluntarily; list what "
+            "parents may choose not to give under 'voluntary' (in this file or under 'defaults' in the trust file), "
+            "so the notice names it and says consent can be withdrawn",
+        )
+    ]
 
 
 def compose_notices(schools: tuple[School, ...], trust: TrustFile, trust_path: str, dataset: DatasetEdition) -> Composed:

@@ -28,6 +28,8 @@ _FIELD_NAMES = {
     "dpo": "DPO",
     "complaints": "Complaints route",
     "categories": "Categories of information",
+    "special_categories": "Special category conditions",
+    "voluntary": "Information asked for voluntarily",
     "retention": "Retention",
     "source": "Source of the information",
     "statutory_requirement": "Statutory requirement statement",
@@ -138,10 +140,19 @@ def unified_diff(old_markdown: str, new_markdown: str, old_label: str, new_label
 
 
 _BODY = re.compile(r"<section class=\"tn-notice\"[^>]*>(.*)</section>\s*$", re.S)
+# htmldiff2 puts a replaced phrase's <del> and <ins> side by side ("<del>Dr Casey</del><ins>Ms Jordan</ins>"),
+# so its text, as a screen reader or copy-and-paste gives it, runs the words together.
+_ADJACENT_CHANGE = re.compile(r"(</del>|</ins>)(?=<(?:ins|del)\b)")
 
 
 def redline(old_fragment: str, new_fragment: str) -> Markup:
     """Inline ``<ins>``/``<del>`` view of two fragments, keeping lists and tables intact."""
     old = _BODY.search(old_fragment)
     new = _BODY.search(new_fragment)
-    return Markup(htmldiff2.render_html_diff(old.group(1) if old else old_fragment, new.group(1) if new else new_fragment))
+    marked = htmldiff2.render_html_diff(old.group(1) if old else old_fragment, new.group(1) if new else new_fragment)
+    return Markup(separate_changes(marked))
+
+
+def separate_changes(marked: str) -> str:
+    """A space between a deletion and the insertion that follows it, so their words stay apart."""
+    return _ADJACENT_CHANGE.sub(r"\1 ", marked)

@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from flows.categories import Category, SpecialCategory
 from flows.settingscheck import Bucket, EndpointUrl, Prefix, Region
 from flows.validators import (
     PHASES,
@@ -48,6 +49,7 @@ MAX_CATEGORIES = 100
 MAX_OVERRIDES = 100
 MAX_RECIPIENTS = 200
 MAX_PARAGRAPHS = 100
+MAX_VOLUNTARY = 50
 
 
 class Frozen(BaseModel):
@@ -215,11 +217,18 @@ class NoticeSettings(Frozen):
     """
 
     purposes: Annotated[tuple[Purpose, ...] | None, at_most(MAX_PURPOSES)] = None
-    categories: Annotated[tuple[Text, ...] | None, at_most(MAX_CATEGORIES)] = Field(default=None, description="Categories of pupil data.")
+    categories: Annotated[tuple[Category, ...] | None, at_most(MAX_CATEGORIES)] = Field(
+        default=None,
+        description="Categories of pupil data: text, or a mapping with the Article 9 conditions of special category data.",
+    )
     retention: Retention | None = None
     source: Text | None = Field(default=None, description="Where the data comes from.")
     statutory_requirement: Text | None = Field(
         default=None, description="Whether providing the data is a statutory requirement, and what happens if not."
+    )
+    voluntary: Annotated[tuple[Text, ...] | None, at_most(MAX_VOLUNTARY)] = Field(
+        default=None,
+        description="Information we ask for that parents may choose not to give; the notice says consent can be withdrawn.",
     )
     international_transfers: Text | None = None
     automated_decision_making: Text | None = None
@@ -316,6 +325,8 @@ class Notice(Frozen):
     complaints: Complaints
     purposes: tuple[Purpose, ...]
     categories: tuple[str, ...]
+    special_categories: tuple[SpecialCategory, ...] = ()
+    voluntary: tuple[str, ...] = ()
     retention: Retention
     source: str
     statutory_requirement: str
@@ -332,9 +343,12 @@ class Notice(Frozen):
         return tuple(r for r in self.dataset.recipients if r.id in applying)
 
     def uses_consent(self) -> bool:
-        """True when any purpose or local sharing relies on consent (the notice must say it can be withdrawn)."""
+        """True when information is asked for voluntarily, or any purpose or local sharing relies on consent.
+
+        The notice must then say consent can be withdrawn.
+        """
         bases = [p.lawful_basis for p in self.purposes] + [r.lawful_basis for r in self.local_recipients]
-        return "consent" in bases
+        return "consent" in bases or bool(self.voluntary)
 
 
 class RenderedNotice(Frozen):

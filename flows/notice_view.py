@@ -14,11 +14,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flows.models import LAWFUL_BASIS_TEXT, Address, DatasetEdition, Notice
+from flows.summary import SUMMARY_TITLE, SummaryPoint, short_name, summarise_notice
 
 if TYPE_CHECKING:  # render.py imports this module: its names are needed for types only
     from flows.render import DatasetText, RecipientText
 
 NO_CONDITION = "None beyond the lawful basis"
+# Column headers of the notice's tables; each cell also carries its header (data-label), which
+# labels it when a phone shows the rows as stacked blocks.
+PURPOSE_COLUMNS = ("We use pupil information", "Lawful basis", "Law or condition")
+SHARING_COLUMNS = ("Organisation", "Why", "Lawful basis")
+SPECIAL_COLUMNS = ("Information", "Special category data", "UK GDPR Article 9 condition", "DPA 2018 Schedule 1 condition")
+NO_SCHEDULE_1 = "Not needed with this Article 9 condition"
 
 # The notice's sections in reading order: (id, title). ``None`` is the DfE section,
 # whose title is the dataset's own.
@@ -60,6 +67,16 @@ class LocalRecipientRow:
 
 
 @dataclass(frozen=True)
+class SpecialCategoryRow:
+    """One row of the special category table: a category and the conditions for its special data."""
+
+    information: str
+    special_data: str
+    article_9: str
+    schedule_1: str
+
+
+@dataclass(frozen=True)
 class DfeRecipientView:
     """One DfE recipient that applies to the school, with its heading and prose."""
 
@@ -74,6 +91,12 @@ class NoticeView:
     """Everything a notice template shows that is more than a field of the notice."""
 
     sections: tuple[tuple[str, str], ...]
+    summary_title: str
+    summary: tuple[SummaryPoint, ...]
+    purpose_columns: tuple[str, ...]
+    sharing_columns: tuple[str, ...]
+    special_columns: tuple[str, ...]
+    special_categories: tuple[SpecialCategoryRow, ...]
     controller_address: str
     school_address: str
     dpo_address_lines: tuple[str, ...]
@@ -117,8 +140,18 @@ def view_notice(notice: Notice, text: DatasetText) -> NoticeView:
     """Compute, once, the strings every form of ``notice`` shows."""
     decisions = {d.recipient_id: d for d in notice.decisions}
     effective = notice.dataset.effective_date
+    sections = notice_sections(notice.dataset)
     return NoticeView(
-        sections=notice_sections(notice.dataset),
+        sections=sections,
+        summary_title=SUMMARY_TITLE,
+        summary=summarise_notice(notice, dict(sections)),
+        purpose_columns=PURPOSE_COLUMNS,
+        sharing_columns=SHARING_COLUMNS,
+        special_columns=SPECIAL_COLUMNS,
+        special_categories=tuple(
+            SpecialCategoryRow(short_name(c.category), c.special_data, c.article_9, c.schedule_1 or NO_SCHEDULE_1)
+            for c in notice.special_categories
+        ),
         controller_address=one_line_address(notice.controller.registered_address),
         school_address=one_line_address(notice.school.address),
         dpo_address_lines=(*notice.dpo.address.lines, f"{notice.dpo.address.town} {notice.dpo.address.postcode}"),

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from flows import wording
 from flows.models import LAWFUL_BASIS_TEXT, DatasetEdition, Notice, RenderedNotice
 from flows.notice_view import escape_markdown, markdown_email, markdown_link, neutralise_markdown, view_notice
+from flows.typography import typeset_html, typeset_markdown
 
 # Output file name → template that makes it. ``notice.json`` and ``notice.pdf`` are made in code.
 TEMPLATES: dict[str, str] = {
@@ -224,7 +225,8 @@ def render_notice(
     files: dict[str, bytes] = {}
     for name, template in TEMPLATES.items():
         page = env.get_template(template).render(**context, style=Markup(style), csp=csp)
-        files[name] = page.encode("utf-8")
+        # One apostrophe style in what parents read, whatever each source file used.
+        files[name] = (typeset_markdown(page) if name.endswith(".md") else typeset_html(page)).encode("utf-8")
     files["notice.json"] = notice_json(notice, text, stamp).encode("utf-8")
     if pdf:
         files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"))
@@ -276,6 +278,8 @@ def notice_as_data(notice: Notice, text: DatasetText, stamp: EditionStamp | None
         "dpo": notice.dpo.model_dump(mode="json"),
         "complaints": notice.complaints.model_dump(mode="json"),
         "categories": list(notice.categories),
+        "special_categories": [c.model_dump(mode="json") for c in notice.special_categories],
+        "voluntary": list(notice.voluntary),
         "purposes": [
             {**p.model_dump(mode="json"), "lawful_basis_text": LAWFUL_BASIS_TEXT[p.lawful_basis]} for p in notice.purposes
         ],

@@ -19,6 +19,7 @@ from flows.editions import Edition, Manifest
 from flows.publish import layout
 from flows.publish.context import RunContext, Upload
 from flows.render import display_time, page_style
+from flows.typography import typeset_html
 
 CHANGE_LABELS = {
     "first": "First edition.",
@@ -44,7 +45,7 @@ def _render(env: Environment, template: str, colour: str, trust_name: str, **val
     html = env.get_template(template).render(
         style=Markup(style), csp=csp, trust_name=trust_name, change_label=CHANGE_LABELS, **values
     )
-    return html.encode("utf-8")
+    return typeset_html(html).encode("utf-8")
 
 
 def render_changes_page(
