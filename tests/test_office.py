@@ -18,6 +18,7 @@ import html
 import re
 import shutil
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -245,6 +246,15 @@ def host(published: dict[str, Any]) -> Iterator[dict[str, Any]]:
         thread.join(5)
 
 
+def _wait(page: Any, expression: str, seconds: float = 10.0) -> None:
+    """Poll ``expression`` until true. Not ``wait_for_function``: Playwright evaluates its predicate
+    with ``eval`` inside the page, which the host's CSP (rightly) forbids."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"never true: {expression}"
+        time.sleep(0.05)
+
+
 @pytest.mark.browser
 def test_two_fragments_work_on_a_host_page_with_a_strict_csp(published: dict[str, Any], host: dict[str, Any]) -> None:
     from .test_accessibility import AXE, AXE_TAGS, CHROMIUM, CHROMIUM_ARGS, _require_browser
@@ -264,9 +274,9 @@ def test_two_fragments_work_on_a_host_page_with_a_strict_csp(published: dict[str
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(host["url"])
-            page.wait_for_function("document.querySelectorAll('.tn-notice').length === 2", timeout=10_000)
-            page.wait_for_function("document.getElementById('json-result').textContent.startsWith('Edition')", timeout=10_000)
-            page.wait_for_function("getComputedStyle(document.querySelector('.tn-table-scroll')).overflowX === 'auto'", timeout=10_000)
+            _wait(page, "document.querySelectorAll('.tn-notice').length === 2")
+            _wait(page, "document.getElementById('json-result').textContent.startsWith('Edition')")
+            _wait(page, "document.querySelector('.tn-table-scroll') && getComputedStyle(document.querySelector('.tn-table-scroll')).overflowX === 'auto'")
             assert errors == []  # nothing blocked by the host's CSP, no CORS failure
             assert page.text_content("#json-result") == f"Edition 1 of {published['names'][next(iter(published['bases']))]}"
             ids = page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)")
@@ -279,6 +289,11 @@ def test_two_fragments_work_on_a_host_page_with_a_strict_csp(published: dict[str
             assert any(wide for _, wide in scrolls)  # a table wider than 320 px scrolls inside its box
             result = page.evaluate("async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
             assert result["passes"] and [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]] == []
+            # Our own pages that show the addresses reflow at 320 px too (every disclosure open).
+            for url in (next(iter(published["bases"].values())) + "history.html", published["root"] + "index.html"):
+                page.goto(url)
+                page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+                assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), url
             context.close()
         finally:
             browser.close()
