@@ -256,11 +256,14 @@ def _lock_counts(lock_pub: Publisher) -> dict[str, int]:
 
 
 def _index_stale(results: Sequence[SchoolResult], trusted: dict[str, SchoolState]) -> bool:
-    """True if the trust's index may not show a school's current edition: something was
-    published, or a school's edition differs from the last run that saved the state (a run
-    killed after a school's manifest but before the index)."""
+    """True if the trust's pages may be out of date: something was published, a school's
+    edition differs from the last run that saved the state (a run killed after a school's
+    manifest but before the index), or a school's fingerprint moved (templates, trust or site
+    changed: the index or ``fragment.css`` may have other bytes though no notice did)."""
     return any(
-        r.status in ("published", "presentation") or (r.edition is not None and (r.slug not in trusted or trusted[r.slug].edition != r.edition))
+        r.status in ("published", "presentation")
+        or (r.edition is not None and (r.slug not in trusted or trusted[r.slug].edition != r.edition))
+        or (r.state is not None and r.slug in trusted and trusted[r.slug].fingerprint != r.state.fingerprint)
         for r in results
         if r.status not in ("failed", "held")
     )

@@ -194,14 +194,26 @@ def page_style(env: Environment, colour: str) -> tuple[str, str]:
     return style, csp
 
 
-def notice_context(notice: Notice, text: DatasetText, stamp: EditionStamp | None = None) -> dict[str, Any]:
+def fragment_id_prefix(notice: Notice) -> str:
+    """``tn-<URN>-``: the prefix of every id in a school's fragment, so two schools' fragments
+    on one page of a school website never share an id (URNs are unique, and 6 digits)."""
+    return f"tn-{notice.school.urn}-"
+
+
+def notice_context(
+    notice: Notice, text: DatasetText, stamp: EditionStamp | None = None, fragment_css: str | None = None
+) -> dict[str, Any]:
     """The variables every notice template sees; ``stamp`` None renders a draft (not yet published).
 
     ``view`` holds the strings computed for the notice (``flows.notice_view``): the
-    templates only place values, they decide nothing about wording.
+    templates only place values, they decide nothing about wording. ``fragment_css`` is the
+    absolute address of the trust's fragment stylesheet, which the fragment links (None when
+    rendered locally, with no public address).
     """
     return {
         "stamp": stamp,
+        "fragment_id_prefix": fragment_id_prefix(notice),
+        "fragment_css": fragment_css,
         "published_uk": display_time(stamp.published_at) if stamp else None,
         "notice": notice,
         "school": notice.school,
@@ -213,14 +225,21 @@ def notice_context(notice: Notice, text: DatasetText, stamp: EditionStamp | None
 
 
 def render_notice(
-    env: Environment, notice: Notice, text: DatasetText, *, pdf: bool = True, stamp: EditionStamp | None = None
+    env: Environment,
+    notice: Notice,
+    text: DatasetText,
+    *,
+    pdf: bool = True,
+    stamp: EditionStamp | None = None,
+    fragment_css: str | None = None,
 ) -> RenderedNotice:
     """Render one school's notice to every output file (``pdf=False`` skips the slow PDF).
 
     With a ``stamp`` every form says which edition it is and when it was published; without
     one it is a draft (``notices render``, and the hashes that decide what a run does).
+    ``fragment_css``: the fragment stylesheet's public address (publishing only).
     """
-    context = notice_context(notice, text, stamp)
+    context = notice_context(notice, text, stamp, fragment_css)
     style, csp = page_style(env, notice.branding.colour)
     files: dict[str, bytes] = {}
     for name, template in TEMPLATES.items():

@@ -9,6 +9,7 @@ import pytest
 
 from flows.diff import redline
 from flows.editions import Edition, Manifest
+from flows.publish.office import host_csp, office_links
 from flows.publish.pages import _render, render_changes_page
 from flows.render import EditionStamp, render_notice
 
@@ -77,7 +78,10 @@ def _edition(number: int, published_at: str) -> Edition:
 
 def test_history_and_changes_pages_show_uk_time(env) -> None:
     manifest = Manifest(slug="oakfield-primary", urn="990002", name="Oakfield Primary", editions=(_edition(1, WINTER), _edition(2, SUMMER)))
-    history = text_of(_render(env, "history.html.j2", "#1d4f91", "Trust", manifest=manifest).decode())
+    base = "https://notices.example.org/"
+    office = office_links(base, "notices", manifest.slug, manifest.name)
+    page = _render(env, "history.html.j2", "#1d4f91", "Trust", manifest=manifest, office=office, fragment_css=office.stylesheet, host_csp=host_csp(base))
+    history = text_of(page.decode())
     assert "Published 15 January 2026 at 09:05 GMT." in history
     assert "Published 1 July 2026 at 17:30 BST." in history
     for edition, shown in ((_edition(2, SUMMER), "17:30 BST"), (_edition(3, WINTER), "09:05 GMT")):

@@ -65,7 +65,7 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
     assert {r.slug: (r.status, r.edition, r.change_class) for r in first.schools} == {
         slug: ("published", 1, "first") for slug in SAMPLE_SLUGS
     }
-    assert first.requests["put"] == 6 * 15 + 3  # per school: 6 edition + 5 latest + 3 records + manifest
+    assert first.requests["put"] == 6 * 15 + 4  # per school: 6 edition + 5 latest + 3 records + manifest; 4 at the root
     client = _client(seaweed)
     for slug in SAMPLE_SLUGS:
         for name in layout.LATEST_FILES:
@@ -93,7 +93,7 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
     assert (oak.status, oak.edition, oak.change_class) == ("published", 2, "material")
     assert oak.changes == ("Local recipient added: Example Catering Ltd", "School headteacher changed: Mr Sam Example → Ms Alex Example")
     assert {results[s].status for s in SAMPLE_SLUGS if s != "oakfield-primary"} == {"unchanged"}
-    assert edited.requests["put"] == 15 + 2  # the school's 15, the trust index and schools.json
+    assert edited.requests["put"] == 15 + 2  # the school's 15, the trust index and schools.json (fragment.css is unchanged)
     changes = client.get_object(Bucket=seaweed.bucket, Key=layout.edition_key(prefix, "oakfield-primary", 2, "changes.html"))["Body"].read().decode()
     assert "<del>Mr Sam</del>" in changes and "<ins>Ms Alex</ins>" in changes
     assert "Example Catering Ltd" in changes and "<ins>" in changes

@@ -20,7 +20,8 @@ def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: 
 
     Versioning keeps every overwritten object; the policy allows anonymous GET of everything
     except the private prefix (approval previews, saved plans, run reports);
-    CORS lets school websites fetch the JSON and fragments; the website configuration
+    CORS lets school websites fetch the JSON and fragments (GET and HEAD only: SeaweedFS,
+    with no rule, would also advertise PUT and DELETE); the website configuration
     serves index and error documents where the server supports it.
     """
     warnings: list[str] = []
@@ -60,7 +61,7 @@ def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: 
             },
         )
     except ClientError as exc:
-        warnings.append(f"CORS not set ({exc.response['Error']['Code']}): school websites cannot fetch JSON from the browser")
+        warnings.append(f"CORS not set ({exc.response['Error']['Code']}): school websites cannot fetch JSON or fragments from the browser (the embed snippet shows its link instead)")
     warnings += _expire_private_files(client, bucket) if expire_private else _keep_private_files(client, bucket)
     try:
         client.put_bucket_website(

@@ -7,7 +7,8 @@ Per school, under ``<prefix>/<slug>/privacy-notice/``:
 * ``v<N>/…``: edition N, the same files plus ``changes.html``, immutable;
 * ``history.html``, ``feed.xml``, ``latest.json``, ``manifest.json``.
 
-At ``<prefix>/``: ``index.html`` (all schools), ``error.html`` and ``schools.json``.
+At ``<prefix>/``: ``index.html`` (all schools), ``error.html``, ``schools.json`` and
+``fragment.css`` (the stylesheet every school's fragment links, at a stable address).
 Private run files (previews, saved plans, reports) live under ``_private/<prefix>/``, which the
 bucket policy never serves anonymously.
 Pages link with relative links to explicit files (``history.html`` from the latest page,
@@ -35,6 +36,7 @@ _TYPES = {
     ".xml": "application/atom+xml; charset=utf-8",
     ".pdf": "application/pdf",
     ".txt": "text/plain; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
 }
 
 
@@ -69,7 +71,7 @@ def record_key(prefix: str, slug: str, name: str) -> str:
 
 
 def root_key(prefix: str, name: str) -> str:
-    """Key of a trust-level object: ``index.html``, ``error.html``, ``schools.json``."""
+    """Key of a trust-level object: ``index.html``, ``error.html``, ``schools.json``, ``fragment.css``."""
     return join(prefix, name)
 
 

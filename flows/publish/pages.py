@@ -18,6 +18,7 @@ from markupsafe import Markup
 from flows.editions import Edition, Manifest
 from flows.publish import layout
 from flows.publish.context import RunContext, Upload
+from flows.publish.office import FRAGMENT_CSS, fragment_css_url, fragment_stylesheet, host_csp, office_links
 from flows.render import display_time, page_style
 from flows.typography import typeset_html
 
@@ -104,7 +105,10 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
     if not manifest.editions:
         return []
     base_url = ctx.target.public_base_url + layout.school_dir(prefix, slug) + "/"
-    history = render_page(ctx, "history.html.j2", colour, manifest=manifest)
+    links = office_links(ctx.target.public_base_url, prefix, slug, manifest.name)
+    history = render_page(
+        ctx, "history.html.j2", colour, manifest=manifest, office=links, fragment_css=links.stylesheet, host_csp=host_csp(ctx.target.public_base_url)
+    )
     feed_id = manifest.feed_id or mint_feed_id(ctx.trust_website, slug, manifest.editions[0].published_at)
     feed = ctx.env.get_template("feed.xml.j2").render(
         manifest=manifest, base_url=base_url, feed_id=feed_id, trust_name=ctx.trust_name, change_label=CHANGE_LABELS
@@ -122,15 +126,16 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
         "dataset_edition": last.dataset_edition,
         "feed_id": feed_id,
         "urls": {
-            "page": base_url + "index.html",
-            "fragment": base_url + "fragment.html",
-            "json": base_url + "notice.json",
+            "page": links.page,
+            "fragment": links.fragment,
+            "fragment_css": links.stylesheet,
+            "json": links.json,
             "markdown": base_url + "notice.md",
             "pdf": base_url + "notice.pdf",
             "edition": base_url + f"v{last.number}/index.html",
             "changes": base_url + f"v{last.number}/changes.html",
             "history": base_url + "history.html",
-            "feed": base_url + "feed.xml",
+            "feed": links.feed,
         },
     }
     return [
@@ -141,11 +146,19 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
 
 
 def root_pages(ctx: RunContext, schools: list[dict[str, Any]]) -> list[Upload]:
-    """The trust's index of schools and its error page."""
-    prefix, colour = ctx.target.prefix, ctx.trust_colour
+    """The trust's index of schools, its error page and the fragment stylesheet.
+
+    Like the pages, ``fragment.css`` is written only where its bytes differ (one HEAD a run
+    that touches the index), so an unchanged stylesheet is never uploaded again.
+    """
+    prefix, colour, base = ctx.target.prefix, ctx.trust_colour, ctx.target.public_base_url
     # The error page is served for any missing path, so it links to the index absolutely.
-    index_href = ctx.target.public_base_url + layout.root_key(prefix, "index.html")
+    index_href = base + layout.root_key(prefix, "index.html")
+    listed = [{**school, "office": office_links(base, prefix, school["slug"], school["name"])} for school in schools]
+    css = fragment_css_url(base, prefix)
+    index = render_page(ctx, "trust_index.html.j2", colour, schools=listed, fragment_css=css, host_csp=host_csp(base))
     return [
-        Upload(layout.root_key(prefix, "index.html"), render_page(ctx, "trust_index.html.j2", colour, schools=schools), layout.LATEST_CACHE),
+        Upload(layout.root_key(prefix, "index.html"), index, layout.LATEST_CACHE),
         Upload(layout.root_key(prefix, "error.html"), render_page(ctx, "error.html.j2", colour, index_href=index_href), layout.LATEST_CACHE),
+        Upload(layout.root_key(prefix, FRAGMENT_CSS), fragment_stylesheet(ctx.env), layout.LATEST_CACHE),
     ]

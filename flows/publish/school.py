@@ -31,9 +31,9 @@ from flows.publish.base import PreconditionFailed, Publisher, PublishError
 from flows.publish.context import Approval, RunContext, SchoolResult, Status, Upload
 from flows.publish.pages import mint_feed_id, record_uploads, render_changes_page
 from flows.publish.state import SchoolState, fingerprint, input_hash, school_state
-from flows.publish.slots import Draft, render_draft, write_edition
+from flows.publish.slots import Draft, render_draft, render_files, write_edition
 from flows.publish.writer import file_record, write_if_changed, write_manifest
-from flows.render import EditionStamp, render_notice, render_pdf
+from flows.render import EditionStamp, render_pdf
 from flows.runs.approval import needs_approval
 
 MAX_ATTEMPTS = 5
@@ -134,14 +134,14 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft,
 def _latest_uploads(ctx: RunContext, notice: Notice, number: int, published_at: str) -> list[Upload]:
     """The latest files stamped with their edition (the PDF, last, is filled in by the caller)."""
     stamp = EditionStamp(number, published_at, "latest")
-    files = render_notice(ctx.env, notice, ctx.text, pdf=False, stamp=stamp).files
+    files = render_files(ctx, notice, stamp)
     prefix = ctx.target.prefix
     return [Upload(layout.latest_key(prefix, notice.slug, n), files.get(n, b""), layout.LATEST_CACHE) for n in layout.LATEST_FILES]
 
 
 def _edition_pdf(ctx: RunContext, notice: Notice, number: int, published_at: str) -> bytes:
     """The PDF of an edition: made from its ``v<N>/`` page, so a printed copy says it may be replaced."""
-    page = render_notice(ctx.env, notice, ctx.text, pdf=False, stamp=EditionStamp(number, published_at, "edition")).files["index.html"]
+    page = render_files(ctx, notice, EditionStamp(number, published_at, "edition"))["index.html"]
     return render_pdf(page.decode("utf-8"))
 
 

@@ -19,6 +19,7 @@ from flows.models import Notice
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher, PublishError
 from flows.publish.context import Approval, RunContext, SchoolResult, Upload
+from flows.publish.office import fragment_css_url
 from flows.publish.pages import render_changes_page
 from flows.publish.writer import SlotTaken, create_only, file_record
 from flows.render import EditionStamp, render_notice, render_pdf
@@ -38,9 +39,19 @@ class Draft:
     presentation_hash: str
 
 
+def render_files(ctx: RunContext, notice: Notice, stamp: EditionStamp | None = None) -> dict[str, bytes]:
+    """The notice's files without the PDF, as published on this target.
+
+    The fragment links the trust's stylesheet at its absolute address on this target, so its
+    bytes (and the presentation hash) follow the public base URL, as the state's fingerprint does.
+    """
+    css = fragment_css_url(ctx.target.public_base_url, ctx.target.prefix)
+    return dict(render_notice(ctx.env, notice, ctx.text, pdf=False, stamp=stamp, fragment_css=css).files)
+
+
 def render_draft(ctx: RunContext, notice: Notice) -> Draft:
     """Render the notice once, unstamped: its files and the hashes that decide the outcome."""
-    files = dict(render_notice(ctx.env, notice, ctx.text, pdf=False).files)
+    files = render_files(ctx, notice)
     return Draft(files, content_hash(json.loads(files["notice.json"])), presentation_hash(files, ctx.renderer))
 
 
@@ -102,7 +113,7 @@ def _edition_files(
     approval: Approval | None, number: int, published_at: str,
 ) -> tuple[Edition, list[Upload]]:
     stamp = EditionStamp(number, published_at, "edition")
-    files = dict(render_notice(ctx.env, notice, ctx.text, pdf=False, stamp=stamp).files)
+    files = render_files(ctx, notice, stamp)
     files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"))
     edition = Edition(
         number=number, content_hash=draft.content_hash, presentation_hash=draft.presentation_hash,
