@@ -184,9 +184,18 @@ def _resolve_links(text: str, links: dict[str, str | None]) -> str:
 # --- One school's notice ------------------------------------------------------------------
 
 
-def page_style(env: Environment, colour: str) -> tuple[str, str]:
-    """The inline stylesheet with the school's colour, and the CSP that allows exactly it."""
-    style = f":root {{ --brand: {colour}; }}\n{env.globals['notice_css']}"
+def css_string(text: str) -> str:
+    """``text`` as a quoted CSS string that cannot end the string or the ``<style>`` element."""
+    return '"' + "".join(ch if ch.isalnum() or ch in " .,'’()-&" else f"\\{ord(ch):x} " for ch in text) + '"'
+
+
+def page_style(env: Environment, colour: str, school: str | None = None) -> tuple[str, str]:
+    """The inline stylesheet with the school's colour, and the CSP that allows exactly it.
+
+    ``school`` names the school in the printed footer where string-set is unknown (Chromium).
+    """
+    school_var = f" --school: {css_string(school)};" if school else ""
+    style = f":root {{ --brand: {colour};{school_var} }}\n{env.globals['notice_css']}"
     digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     # No scripts, no remote anything: only our own inline stylesheet, by hash.
     csp = f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'self'; base-uri 'none'; form-action 'none'"
@@ -220,7 +229,7 @@ def render_notice(
     one it is a draft (``notices render``, and the hashes that decide what a run does).
     """
     context = notice_context(notice, text, stamp)
-    style, csp = page_style(env, notice.branding.colour)
+    style, csp = page_style(env, notice.branding.colour, notice.school.name)
     files: dict[str, bytes] = {}
     for name, template in TEMPLATES.items():
         page = env.get_template(template).render(**context, style=Markup(style), csp=csp)
