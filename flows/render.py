@@ -221,12 +221,14 @@ def notice_context(notice: Notice, text: DatasetText, stamp: EditionStamp | None
 
 
 def render_notice(
-    env: Environment, notice: Notice, text: DatasetText, *, pdf: bool = True, stamp: EditionStamp | None = None
+    env: Environment, notice: Notice, text: DatasetText, *, pdf: bool = True, stamp: EditionStamp | None = None,
+    pdf_base_url: str | None = None,
 ) -> RenderedNotice:
     """Render one school's notice to every output file (``pdf=False`` skips the slow PDF).
 
     With a ``stamp`` every form says which edition it is and when it was published; without
     one it is a draft (``notices render``, and the hashes that decide what a run does).
+    ``pdf_base_url`` is the public URL of the page's folder, for the PDF's links (``render_pdf``).
     """
     context = notice_context(notice, text, stamp)
     style, csp = page_style(env, notice.branding.colour, notice.school.name)
@@ -236,15 +238,19 @@ def render_notice(
         files[name] = page.encode("utf-8")
     files["notice.json"] = notice_json(notice, text, stamp).encode("utf-8")
     if pdf:
-        files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"))
+        files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"), pdf_base_url)
     return RenderedNotice(slug=notice.slug, files=files)
 
 
-def render_pdf(html: str) -> bytes:
-    """A tagged PDF/UA-1 of the page, using its print stylesheet and the bundled fonts."""
+def render_pdf(html: str, base_url: str | None = None) -> bytes:
+    """A tagged PDF/UA-1 of the page, using its print stylesheet and the bundled fonts.
+
+    ``base_url``, the public URL of the page's folder, makes the PDF's relative links absolute;
+    without it they stay relative (see ``flows.pdf.render_pdf``).
+    """
     from flows import pdf  # WeasyPrint is imported by the PDF worker processes, not here
 
-    return pdf.make_pdf(html)
+    return pdf.make_pdf(html, base_url)
 
 
 def _recipient_text(text: RecipientText) -> dict[str, Any]:
