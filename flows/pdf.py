@@ -139,12 +139,14 @@ def render_pdf(html: str, *, base_url: str | None = None, fonts_dir: Path | None
     """
     import weasyprint
 
+    from flows.pdf_tables import merge_split_tables
+
     # Screen-only CSS (clip-path, overflow-x) is unknown to WeasyPrint and would be logged on
     # every page; real problems (an image without alt text) are logged as errors and stay.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     font_config, sheet = _styles(fonts_dir or templates_dir() / "fonts")
     return weasyprint.HTML(string=html, base_url=base_url).write_pdf(
-        stylesheets=[sheet], font_config=font_config, pdf_variant="pdf/ua-1"
+        stylesheets=[sheet], font_config=font_config, pdf_variant="pdf/ua-1", finisher=merge_split_tables
     )
 
 
