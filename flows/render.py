@@ -192,7 +192,7 @@ def css_string(text: str) -> str:
 def page_style(env: Environment, colour: str, school: str | None = None) -> tuple[str, str]:
     """The inline stylesheet with the school's colour, and the CSP that allows exactly it.
 
-    ``school`` names the school in the printed footer where string-set is unknown (Chromium).
+    ``school`` becomes ``--school``: the school's name in the footer of every printed page.
     """
     school_var = f" --school: {css_string(school)};" if school else ""
     style = f":root {{ --brand: {colour};{school_var} }}\n{env.globals['notice_css']}"
