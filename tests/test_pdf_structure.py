@@ -96,7 +96,25 @@ def test_one_table_element_per_html_table_with_its_header_once(long_notice: tupl
             for cell in (e for e in _elements(table) if e.S == "/TD"):
                 assert {str(h) for h in cell.A.Headers} <= ids
         assert len(pages) > 1  # the last table really crosses a page break
+        _assert_content_is_tagged_or_artifact(pdf)
     assert render_pdf(html) == data  # the merge keeps the PDF reproducible
+
+
+def _assert_content_is_tagged_or_artifact(pdf: pikepdf.Pdf) -> None:
+    """Each marked-content id on a page has a structure element in the parent tree, and each
+    structure element's ids are drawn on its page (none dropped, none left dangling)."""
+    nums = pdf.Root.StructTreeRoot.ParentTree.Nums
+    parents = {int(nums[i]): nums[i + 1] for i in range(0, len(nums), 2)}
+    for index, page in enumerate(pdf.pages):
+        drawn = [
+            int(operands[1].MCID) for operands, operator in pikepdf.parse_content_stream(page)
+            if operator == pikepdf.Operator("BDC") and isinstance(operands[1], pikepdf.Dictionary) and "/MCID" in operands[1]
+        ]
+        mapped = parents[index]
+        assert all(m < len(mapped) and isinstance(mapped[m], pikepdf.Dictionary) for m in drawn), f"page {index + 1}"
+        tagged = {int(k) for e in _elements(pdf.Root.StructTreeRoot) if e.get("/Pg") is not None and e.Pg.objgen == page.objgen
+                  for k in (e.K if isinstance(e.K, pikepdf.Array) else [e.K]) if isinstance(k, int)}
+        assert tagged <= set(drawn), f"page {index + 1}: the tag tree names content that is not drawn"
 
 
 def test_published_pdf_has_only_absolute_links(published: tuple[str, bytes], sample) -> None:
