@@ -17,6 +17,10 @@ PDF worker keeps one font configuration, so memory stays flat, and is replaced a
 
 The only date WeasyPrint writes (``/CreationDate``) comes from ``<meta name="dcterms.created">``
 in the page, i.e. from the edition, never from the clock.
+
+Two corrections to what WeasyPrint makes: links resolve against the public URL of the page's
+folder when one is given (``base_url``), and a table split by page breaks is tagged as one
+``/Table`` again (``flows.pdf_tables``).
 """
 
 from __future__ import annotations
