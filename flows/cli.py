@@ -278,7 +278,8 @@ def _render(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     prepared = prepare_selected(args.schools, args.shared_data, args.school, dataset_edition=args.dataset_edition)
     _print_errors(prepared.errors)
-    report = render_all(prepared.notices, args.out, pdf=not args.no_pdf)
+    publishing = prepared.valid.trust.publishing if prepared.valid else None
+    report = render_all(prepared.notices, args.out, pdf=not args.no_pdf, publishing=publishing)
     for slug, folder in report.written.items():
         print(f"rendered {slug}: {display_path(folder / 'index.html')} ({report.seconds[slug] * 1000:.0f} ms)")
     for slug in prepared.broken:

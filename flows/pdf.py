@@ -17,6 +17,10 @@ PDF worker keeps one font configuration, so memory stays flat, and is replaced a
 
 The only date WeasyPrint writes (``/CreationDate``) comes from ``<meta name="dcterms.created">``
 in the page, i.e. from the edition, never from the clock.
+
+Two corrections to what WeasyPrint makes: links resolve against the public URL of the page's
+folder when one is given (``base_url``), and a table split by page breaks is tagged as one
+``/Table`` again (``flows.pdf_tables``).
 """
 
 from __future__ import annotations
@@ -126,19 +130,27 @@ def _styles(fonts_dir: Path) -> tuple[FontConfiguration, CSS]:
     return cached
 
 
-def render_pdf(html: str, *, fonts_dir: Path | None = None) -> bytes:
+def render_pdf(html: str, *, base_url: str | None = None, fonts_dir: Path | None = None) -> bytes:
     """A tagged PDF/UA-1 of the page (its print stylesheet applies), in the bundled fonts.
+
+    ``base_url`` is the public URL of the folder the page is served from (ending in "/"): the
+    page's relative links (``notice.json``, ``../history.html``) become absolute links to it,
+    so they still work in a downloaded or e-mailed PDF. Without one they stay relative, which
+    only works beside the published files. The page loads nothing (its CSP allows only its
+    inline style), so the URL is used for links only, never fetched.
 
     Raises FontsMissing or PdfToolMissing before rendering if the PDF could not be reproducible.
     """
     import weasyprint
 
+    from flows.pdf_tables import merge_split_tables
+
     # Screen-only CSS (clip-path, overflow-x) is unknown to WeasyPrint and would be logged on
     # every page; real problems (an image without alt text) are logged as errors and stay.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     font_config, sheet = _styles(fonts_dir or templates_dir() / "fonts")
-    return weasyprint.HTML(string=html).write_pdf(
-        stylesheets=[sheet], font_config=font_config, pdf_variant="pdf/ua-1"
+    return weasyprint.HTML(string=html, base_url=base_url).write_pdf(
+        stylesheets=[sheet], font_config=font_config, pdf_variant="pdf/ua-1", finisher=merge_split_tables
     )
 
 
@@ -193,15 +205,18 @@ def _discard_pool(broken: ProcessPoolExecutor) -> None:
     broken.shutdown(wait=False, cancel_futures=True)
 
 
-def make_pdf(html: str) -> bytes:
-    """The PDF of a page, made in a worker process when there are workers (see the module)."""
+def make_pdf(html: str, base_url: str | None = None) -> bytes:
+    """The PDF of a page, made in a worker process when there are workers (see the module).
+
+    ``base_url``: the public URL of the page's folder, for absolute links (see ``render_pdf``).
+    """
     workers = pdf_workers()
     if workers == 0 or multiprocessing.current_process().daemon:
         # A daemonic process (a Dask worker's, say) may not start processes: it is one already.
-        return render_pdf(html)
+        return render_pdf(html, base_url=base_url)
     pool = _get_pool(workers)
     try:
-        return pool.submit(render_pdf, html).result()
+        return pool.submit(render_pdf, html, base_url=base_url).result()
     except BrokenProcessPool as exc:
         _discard_pool(pool)  # the next PDF gets a fresh pool
         raise PdfWorkerDied(f"a PDF worker process died ({exc}); the school can be retried") from exc

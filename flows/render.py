@@ -26,7 +26,7 @@ from markupsafe import Markup
 from flows import wording
 from flows.models import LAWFUL_BASIS_TEXT, DatasetEdition, Notice, RenderedNotice
 from flows.notice_view import escape_markdown, markdown_email, markdown_link, neutralise_markdown, view_notice
-from flows.typography import typeset_html, typeset_markdown
+from flows.typography import curl_apostrophes, typeset_html, typeset_markdown
 
 # Output file name → template that makes it. ``notice.json`` and ``notice.pdf`` are made in code.
 TEMPLATES: dict[str, str] = {
@@ -185,9 +185,18 @@ def _resolve_links(text: str, links: dict[str, str | None]) -> str:
 # --- One school's notice ------------------------------------------------------------------
 
 
-def page_style(env: Environment, colour: str) -> tuple[str, str]:
-    """The inline stylesheet with the school's colour, and the CSP that allows exactly it."""
-    style = f":root {{ --brand: {colour}; }}\n{env.globals['notice_css']}"
+def css_string(text: str) -> str:
+    """``text`` as a quoted CSS string that cannot end the string or the ``<style>`` element."""
+    return '"' + "".join(ch if ch.isalnum() or ch in " .,'’()-&" else f"\\{ord(ch):x} " for ch in text) + '"'
+
+
+def page_style(env: Environment, colour: str, school: str | None = None) -> tuple[str, str]:
+    """The inline stylesheet with the school's colour, and the CSP that allows exactly it.
+
+    ``school`` becomes ``--school``: the school's name in the footer of every printed page.
+    """
+    school_var = f" --school: {css_string(curl_apostrophes(school))};" if school else ""
+    style = f":root {{ --brand: {colour};{school_var} }}\n{env.globals['notice_css']}"
     digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     # No scripts, no remote anything: only our own inline stylesheet, by hash.
     csp = f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'self'; base-uri 'none'; form-action 'none'"
@@ -232,15 +241,17 @@ def render_notice(
     pdf: bool = True,
     stamp: EditionStamp | None = None,
     fragment_css: str | None = None,
+    pdf_base_url: str | None = None,
 ) -> RenderedNotice:
     """Render one school's notice to every output file (``pdf=False`` skips the slow PDF).
 
     With a ``stamp`` every form says which edition it is and when it was published; without
     one it is a draft (``notices render``, and the hashes that decide what a run does).
     ``fragment_css``: the fragment stylesheet's public address (publishing only).
+    ``pdf_base_url`` is the public URL of the page's folder, for the PDF's links (``render_pdf``).
     """
     context = notice_context(notice, text, stamp, fragment_css)
-    style, csp = page_style(env, notice.branding.colour)
+    style, csp = page_style(env, notice.branding.colour, notice.school.name)
     files: dict[str, bytes] = {}
     for name, template in TEMPLATES.items():
         page = env.get_template(template).render(**context, style=Markup(style), csp=csp)
@@ -248,15 +259,19 @@ def render_notice(
         files[name] = (typeset_markdown(page) if name.endswith(".md") else typeset_html(page)).encode("utf-8")
     files["notice.json"] = notice_json(notice, text, stamp).encode("utf-8")
     if pdf:
-        files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"))
+        files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"), pdf_base_url)
     return RenderedNotice(slug=notice.slug, files=files)
 
 
-def render_pdf(html: str) -> bytes:
-    """A tagged PDF/UA-1 of the page, using its print stylesheet and the bundled fonts."""
+def render_pdf(html: str, base_url: str | None = None) -> bytes:
+    """A tagged PDF/UA-1 of the page, using its print stylesheet and the bundled fonts.
+
+    ``base_url``, the public URL of the page's folder, makes the PDF's relative links absolute;
+    without it they stay relative (see ``flows.pdf.render_pdf``).
+    """
     from flows import pdf  # WeasyPrint is imported by the PDF worker processes, not here
 
-    return pdf.make_pdf(html)
+    return pdf.make_pdf(html, base_url)
 
 
 def _recipient_text(text: RecipientText) -> dict[str, Any]:

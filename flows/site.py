@@ -18,7 +18,7 @@ from flows.compose import compose_notices
 from flows.errors import ConfigError
 from flows.folders import templates_dir
 from flows.loading import Inputs, load_inputs
-from flows.models import DatasetEdition, Notice, RenderedNotice, TrustFile
+from flows.models import DatasetEdition, Notice, PublishingTarget, RenderedNotice, TrustFile
 from flows.render import build_environment, render_dataset_text, render_notice
 
 TEMPLATES_DIR = templates_dir()
@@ -84,8 +84,16 @@ class RenderReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def render_all(notices: tuple[Notice, ...], out_dir: Path, *, pdf: bool = True) -> RenderReport:
-    """Render every notice and write ``out_dir/<slug>/``; Markdown is converted once."""
+def render_all(
+    notices: tuple[Notice, ...], out_dir: Path, *, pdf: bool = True, publishing: PublishingTarget | None = None
+) -> RenderReport:
+    """Render every notice and write ``out_dir/<slug>/``; Markdown is converted once.
+
+    A draft has no public URL of its own. If the trust file's ``publishing`` names a
+    ``public_base_url``, each PDF's relative links (``notice.json``, ``notice.md``) point at the
+    school's published latest folder there; otherwise they are left relative, and work only
+    beside the rendered files.
+    """
     report = RenderReport()
     if not notices:
         return report
@@ -94,10 +102,19 @@ def render_all(notices: tuple[Notice, ...], out_dir: Path, *, pdf: bool = True) 
     out_dir.mkdir(parents=True, exist_ok=True)
     for notice in notices:
         started = time.perf_counter()
-        rendered = render_notice(env, notice, text, pdf=pdf)
+        rendered = render_notice(env, notice, text, pdf=pdf, pdf_base_url=draft_pdf_base_url(publishing, notice.slug))
         report.written[notice.slug] = write_school(out_dir, rendered)
         report.seconds[notice.slug] = time.perf_counter() - started
     return report
+
+
+def draft_pdf_base_url(publishing: PublishingTarget | None, slug: str) -> str | None:
+    """Where a draft's PDF links point: the school's public latest folder, if one is configured."""
+    if publishing is None or publishing.public_base_url is None:
+        return None
+    from flows.publish.layout import latest_url
+
+    return latest_url(str(publishing.public_base_url).rstrip("/") + "/", (publishing.prefix or "").strip("/"), slug)
 
 
 def write_school(out_dir: Path, rendered: RenderedNotice) -> Path:

@@ -19,6 +19,7 @@ plain S3 REST URL.
 from __future__ import annotations
 
 import posixpath
+from urllib.parse import quote
 
 NOTICE_DIR = "privacy-notice"
 LATEST_FILES = ("index.html", "fragment.html", "notice.md", "notice.json", "notice.pdf")
@@ -68,6 +69,17 @@ def edition_key(prefix: str, slug: str, number: int, name: str) -> str:
 def record_key(prefix: str, slug: str, name: str) -> str:
     """Key of ``manifest.json``, ``latest.json``, ``history.html`` or ``feed.xml``."""
     return join(school_dir(prefix, slug), name)
+
+
+def edition_url(public_base_url: str, prefix: str, slug: str, number: int) -> str:
+    """Public URL of edition N's folder (ending in "/"): what its PDF's relative links resolve
+    against. The latest ``notice.pdf`` is a copy of the edition's, so it uses this URL too."""
+    return public_base_url + quote(join(school_dir(prefix, slug), f"v{number}")) + "/"
+
+
+def latest_url(public_base_url: str, prefix: str, slug: str) -> str:
+    """Public URL of a school's latest-notice folder, ending in "/"."""
+    return public_base_url + quote(school_dir(prefix, slug)) + "/"
 
 
 def root_key(prefix: str, name: str) -> str:

@@ -142,7 +142,7 @@ def _latest_uploads(ctx: RunContext, notice: Notice, number: int, published_at: 
 def _edition_pdf(ctx: RunContext, notice: Notice, number: int, published_at: str) -> bytes:
     """The PDF of an edition: made from its ``v<N>/`` page, so a printed copy says it may be replaced."""
     page = render_files(ctx, notice, EditionStamp(number, published_at, "edition"))["index.html"]
-    return render_pdf(page.decode("utf-8"))
+    return render_pdf(page.decode("utf-8"), layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number))
 
 
 def _latest_record(ctx: RunContext, notice: Notice, draft: Draft, number: int, latest: list[Upload]) -> LatestRecord:

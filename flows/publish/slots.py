@@ -114,7 +114,8 @@ def _edition_files(
 ) -> tuple[Edition, list[Upload]]:
     stamp = EditionStamp(number, published_at, "edition")
     files = render_files(ctx, notice, stamp)
-    files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"))
+    base_url = layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number)
+    files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"), base_url)
     edition = Edition(
         number=number, content_hash=draft.content_hash, presentation_hash=draft.presentation_hash,
         dataset_edition=notice.dataset.id, template_version=ctx.template_version, published_at=published_at,
