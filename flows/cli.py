@@ -309,7 +309,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``notices`` command; returns the exit status."""
-    from flows import commands
+    from flows import commands, edition_commands
 
     from flows.folders import ConfigNotFound, find_config
 
@@ -328,8 +328,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "s3": commands.s3,
         "setup-bucket": commands.setup_bucket,
         "publish": commands.publish,
-        "diff": commands.diff,
-        "history": commands.history,
+        "diff": edition_commands.diff,
+        "history": edition_commands.history,
         "serve": commands.serve,
         "import-gias": commands.import_gias,
     }

@@ -1,4 +1,6 @@
-"""The publishing commands of ``notices`` (s3, setup-bucket, publish, diff, history).
+"""The publishing commands of ``notices`` (s3, setup-bucket, publish, serve, import-gias).
+
+``diff`` and ``history``, which read published editions, are in ``flows.edition_commands``.
 
 Each is a thin layer: parse nothing, call the library, print for a person (or JSON).
 Notes for the person go to stderr so that ``--json`` output on stdout stays parseable.
@@ -14,14 +16,14 @@ import sys
 from typing import Any
 
 from flows import local_s3
-from flows.publish import layout
 from flows.site import Prepared, ValidInputs
 from flows.textcheck import visible
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _flags(args: argparse.Namespace) -> dict[str, str | None]:
+def flags(args: argparse.Namespace) -> dict[str, str | None]:
+    """The publishing-target flags of a command, by setting name (None where not given)."""
     return {
         "endpoint_url": args.endpoint_url,
         "bucket": args.bucket,
@@ -31,19 +33,22 @@ def _flags(args: argparse.Namespace) -> dict[str, str | None]:
     }
 
 
-def _err(*lines: object) -> None:
+def err(*lines: object) -> None:
+    """Print notes for the person to stderr, one per line (stdout stays parseable)."""
     for line in lines:
         print(line, file=sys.stderr)
 
 
-def _json_for_terminal(data: Any) -> str:
+def json_for_terminal(data: Any) -> str:
+    """``data`` as indented JSON that shows no raw control or bidi character on a terminal."""
     # json.dumps escapes C0 controls itself; C1 controls and bidi characters it leaves raw
     # with ensure_ascii=False, so those become JSON escapes (the same text to a parser).
     text = json.dumps(data, indent=2, ensure_ascii=False)
     return re.sub("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _show(text: str = "", end: str = "\n") -> None:
+def show(text: str = "", end: str = "\n") -> None:
+    """Print ``text`` to stdout with any control character shown as an escape."""
     # What diff and history print comes from stored manifests and editions, which may hold
     # control characters (older versions accepted them): show them as escapes, never raw.
     print(visible(text, keep="\n\t"), end=end)
@@ -61,7 +66,7 @@ def s3(args: argparse.Namespace) -> int:
             print("embedded S3 stopped" if stopped else "embedded S3 was not running")
             return EXIT_OK
     except local_s3.LocalS3Error as exc:
-        _err(f"notices s3 {args.action}: {exc}")
+        err(f"notices s3 {args.action}: {exc}")
         return EXIT_FAILED
     info = local_s3.status()
     if args.json:
@@ -74,17 +79,18 @@ def s3(args: argparse.Namespace) -> int:
     return EXIT_OK if info is not None else EXIT_FAILED
 
 
-def _prepare(args: argparse.Namespace, selectors: tuple[str, ...] = ()) -> Prepared:
+def prepare(args: argparse.Namespace, selectors: tuple[str, ...] = ()) -> Prepared:
+    """Load and validate the configuration a command names, printing every problem to stderr."""
     from flows.runs.selection import prepare_selected
 
     prepared = prepare_selected(args.schools, args.shared_data, selectors, dataset_edition=args.dataset_edition)
-    _err(*prepared.errors)
+    err(*prepared.errors)
     return prepared
 
 
 def _valid(prepared: Prepared) -> ValidInputs | None:
     if prepared.valid is None:
-        _err("nothing can be published until the errors above are fixed")
+        err("nothing can be published until the errors above are fixed")
     return prepared.valid
 
 
@@ -94,18 +100,18 @@ def setup_bucket(args: argparse.Namespace) -> int:
     from flows.publish.s3 import setup_bucket as configure
     from flows.publish.target import connect
 
-    valid = _valid(_prepare(args))
+    valid = _valid(prepare(args))
     if valid is None:
         return EXIT_FAILED
     try:  # a bad flag or $NOTICES_* value (TargetError) is one line, not a traceback
-        conn = connect(valid.trust, _flags(args))
+        conn = connect(valid.trust, flags(args))
     except local_s3.LocalS3Error as exc:
-        _err(f"notices setup-bucket: {exc}")
+        err(f"notices setup-bucket: {exc}")
         return EXIT_FAILED
     assert isinstance(conn.publisher, S3Publisher)
     # Not on the embedded S3: SeaweedFS applies a lifecycle rule by replaying every recent write.
     for warning in configure(conn.publisher.client, conn.target.bucket, expire_private=conn.credentials is None):
-        _err(f"warning: {warning}")
+        err(f"warning: {warning}")
     print(f"bucket {conn.target.bucket} ready: versioning on, public GET except _private/, CORS GET; {conn.target.public_base_url}")
     return EXIT_OK
 
@@ -161,22 +167,22 @@ def publish(args: argparse.Namespace) -> int:
     try:
         approver = check_approver(args.approved_by) if args.approved_by is not None else None
     except ValueError as exc:
-        _err(f"notices publish: --approved-by: {exc}")
+        err(f"notices publish: --approved-by: {exc}")
         return EXIT_FAILED
-    prepared = _prepare(args, tuple(args.school))
+    prepared = prepare(args, tuple(args.school))
     valid = _valid(prepared)
     if valid is None:
         return EXIT_FAILED
     if not prepared.notices:
-        _err("no valid school to publish")
+        err("no valid school to publish")
         return EXIT_FAILED
     _flags_to_environment(args)
     from flows.publish.target import connect
 
     try:  # says where it publishes, and starts the embedded S3 when that is the target
-        _err(*connect(valid.trust, {}).notes)
+        err(*connect(valid.trust, {}).notes)
     except local_s3.LocalS3Error as exc:
-        _err(f"notices publish: {exc}")
+        err(f"notices publish: {exc}")
         return EXIT_FAILED
     data = _run_flow(args, list(args.school), approver, args.approval_note)
     if data is None:
@@ -197,7 +203,7 @@ def publish(args: argparse.Namespace) -> int:
         _print_run(data, args.dry_run)
     held = [s for s in data["schools"] if s["status"] == "held"]
     if held and not args.dry_run:
-        _err(f"{len(held)} school(s) not published: their change needs a named approver; after checking "
+        err(f"{len(held)} school(s) not published: their change needs a named approver; after checking "
              "`notices diff SLUG`, run again with --approved-by \"Your Name\" (and --approval-note)")
     failed = any(s["status"] == "failed" for s in data["schools"])
     return EXIT_FAILED if failed or (held and not args.dry_run) or prepared.errors else EXIT_OK
@@ -223,11 +229,11 @@ def _run_flow(args: argparse.Namespace, schools: list[str], approver: str | None
         schools_dir=str(args.schools.resolve()),
         shared_data_dir=str(args.shared_data.resolve()),
     )
-    pipeline.progress = lambda line: _err(line)
+    pipeline.progress = lambda line: err(line)
     state = pipeline.publish_notices(params, return_state=True)
     data = state.result(raise_on_failure=False) if state.data is not None else None
     if not isinstance(data, dict):
-        _err(f"notices publish: the flow run ended {state.type.value}: {state.message}")
+        err(f"notices publish: the flow run ended {state.type.value}: {state.message}")
         return None
     return data
 
@@ -236,10 +242,10 @@ def _ask_approval(held: list[dict[str, Any]]) -> tuple[str, str | None] | None:
     """On a terminal: show what needs approval and ask for the approver's name."""
     from flows.runs.approval import check_approver
 
-    _err("", "These changes need a named approver before they are published:")
+    err("", "These changes need a named approver before they are published:")
     for school in held:
-        _err(f"  {school['slug']} v{school['edition']} ({school['change_class']}):", *(f"    - {c}" for c in school["changes"]))
-    _err("See the full text with `notices diff SLUG`.")
+        err(f"  {school['slug']} v{school['edition']} ({school['change_class']}):", *(f"    - {c}" for c in school["changes"]))
+    err("See the full text with `notices diff SLUG`.")
     while True:
         try:
             name = input("Your full name to approve and publish them (Enter to leave them unpublished): ")
@@ -250,7 +256,7 @@ def _ask_approval(held: list[dict[str, Any]]) -> tuple[str, str | None] | None:
         try:
             approver = check_approver(name)
         except ValueError as exc:
-            _err(str(exc))
+            err(str(exc))
             continue
         note = input("A note to record with the approval (optional): ").strip()
         return approver, note or None
@@ -280,115 +286,8 @@ def serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_redline(path: Any, env: Any, names: tuple[str, str], from_label: str, to_label: str, notes: Any, change_class: str, old: str, new: str) -> None:
-    from flows.diff import redline
-    from flows.publish.pages import render_changes_page
-
-    page = render_changes_page(
-        env, trust_name=names[0], colour="#1d4f91", school_name=names[1], redline=redline(old, new),
-        changes=tuple(notes), change_class=change_class, from_label=from_label, to_label=to_label,
-    )
-    path.write_bytes(page)
-
-
 def _root(prefix: str) -> str:
     return f"{prefix}/" if prefix else ""
-
-
-def _manifest(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    from flows.publish.school import read_manifest
-    from flows.publish.target import connect
-
-    prepared = _prepare(args, (args.slug,))
-    if prepared.valid is None:
-        return None, None, prepared
-    try:  # reading never starts the embedded S3: it says how to
-        conn = connect(prepared.valid.trust, _flags(args), start_embedded=False)
-    except local_s3.LocalS3Error as exc:
-        _err(f"notices {args.command}: {exc}")
-        return None, None, prepared
-    manifest, _ = read_manifest(conn.publisher, layout.record_key(conn.target.prefix, args.slug, "manifest.json"))
-    return conn, manifest, prepared
-
-
-def history(args: argparse.Namespace) -> int:
-    """`notices history SLUG`."""
-    conn, manifest, _ = _manifest(args)
-    if conn is None:
-        return EXIT_FAILED
-    if manifest is None:
-        _err(f"{args.slug}: no editions published yet")
-        return EXIT_FAILED
-    if args.json:
-        print(_json_for_terminal([e.model_dump(mode="json", exclude={"files"}) for e in manifest.editions]))
-        return EXIT_OK
-    for edition in manifest.editions:
-        approver = f", approved by {edition.approved_by}" if edition.approved_by else ""
-        _show(f"v{edition.number}  {edition.published_at}  {edition.change_class}{approver}  dataset {edition.dataset_edition}")
-        if edition.approval_note:
-            _show(f"      note: {edition.approval_note}")
-        for change in edition.changes:
-            _show(f"      - {change}")
-    if manifest.skipped:
-        _show(f"edition number(s) {', '.join(map(str, manifest.skipped))} never published (an interrupted run left other files there)")
-    return EXIT_OK
-
-
-def diff(args: argparse.Namespace) -> int:
-    """`notices diff SLUG [--from N] [--to N|draft]`."""
-    from flows.diff import describe_changes, unified_diff
-    from flows.render import build_environment, render_dataset_text, render_notice
-    from flows.site import TEMPLATES_DIR
-
-    conn, manifest, prepared = _manifest(args)
-    if conn is None:
-        return EXIT_FAILED
-    if manifest is None or not manifest.editions:
-        _err(f"{args.slug}: no editions published yet; `notices render --school {args.slug}` shows the draft")
-        return EXIT_FAILED
-    numbers = [e.number for e in manifest.editions]
-    start = args.from_ or numbers[-1]
-
-    def edition_files(number: int) -> tuple[str, str, str]:
-        if number not in numbers:
-            raise KeyError(f"{args.slug}: no edition {number}; editions are {numbers[0]} to {numbers[-1]}")
-        prefix = conn.target.prefix
-        found = [conn.publisher.get(layout.edition_key(prefix, args.slug, number, n)) for n in ("notice.md", "notice.json", "fragment.html")]
-        if any(f is None for f in found):
-            raise KeyError(f"{args.slug}: edition {number}'s files are missing from the target")
-        return found[0].body.decode(), found[1].body.decode(), found[2].body.decode()
-
-    env = build_environment(TEMPLATES_DIR)
-    try:
-        old_md, old_json, old_fragment = edition_files(start)
-        if args.to == "draft":
-            notices = [n for n in prepared.notices if n.slug == args.slug]
-            if not notices:
-                _err(f"{args.slug}: the draft cannot be rendered (see the errors above)")
-                return EXIT_FAILED
-            files = render_notice(env, notices[0], render_dataset_text(notices[0].dataset), pdf=False).files
-            new_md, new_json, new_fragment = (files[n].decode() for n in ("notice.md", "notice.json", "fragment.html"))
-            label = "draft"
-        else:
-            new_md, new_json, new_fragment = edition_files(int(args.to))
-            label = f"v{args.to}"
-    except (KeyError, ValueError) as exc:
-        _err(str(exc).strip("'\""))
-        return EXIT_FAILED
-    notes, change_class = describe_changes(json.loads(old_json), json.loads(new_json))
-    if args.redline:
-        trust_name = prepared.valid.trust.name if prepared.valid else ""
-        _write_redline(args.redline, env, (trust_name, manifest.name), f"v{start}", label, notes, change_class, old_fragment, new_fragment)
-        _err(f"redline written to {args.redline}")
-    if not notes and old_md == new_md:
-        _show(f"no changes between v{start} and {label}")
-        return EXIT_OK
-    _show(f"{args.slug}: v{start} → {label}: {change_class} change")
-    for note in notes:
-        _show(f"  - {note}")
-    _show()
-    _show(unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md"), end="")
-    return EXIT_OK
 
 
 def import_gias(args: argparse.Namespace) -> int:
@@ -399,7 +298,7 @@ def import_gias(args: argparse.Namespace) -> int:
     try:
         report = run_import(args.csv, args.trust, args.out, update=args.update)
     except GiasError as exc:
-        _err(f"notices import-gias: {visible(str(exc))}")
+        err(f"notices import-gias: {visible(str(exc))}")
         return EXIT_BAD_INPUT
     for outcome in report.outcomes:
         changes = ", ".join(outcome.changes)
@@ -408,11 +307,11 @@ def import_gias(args: argparse.Namespace) -> int:
             line = f"kept {outcome.path} (URN {outcome.urn}): exists{extra}"
         else:
             line = f"{outcome.action} {outcome.path} (URN {outcome.urn})" + (f": {changes}" if changes else "")
-        _show(line)
-    _err(*(f"warning: {visible(w)}" for w in report.warnings))
+        show(line)
+    err(*(f"warning: {visible(w)}" for w in report.warnings))
     if report.trust_file is not None:
-        _show(f"wrote {report.trust_file}: trust name from GIAS, defaults from the sample trust, TODOs for the rest")
-    _show(report.summary())
+        show(f"wrote {report.trust_file}: trust name from GIAS, defaults from the sample trust, TODOs for the rest")
+    show(report.summary())
     if report.count("created") or report.trust_file is not None:
-        _show(f"next: fill in every TODO that `notices validate --schools {args.out}` lists")
+        show(f"next: fill in every TODO that `notices validate --schools {args.out}` lists")
     return EXIT_OK

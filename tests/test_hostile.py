@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from flows import commands
+from flows import edition_commands
 from flows.editions import Edition, Manifest
 from flows.render import render_dataset_text, render_notice
 from flows.site import prepare
@@ -134,13 +134,13 @@ def _args(**values: object) -> argparse.Namespace:
 
 
 def test_history_shows_control_characters_as_escapes(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(commands, "_manifest", lambda args: (object(), _hostile_manifest(), None))
-    assert commands.history(_args()) == 0
+    monkeypatch.setattr(edition_commands, "_manifest", lambda args: (object(), _hostile_manifest(), None))
+    assert edition_commands.history(_args()) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out
     assert "approved by Ms \\x1b[8mHidden" in out and "note: ok\\x9b2J" in out and "RED\\u202e" in out
-    monkeypatch.setattr(commands, "_manifest", lambda args: (object(), _hostile_manifest(), None))
-    assert commands.history(_args(json=True)) == 0
+    monkeypatch.setattr(edition_commands, "_manifest", lambda args: (object(), _hostile_manifest(), None))
+    assert edition_commands.history(_args(json=True)) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out
     data = json.loads(out)  # still valid JSON, with the same text
@@ -160,8 +160,8 @@ def test_diff_shows_control_characters_as_escapes(sample, env, monkeypatch: pyte
             return SimpleNamespace(body=bodies[number][key.rsplit("/", 1)[1]])
 
     conn = SimpleNamespace(publisher=Store(), target=SimpleNamespace(prefix="notices"))
-    monkeypatch.setattr(commands, "_manifest", lambda args: (conn, _hostile_manifest(), None))
-    assert commands.diff(_args(from_=1)) == 0
+    monkeypatch.setattr(edition_commands, "_manifest", lambda args: (conn, _hostile_manifest(), None))
+    assert edition_commands.diff(_args(from_=1)) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u202e" not in out
     assert "Mx \\x1b[2J\\x1b[31mEvil\\u202e" in out

@@ -1,0 +1,121 @@
+"""The commands of ``notices`` that read published editions: ``history`` and ``diff``.
+
+They never start the embedded S3 (``connect(..., start_embedded=False)``): they say how to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from flows import local_s3
+from flows.commands import EXIT_FAILED, EXIT_OK, err, flags, json_for_terminal, prepare, show
+from flows.publish import layout
+
+
+def _write_redline(path: Any, env: Any, names: tuple[str, str], from_label: str, to_label: str, notes: Any, change_class: str, old: str, new: str) -> None:
+    from flows.diff import redline
+    from flows.publish.pages import render_changes_page
+
+    page = render_changes_page(
+        env, trust_name=names[0], colour="#1d4f91", school_name=names[1], redline=redline(old, new),
+        changes=tuple(notes), change_class=change_class, from_label=from_label, to_label=to_label,
+    )
+    path.write_bytes(page)
+
+
+def _manifest(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    from flows.publish.school import read_manifest
+    from flows.publish.target import connect
+
+    prepared = prepare(args, (args.slug,))
+    if prepared.valid is None:
+        return None, None, prepared
+    try:  # reading never starts the embedded S3: it says how to
+        conn = connect(prepared.valid.trust, flags(args), start_embedded=False)
+    except local_s3.LocalS3Error as exc:
+        err(f"notices {args.command}: {exc}")
+        return None, None, prepared
+    manifest, _ = read_manifest(conn.publisher, layout.record_key(conn.target.prefix, args.slug, "manifest.json"))
+    return conn, manifest, prepared
+
+
+def history(args: argparse.Namespace) -> int:
+    """`notices history SLUG`."""
+    conn, manifest, _ = _manifest(args)
+    if conn is None:
+        return EXIT_FAILED
+    if manifest is None:
+        err(f"{args.slug}: no editions published yet")
+        return EXIT_FAILED
+    if args.json:
+        print(json_for_terminal([e.model_dump(mode="json", exclude={"files"}) for e in manifest.editions]))
+        return EXIT_OK
+    for edition in manifest.editions:
+        approver = f", approved by {edition.approved_by}" if edition.approved_by else ""
+        show(f"v{edition.number}  {edition.published_at}  {edition.change_class}{approver}  dataset {edition.dataset_edition}")
+        if edition.approval_note:
+            show(f"      note: {edition.approval_note}")
+        for change in edition.changes:
+            show(f"      - {change}")
+    if manifest.skipped:
+        show(f"edition number(s) {', '.join(map(str, manifest.skipped))} never published (an interrupted run left other files there)")
+    return EXIT_OK
+
+
+def diff(args: argparse.Namespace) -> int:
+    """`notices diff SLUG [--from N] [--to N|draft]`."""
+    from flows.diff import describe_changes, unified_diff
+    from flows.render import build_environment, render_dataset_text, render_notice
+    from flows.site import TEMPLATES_DIR
+
+    conn, manifest, prepared = _manifest(args)
+    if conn is None:
+        return EXIT_FAILED
+    if manifest is None or not manifest.editions:
+        err(f"{args.slug}: no editions published yet; `notices render --school {args.slug}` shows the draft")
+        return EXIT_FAILED
+    numbers = [e.number for e in manifest.editions]
+    start = args.from_ or numbers[-1]
+
+    def edition_files(number: int) -> tuple[str, str, str]:
+        if number not in numbers:
+            raise KeyError(f"{args.slug}: no edition {number}; editions are {numbers[0]} to {numbers[-1]}")
+        prefix = conn.target.prefix
+        found = [conn.publisher.get(layout.edition_key(prefix, args.slug, number, n)) for n in ("notice.md", "notice.json", "fragment.html")]
+        if any(f is None for f in found):
+            raise KeyError(f"{args.slug}: edition {number}'s files are missing from the target")
+        return found[0].body.decode(), found[1].body.decode(), found[2].body.decode()
+
+    env = build_environment(TEMPLATES_DIR)
+    try:
+        old_md, old_json, old_fragment = edition_files(start)
+        if args.to == "draft":
+            notices = [n for n in prepared.notices if n.slug == args.slug]
+            if not notices:
+                err(f"{args.slug}: the draft cannot be rendered (see the errors above)")
+                return EXIT_FAILED
+            files = render_notice(env, notices[0], render_dataset_text(notices[0].dataset), pdf=False).files
+            new_md, new_json, new_fragment = (files[n].decode() for n in ("notice.md", "notice.json", "fragment.html"))
+            label = "draft"
+        else:
+            new_md, new_json, new_fragment = edition_files(int(args.to))
+            label = f"v{args.to}"
+    except (KeyError, ValueError) as exc:
+        err(str(exc).strip("'\""))
+        return EXIT_FAILED
+    notes, change_class = describe_changes(json.loads(old_json), json.loads(new_json))
+    if args.redline:
+        trust_name = prepared.valid.trust.name if prepared.valid else ""
+        _write_redline(args.redline, env, (trust_name, manifest.name), f"v{start}", label, notes, change_class, old_fragment, new_fragment)
+        err(f"redline written to {args.redline}")
+    if not notes and old_md == new_md:
+        show(f"no changes between v{start} and {label}")
+        return EXIT_OK
+    show(f"{args.slug}: v{start} → {label}: {change_class} change")
+    for note in notes:
+        show(f"  - {note}")
+    show()
+    show(unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md"), end="")
+    return EXIT_OK
