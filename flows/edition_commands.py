@@ -67,7 +67,8 @@ def history(args: argparse.Namespace) -> int:
 def diff(args: argparse.Namespace) -> int:
     """`notices diff SLUG [--from N] [--to N|draft]`."""
     from flows.diff import describe_changes, unified_diff
-    from flows.render import build_environment, render_dataset_text, render_notice
+    from flows.dataset_text import render_dataset_text
+    from flows.render import build_environment, render_notice
     from flows.site import TEMPLATES_DIR
 
     conn, manifest, prepared = _manifest(args)

@@ -17,7 +17,7 @@ from flows.models import LAWFUL_BASIS_TEXT, Address, DatasetEdition, Notice
 from flows.summary import SUMMARY_TITLE, SummaryPoint, short_name, summarise_notice
 
 if TYPE_CHECKING:  # render.py imports this module: its names are needed for types only
-    from flows.render import DatasetText, RecipientText
+    from flows.dataset_text import DatasetText, RecipientText
 
 NO_CONDITION = "None beyond the lawful basis"
 # Column headers of the notice's tables; each cell also carries its header (data-label), which

@@ -2,8 +2,8 @@
 
 One Jinja2 environment per run, with autoescape on for every HTML template (including
 ``*.html.j2`` names) and ``StrictUndefined`` so a typo in a template fails loudly.
-The dataset's Markdown is converted once per run (``render_dataset_text``), with raw
-HTML disabled and the result sanitised, then shared by every school's notice.
+The dataset's Markdown is converted once per run (``flows.dataset_text``) and shared by
+every school's notice.
 """
 
 from __future__ import annotations
@@ -12,20 +12,18 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import markdown
-import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from flows import wording
-from flows.models import LAWFUL_BASIS_TEXT, DatasetEdition, Notice, RenderedNotice
-from flows.notice_view import escape_markdown, markdown_email, markdown_link, neutralise_markdown, view_notice
+from flows.dataset_text import DatasetText, RecipientText
+from flows.models import LAWFUL_BASIS_TEXT, Notice, RenderedNotice
+from flows.notice_view import escape_markdown, markdown_email, markdown_link, view_notice
 from flows.typography import curl_apostrophes, typeset_html, typeset_markdown
 
 # Output file name → template that makes it. ``notice.json`` and ``notice.pdf`` are made in code.
@@ -37,8 +35,6 @@ TEMPLATES: dict[str, str] = {
 OUTPUT_FILES: tuple[str, ...] = ("index.html", "fragment.html", "notice.md", "notice.json", "notice.pdf")
 JSON_FORMAT = "trust-notices/notice/1"
 
-_ALLOWED_TAGS = {"p", "a", "strong", "em", "ul", "ol", "li", "code", "br"}
-_REFERENCE = re.compile(r"\[([^\]]+)\]\[([^\]]*)\]")
 
 
 def _autoescape(name: str | None) -> bool:
@@ -97,89 +93,6 @@ class EditionStamp:
     def as_data(self) -> dict[str, Any]:
         """The ``edition`` member of ``notice.json`` (left out of the content hash)."""
         return {"number": self.number, "published_at": self.published_at, "published_uk": display_time(self.published_at)}
-
-
-# --- Dataset Markdown, once per run ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RecipientText:
-    """One recipient's prose, as safe HTML and as Markdown with links resolved."""
-
-    paragraphs_html: tuple[Markup, ...]
-    list_items_html: tuple[Markup, ...]
-    after_html: tuple[Markup, ...]
-    opt_out_html: Markup | None
-    paragraphs_md: tuple[str, ...]
-    list_items_md: tuple[str, ...]
-    after_md: tuple[str, ...]
-    opt_out_md: str | None
-
-
-@dataclass(frozen=True)
-class DatasetText:
-    """The dataset's prose rendered once, shared by every school of the run."""
-
-    introduction_html: Markup
-    introduction_md: str
-    recipients: dict[str, RecipientText]
-
-
-def render_dataset_text(dataset: DatasetEdition) -> DatasetText:
-    """Convert every Markdown string of the dataset to sanitised HTML, once."""
-    links = {r.id: r.link for r in dataset.recipients}
-    converter = _markdown_converter()
-
-    def md(text: str) -> str:
-        # Markdown by design, but a dataset file must not inject HTML or a script link (notice.md, notice.json).
-        return neutralise_markdown(_resolve_links(text, links))
-
-    def html(text: str, inline: bool = False) -> Markup:
-        converter.reset()
-        out = nh3.clean(
-            converter.convert(_resolve_links(text, links)),
-            tags=_ALLOWED_TAGS,
-            attributes={"a": {"href"}},
-            url_schemes={"http", "https", "mailto"},
-            link_rel=None,
-        )
-        if inline:
-            out = re.sub(r"^<p>(.*)</p>$", r"\1", out.strip(), flags=re.S)
-        return Markup(out)
-
-    recipients = {
-        r.id: RecipientText(
-            paragraphs_html=tuple(html(p) for p in r.paragraphs),
-            list_items_html=tuple(html(i, inline=True) for i in r.list_items),
-            after_html=tuple(html(p) for p in r.paragraphs_after_list),
-            opt_out_html=html(r.opt_out) if r.opt_out else None,
-            paragraphs_md=tuple(md(p) for p in r.paragraphs),
-            list_items_md=tuple(md(i) for i in r.list_items),
-            after_md=tuple(md(p) for p in r.paragraphs_after_list),
-            opt_out_md=md(r.opt_out) if r.opt_out else None,
-        )
-        for r in dataset.recipients
-    }
-    return DatasetText(html(dataset.introduction), md(dataset.introduction), recipients)
-
-
-def _markdown_converter() -> markdown.Markdown:
-    converter = markdown.Markdown(output_format="html")
-    # python-markdown passes raw HTML through by default; the dataset must never inject it.
-    converter.preprocessors.deregister("html_block")
-    converter.inlinePatterns.deregister("html")
-    return converter
-
-
-def _resolve_links(text: str, links: dict[str, str | None]) -> str:
-    """``[text][id]`` → ``[text](url)`` when the recipient's link is known, else plain text."""
-
-    def replace(match: re.Match[str]) -> str:
-        label, ref = match.group(1), match.group(2)
-        url = links.get(ref)
-        return f"[{label}]({url})" if url else label
-
-    return _REFERENCE.sub(replace, text)
 
 
 # --- One school's notice ------------------------------------------------------------------

@@ -19,7 +19,8 @@ from flows.errors import ConfigError
 from flows.folders import templates_dir
 from flows.loading import Inputs, load_inputs
 from flows.models import DatasetEdition, Notice, PublishingTarget, RenderedNotice, TrustFile
-from flows.render import build_environment, render_dataset_text, render_notice
+from flows.dataset_text import render_dataset_text
+from flows.render import build_environment, render_notice
 
 TEMPLATES_DIR = templates_dir()
 

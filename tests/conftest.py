@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.render import DatasetText, build_environment, render_dataset_text
+from flows.dataset_text import DatasetText, render_dataset_text
+
+from flows.render import build_environment
 from flows.site import Prepared, prepare
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flows.loading import load_dataset
 from flows.models import DatasetEdition
-from flows.render import render_dataset_text
+from flows.dataset_text import render_dataset_text
 from flows.site import prepare
 
 from .conftest import REPO

@@ -12,7 +12,8 @@ import pytest
 
 from flows import edition_commands
 from flows.editions import Edition, Manifest
-from flows.render import render_dataset_text, render_notice
+from flows.dataset_text import render_dataset_text
+from flows.render import render_notice
 from flows.site import prepare
 
 from .conftest import SCHOOLS

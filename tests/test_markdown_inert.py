@@ -28,7 +28,8 @@ from flows.models import Notice
 from flows.notice_view import escape_markdown, markdown_email, markdown_link
 from flows.publish.context import RunResult, SchoolResult
 from flows.publish.target import Target
-from flows.render import EditionStamp, build_environment, render_dataset_text, render_notice
+from flows.dataset_text import render_dataset_text
+from flows.render import EditionStamp, build_environment, render_notice
 from flows.runs import report
 from flows.site import Prepared, prepare
 

@@ -19,7 +19,8 @@ from flows.publish.s3 import S3Publisher, make_client
 from flows.publish.context import Approval, RunResult, make_context
 from flows.publish.root import publish_batch, publish_root
 from flows.publish.target import Target
-from flows.render import build_environment, render_dataset_text
+from flows.dataset_text import render_dataset_text
+from flows.render import build_environment
 from flows.site import prepare
 
 from .conftest import SAMPLE_SLUGS, TEMPLATES

@@ -17,7 +17,8 @@ import yaml
 
 from flows.compose import build_notice
 from flows.models import School, SchoolFile, TrustFile
-from flows.render import OUTPUT_FILES, build_environment, render_dataset_text, render_notice
+from flows.dataset_text import render_dataset_text
+from flows.render import OUTPUT_FILES, build_environment, render_notice
 from flows.site import render_all
 
 from .conftest import SAMPLE_SLUGS, SCHOOLS, TEMPLATES

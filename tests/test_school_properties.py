@@ -25,7 +25,8 @@ from flows.diff import describe_changes
 from flows.discovery import display_path
 from flows.editions import Edition, Manifest
 from flows.publish.pages import CHANGE_LABELS
-from flows.render import build_environment, render_dataset_text, render_notice
+from flows.dataset_text import render_dataset_text
+from flows.render import build_environment, render_notice
 from flows.site import prepare
 
 from .conftest import SCHOOLS, SHARED, TEMPLATES

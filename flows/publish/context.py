@@ -20,7 +20,7 @@ from flows.editions import template_version
 from flows.models import ApprovalPolicy, TrustFile
 from flows.publish import layout
 from flows.publish.target import Target
-from flows.render import DatasetText
+from flows.dataset_text import DatasetText
 
 if TYPE_CHECKING:
     from flows.publish.state import SchoolState

@@ -18,7 +18,8 @@ from flows.publish.base import Publisher
 from flows.publish.context import Approval, RunContext, make_context
 from flows.publish.s3 import S3Publisher, make_client
 from flows.publish.target import Target
-from flows.render import build_environment, render_dataset_text
+from flows.dataset_text import render_dataset_text
+from flows.render import build_environment
 
 
 @dataclass(frozen=True)

@@ -737,7 +737,8 @@ def _bare_init(dataset: Any, trust_name: str, prefix: str, published_at: str, st
         import notices_stub_pdf
 
         notices_stub_pdf.install()
-    from flows.render import build_environment, render_dataset_text
+    from flows.dataset_text import render_dataset_text
+    from flows.render import build_environment
     from flows.site import TEMPLATES_DIR
 
     _bare.update(env=build_environment(TEMPLATES_DIR), text=render_dataset_text(dataset), trust_name=trust_name, prefix=prefix, at=published_at)
