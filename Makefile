@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BROWSER_TOOLS := tests/browser/node_modules/.installed
 VENV_MIN := .venv-min
-MIN_TESTS := tests/test_publish.py tests/test_edition_contract.py tests/test_bucket.py tests/test_pipeline.py tests/test_render.py tests/test_pdf.py tests/test_gias.py
+MIN_TESTS := tests/test_publish.py tests/test_edition_contract.py tests/test_bucket.py tests/test_pipeline.py tests/test_render.py tests/test_pdf.py tests/test_pdf_structure.py tests/test_gias.py
 OUT ?= site
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false

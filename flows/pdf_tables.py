@@ -90,13 +90,22 @@ def _table_boxes(document: Any) -> Iterator[Any]:
         children = box.children
         if box.element is not None and box.element_tag == "table":
             yield box
-            if box.is_table_wrapper and (table := box.get_wrapped_table()):
+            if box.is_table_wrapper and (table := _wrapped_table(box)):
                 children = [c for child in box.children for c in (table.children if child is table else [child])]
         for child in children:
             yield from walk(child)
 
     for page in document.pages:
         yield from walk(page._page_box)
+
+
+def _wrapped_table(wrapper: Any) -> Any:
+    """The table in a table wrapper box, or None: a wrapper whose table went to another page
+    has none here (WeasyPrint 63 raises ValueError for it, later versions return None)."""
+    try:
+        return wrapper.get_wrapped_table()
+    except ValueError:
+        return None
 
 
 def _merge(pdf: Any, root: Any, first: Any, fragment: Any) -> None:
