@@ -169,6 +169,20 @@ def test_history_and_index_give_the_published_addresses_and_the_snippet(publishe
     assert len(summaries) == len(published["bases"])  # one <details> per school
 
 
+def test_printed_pages_name_the_school_or_the_trust_in_their_footer(published: dict[str, Any]) -> None:
+    from flows.render import css_string
+    from flows.typography import curl_apostrophes
+
+    def footer(page: str) -> str:  # the --school custom property the print stylesheet shows at each page's foot
+        return page.split("--school: ", 1)[1].split(";", 1)[0] if "--school: " in page else ""
+
+    for slug, base in published["bases"].items():
+        name = css_string(curl_apostrophes(published["names"][slug]))
+        assert footer(_get(base + "history.html")[0].decode()) == name
+        assert footer(_get(base + "v1/changes.html")[0].decode()) == name
+    assert footer(_get(published["root"] + "index.html")[0].decode()) == css_string("Meadowbank Learning Trust")
+
+
 def test_the_fragment_stylesheet_is_published_once(published: dict[str, Any]) -> None:
     body, headers = _get(published["root"] + "fragment.css")
     assert body == (TEMPLATES / "fragment.css").read_bytes()

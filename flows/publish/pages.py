@@ -36,13 +36,15 @@ def mint_feed_id(trust_website: str, slug: str, first_published_at: str) -> str:
     return f"tag:{host},{first_published_at[:10]}:{slug}/{layout.NOTICE_DIR}"
 
 
-def render_page(ctx: RunContext, template: str, colour: str, **values: Any) -> bytes:
-    """Render one of the pages around a notice (history, changes, index, error)."""
-    return _render(ctx.env, template, colour, ctx.trust_name, **values)
+def render_page(ctx: RunContext, template: str, colour: str, footer: str | None = None, **values: Any) -> bytes:
+    """Render one of the pages around a notice (history, changes, index, error).
+
+    ``footer`` names the page on every printed page (the school; by default the trust)."""
+    return _render(ctx.env, template, colour, ctx.trust_name, footer=footer, **values)
 
 
-def _render(env: Environment, template: str, colour: str, trust_name: str, **values: Any) -> bytes:
-    style, csp = page_style(env, colour)
+def _render(env: Environment, template: str, colour: str, trust_name: str, footer: str | None = None, **values: Any) -> bytes:
+    style, csp = page_style(env, colour, footer or trust_name)
     html = env.get_template(template).render(
         style=Markup(style), csp=csp, trust_name=trust_name, change_label=CHANGE_LABELS, **values
     )
@@ -85,7 +87,7 @@ def render_changes_page(
         heading = f"What changed in edition {edition.number} of the privacy notice"
         lede = f"Published {display_time(edition.published_at)}. {label}{_approval(edition)}"
     return _render(
-        env, "changes.html.j2", colour, trust_name,
+        env, "changes.html.j2", colour, trust_name, footer=school_name,
         title=title, school_name=school_name, heading=heading, lede=lede, preview=preview, changes=tuple(changes),
         redline=redline, edition_number=edition.number if edition is not None and not preview else None,
     )
@@ -107,7 +109,8 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
     base_url = ctx.target.public_base_url + layout.school_dir(prefix, slug) + "/"
     links = office_links(ctx.target.public_base_url, prefix, slug, manifest.name)
     history = render_page(
-        ctx, "history.html.j2", colour, manifest=manifest, office=links, fragment_css=links.stylesheet, host_csp=host_csp(ctx.target.public_base_url)
+        ctx, "history.html.j2", colour, footer=manifest.name, manifest=manifest, office=links, fragment_css=links.stylesheet,
+        host_csp=host_csp(ctx.target.public_base_url),
     )
     feed_id = manifest.feed_id or mint_feed_id(ctx.trust_website, slug, manifest.editions[0].published_at)
     feed = ctx.env.get_template("feed.xml.j2").render(
