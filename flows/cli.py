@@ -192,10 +192,18 @@ def _add_publishing_commands(commands: Any) -> None:
     publish.add_argument(
         "--approved-by",
         metavar="NAME",
-        help="full name of the person approving material changes, recorded in each new edition (on a terminal you are "
-        "asked instead; without it those schools are held, not published)",
+        help="one of the trust's approvers (approval.approvers), recorded in each new edition; the held changes are "
+        "shown, then exactly those words are published (on a terminal you are asked instead; without it they are held)",
     )
     publish.add_argument("--approval-note", metavar="TEXT", help="why, recorded with the approval")
+    publish.add_argument(
+        "--review", type=Path, metavar="FILE",
+        help="write every held change (notes, diff, content hash) to FILE for the approver to read (works with --dry-run)",
+    )
+    publish.add_argument(
+        "--approve", type=Path, metavar="FILE",
+        help="with --approved-by: publish exactly the changes FILE (from --review) shows; a school edited since stays held",
+    )
 
     diff = _sub(
         commands,

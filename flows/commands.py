@@ -15,7 +15,7 @@ import re
 import sys
 from typing import Any
 
-from flows import local_s3
+from flows import approve_commands, local_s3
 from flows.site import Prepared, ValidInputs
 from flows.textcheck import visible
 
@@ -158,20 +158,27 @@ def _flags_to_environment(args: argparse.Namespace) -> None:
 def publish(args: argparse.Namespace) -> int:
     """`notices publish`: validate, then run the Prefect flow (ephemeral unless $PREFECT_API_URL).
 
-    A change that needs approval is published only with a named approver: ``--approved-by``,
-    or, on a terminal, the name typed at the prompt after the changes are shown. Without
-    one those schools are held (not published) and the exit status is 1.
+    A change that needs approval is published only under an approval of the exact words it
+    shows (``flows.approve_commands``): the first run holds those schools, the approval names
+    their content hashes, and a second run publishes the ones whose words are unchanged.
+    Without an approver they stay held and the exit status is 1.
     """
-    from flows.runs.approval import check_approver
-
-    try:
-        approver = check_approver(args.approved_by) if args.approved_by is not None else None
-    except ValueError as exc:
-        err(f"notices publish: --approved-by: {exc}")
-        return EXIT_FAILED
     prepared = prepare(args, tuple(args.school))
     valid = _valid(prepared)
     if valid is None:
+        return EXIT_FAILED
+    try:
+        approver = _approver(args.approved_by, valid) if args.approved_by is not None else None
+    except ValueError as exc:
+        err(f"notices publish: --approved-by: {exc}")
+        return EXIT_FAILED
+    try:
+        approved_file = approve_commands.read_review(args.approve) if args.approve else None
+    except ValueError as exc:
+        err(f"notices publish: --approve: {exc}")
+        return EXIT_FAILED
+    if approved_file is not None and approver is None:
+        err("notices publish: --approve FILE needs --approved-by NAME, the person who read that file and approves it")
         return EXIT_FAILED
     if not prepared.notices:
         err("no valid school to publish")
@@ -184,19 +191,15 @@ def publish(args: argparse.Namespace) -> int:
     except local_s3.LocalS3Error as exc:
         err(f"notices publish: {exc}")
         return EXIT_FAILED
-    data = _run_flow(args, list(args.school), approver, args.approval_note)
+    data = _run_flow(args, list(args.school), None, None)  # approves nothing: what needs an approver is held
     if data is None:
         return EXIT_FAILED
     held = [s for s in data["schools"] if s["status"] == "held"]
-    if held and approver is None and not args.dry_run and not args.json and sys.stdin.isatty():
-        answer = _ask_approval(held)
-        if answer is not None:
-            again = _run_flow(args, [s["slug"] for s in held], *answer)
-            if again is None:
-                return EXIT_FAILED
-            by_slug = {s["slug"]: s for s in again["schools"]}
-            data["schools"] = [by_slug.get(s["slug"], s) for s in data["schools"]]
-            data["requests"] = {k: data["requests"].get(k, 0) + again["requests"].get(k, 0) for k in data["requests"]}
+    if held and args.review:
+        approve_commands.write_review(args.review, held)
+        err(f"wrote {len(held)} held change(s) to {args.review}; after reading it: notices publish --approve {args.review} --approved-by \"Your Name\"")
+    if held and not args.dry_run and not _publish_approved(args, data, held, approver, approved_file, valid):
+        return EXIT_FAILED
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
@@ -204,12 +207,52 @@ def publish(args: argparse.Namespace) -> int:
     held = [s for s in data["schools"] if s["status"] == "held"]
     if held and not args.dry_run:
         err(f"{len(held)} school(s) not published: their change needs a named approver; after checking "
-             "`notices diff SLUG`, run again with --approved-by \"Your Name\" (and --approval-note)")
+             "`notices diff SLUG` (or `--review FILE`), run again with --approved-by \"Your Name\" (and --approval-note)")
     failed = any(s["status"] == "failed" for s in data["schools"])
     return EXIT_FAILED if failed or (held and not args.dry_run) or prepared.errors else EXIT_OK
 
 
-def _run_flow(args: argparse.Namespace, schools: list[str], approver: str | None, note: str | None) -> dict[str, Any] | None:
+def _approver(name: str, valid: ValidInputs) -> str:
+    from flows.runs.approval import check_approver
+
+    return check_approver(name)
+
+
+def _publish_approved(
+    args: argparse.Namespace, data: dict[str, Any], held: list[dict[str, Any]], approver: str | None,
+    approved_file: dict[str, str] | None, valid: ValidInputs,
+) -> bool:
+    """Publish the held schools under an approval of the words shown (or in the file); False if the run failed."""
+    note = args.approval_note
+    if approved_file is not None:
+        err(f"approving, as {approver}, the changes in {args.approve} whose words are still the same:")
+    elif approver is not None:
+        approve_commands.show_held(held)  # --approved-by approves these words, so they are shown first
+        err(f"approved by {approver}: publishing exactly the changes shown above")
+    elif not args.json and sys.stdin.isatty():
+        approve_commands.show_held(held)
+        answer = approve_commands.ask_name(lambda name: _approver(name, valid))
+        if answer is None:
+            return True
+        approver, note = answer
+    else:
+        return True
+    hashes, left_out = approve_commands.bind(held, approved_file)
+    err(*left_out)
+    if not hashes:
+        return True
+    again = _run_flow(args, list(hashes), approver, note, hashes)
+    if again is None:
+        return False
+    by_slug = {s["slug"]: s for s in again["schools"]}
+    data["schools"] = [by_slug.get(s["slug"], s) for s in data["schools"]]
+    data["requests"] = {k: data["requests"].get(k, 0) + again["requests"].get(k, 0) for k in {*data["requests"], *again["requests"]}}
+    return True
+
+
+def _run_flow(
+    args: argparse.Namespace, schools: list[str], approver: str | None, note: str | None, hashes: dict[str, str] | None = None
+) -> dict[str, Any] | None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")  # our own lines are the output
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows import pipeline
@@ -224,7 +267,7 @@ def _run_flow(args: argparse.Namespace, schools: list[str], approver: str | None
         force=args.force,
         dataset_edition=args.dataset_edition,
         # The command line never waits: a change without an approver is held and reported.
-        approval=ApprovalOptions(approved_by=approver, approval_note=note, wait=False),
+        approval=ApprovalOptions(approved_by=approver, approval_note=note, wait=False, content_hashes=hashes),
         task_runner=args.task_runner,
         schools_dir=str(args.schools.resolve()),
         shared_data_dir=str(args.shared_data.resolve()),
@@ -236,30 +279,6 @@ def _run_flow(args: argparse.Namespace, schools: list[str], approver: str | None
         err(f"notices publish: the flow run ended {state.type.value}: {state.message}")
         return None
     return data
-
-
-def _ask_approval(held: list[dict[str, Any]]) -> tuple[str, str | None] | None:
-    """On a terminal: show what needs approval and ask for the approver's name."""
-    from flows.runs.approval import check_approver
-
-    err("", "These changes need a named approver before they are published:")
-    for school in held:
-        err(f"  {school['slug']} v{school['edition']} ({school['change_class']}):", *(f"    - {c}" for c in school["changes"]))
-    err("See the full text with `notices diff SLUG`.")
-    while True:
-        try:
-            name = input("Your full name to approve and publish them (Enter to leave them unpublished): ")
-        except EOFError:
-            return None
-        if not name.strip():
-            return None
-        try:
-            approver = check_approver(name)
-        except ValueError as exc:
-            err(str(exc))
-            continue
-        note = input("A note to record with the approval (optional): ").strip()
-        return approver, note or None
 
 
 def _print_run(data: dict[str, Any], dry_run: bool) -> None:

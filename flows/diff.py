@@ -1,12 +1,10 @@
 """What changed between two editions (pure): change notes, class, unified diff, redline.
 
 Change notes are written for the DPO ("DfE recipient added: Learning Records Service (LRS)",
-"DPO email changed: a@… → b@…"). The class follows the ICO's concern that people hear
-about new uses before they start:
+"DPO email changed: a@… → b@…"). The class is default deny (``flows.changeclass``):
 
-* **material**: a recipient (DfE or local), a purpose, a lawful basis, the controller or
-  the DPO changed;
-* **minor**: anything else in the words of the notice;
+* **material**: any change to the words, which needs a named approver;
+* **minor**: only fields the trust declared minor (a headteacher's name, a phone number);
 * **presentation**: the words are the same, only the layout changed (decided elsewhere,
   from the hashes).
 """
@@ -15,11 +13,13 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection
 from typing import Any
 
 import htmldiff2
 from markupsafe import Markup
 
+from flows.changeclass import WORDS, changed_paths, classify
 from flows.editions import ChangeClass, canonical_content
 
 _FIELD_NAMES = {
@@ -41,34 +41,31 @@ _FIELD_NAMES = {
     "dataset": "Dataset attribution",
     "dfe_section": "DfE section introduction",
 }
-_MATERIAL_TOP = {"controller", "dpo"}
 
 
-def describe_changes(old_json: dict[str, Any], new_json: dict[str, Any]) -> tuple[tuple[str, ...], ChangeClass]:
-    """Change notes and class between two ``notice.json`` documents (canonical parts only)."""
+def describe_changes(
+    old_json: dict[str, Any], new_json: dict[str, Any], *, minor_fields: Collection[str] = (), same_wording_source: bool = True
+) -> tuple[tuple[str, ...], ChangeClass]:
+    """Change notes and class between two ``notice.json`` documents (canonical parts only).
+
+    The class is default deny (``flows.changeclass``): ``minor`` only when every changed field
+    is one the trust declared minor and the templates and code are the previous edition's.
+    """
     old, new = canonical_content(old_json), canonical_content(new_json)
     notes: list[str] = []
-    material = False
-    m, n = _dfe_changes(old.get("dfe_recipients", []), new.get("dfe_recipients", []))
-    material |= m
-    notes += n
-    m, n = _keyed_changes("Local recipient", "name", old.get("local_recipients", []), new.get("local_recipients", []))
-    material |= m
-    notes += n
-    m, n = _keyed_changes("Purpose", "purpose", old.get("purposes", []), new.get("purposes", []))
-    material |= m
-    notes += n
+    notes += _dfe_changes(old.get("dfe_recipients", []), new.get("dfe_recipients", []))
+    notes += _keyed_changes("Local recipient", "name", old.get("local_recipients", []), new.get("local_recipients", []))
+    notes += _keyed_changes("Purpose", "purpose", old.get("purposes", []), new.get("purposes", []))
     handled = {"dfe_recipients", "local_recipients", "purposes"}
     for key in sorted(set(old) | set(new) - handled):
         if key in handled or old.get(key) == new.get(key):
             continue
-        field_notes = _field_changes(_FIELD_NAMES.get(key, key.replace("_", " ").capitalize()), old.get(key), new.get(key))
-        notes += field_notes
-        material |= key in _MATERIAL_TOP
-    return tuple(notes), ("material" if material else "minor")
+        notes += _field_changes(_FIELD_NAMES.get(key, key.replace("_", " ").capitalize()), old.get(key), new.get(key))
+    paths = changed_paths(old_json, new_json) or {WORDS}
+    return tuple(notes), classify(paths, minor_fields, same_wording_source=same_wording_source)
 
 
-def _dfe_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> tuple[bool, list[str]]:
+def _dfe_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
     def label(r: dict[str, Any]) -> str:
         return r["name"] if r["abbreviation"] == r["name"] else f"{r['name']} ({r['abbreviation']})"
 
@@ -76,22 +73,20 @@ def _dfe_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> tuple[
     after = {r["id"]: r for r in new if r.get("applies")}
     notes = [f"DfE recipient added: {label(after[i])}" for i in after if i not in before]
     notes += [f"DfE recipient removed: {label(before[i])}" for i in before if i not in after]
-    material = bool(notes)
     for rid in (i for i in after if i in before):
         a, b = before[rid], after[rid]
         if a.get("name") != b.get("name") or a.get("abbreviation") != b.get("abbreviation"):
             notes.append(f"DfE recipient renamed: {label(a)} → {label(b)}")
-            material = True
         if a.get("text") != b.get("text"):
             notes.append(f"DfE section reworded: {label(b)}")
         if a.get("link") != b.get("link"):
             notes.append(f"DfE recipient link changed: {label(b)}")
         if a.get("reason") != b.get("reason"):
             notes.append(f"Reason for including {label(b)} changed")
-    return material, notes
+    return notes
 
 
-def _keyed_changes(what: str, key: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> tuple[bool, list[str]]:
+def _keyed_changes(what: str, key: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
     before = {item[key]: item for item in old}
     after = {item[key]: item for item in new}
     notes = [f"{what} added: {name}" for name in after if name not in before]
@@ -102,7 +97,7 @@ def _keyed_changes(what: str, key: str, old: list[dict[str, Any]], new: list[dic
             if field == key or field.endswith("_text") or a.get(field) == b.get(field):
                 continue
             notes.append(f"{what} {name}: {field.replace('_', ' ')} changed: {_short(a.get(field))} → {_short(b.get(field))}")
-    return bool(notes), notes
+    return notes
 
 
 def _field_changes(label: str, old: Any, new: Any, path: str = "") -> list[str]:

@@ -14,6 +14,7 @@ when they were rendered. So:
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -54,6 +55,8 @@ class Edition(Record):
     changes: tuple[str, ...] = ()
     approved_by: str | None = None
     approval_note: str | None = None
+    published_without_approval: str | None = None
+    """Why an edition that would need an approver had none (a first edition, onboarding)."""
     files: dict[str, FileRecord] = Field(default_factory=dict)
 
 
@@ -107,26 +110,28 @@ def canonical_content(notice_data: dict[str, Any]) -> dict[str, Any]:
     """The part of ``notice.json`` that is the notice's content.
 
     Left out: the format label, the edition stamp (which edition and when: known only once
-    the content is), the dataset's edition label and date (a new dataset edition
-    that does not change a school's words is not a new edition for that school), and the
-    wording of rule-made reasons (explanations, not notice text). Override reasons stay:
-    the DPO wrote them and the page shows them.
+    the content is), and the wording of rule-made reasons (explanations, not notice text).
+    Override reasons stay: the DPO wrote them and the page shows them. The dataset's edition
+    label and date stay too: "About this notice" states them, so a parent reads them.
     """
     data = copy.deepcopy(notice_data)
     data.pop("format", None)
     data.pop("edition", None)
-    dataset = data.get("dataset", {})
-    dataset.pop("edition", None)
-    dataset.pop("effective_date", None)
     for recipient in data.get("dfe_recipients", []):
         if recipient.get("decided_by") == "rule":
             recipient.pop("reason", None)
     return data
 
 
-def content_hash(notice_data: dict[str, Any]) -> str:
-    """``sha256:<hex>`` of the canonical content, in a stable serialisation."""
-    canonical = json.dumps(canonical_content(notice_data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def content_hash(notice_data: dict[str, Any], words: str) -> str:
+    """``sha256:<hex>`` of the canonical content and the words of every rendered form.
+
+    ``words`` is ``flows.words.words_hash`` of the draft: a template's or the code's fixed
+    wording is content too, so changing it makes a new edition through the approval gate.
+    """
+    canonical = json.dumps(
+        {"notice": canonical_content(notice_data), "words": words}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return "sha256:" + sha256_hex(canonical.encode("utf-8"))
 
 
@@ -164,3 +169,13 @@ def template_version(templates_dir: Path, package_version: str) -> str:
         if path.is_file():
             digest.update(path.relative_to(templates_dir).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of the package's Python source: a change to how notices are rendered changes it."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()

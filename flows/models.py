@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from flows.categories import Category, SpecialCategory
+from flows.changeclass import check_minor_fields
 from flows.settingscheck import Bucket, EndpointUrl, Prefix, Region
 from flows.validators import (
     PHASES,
@@ -197,16 +198,38 @@ class PublishingTarget(Frozen):
 
 
 class ApprovalPolicy(Frozen):
-    """Which changes need a named person's approval before they go live.
+    """Which changes need a named person's approval before they go live: default deny.
 
-    A material change always does, on every path (scheduled, rerun, command line); the
-    trust can only widen this. First editions need none: there is nothing they change.
+    Every change to the words a parent reads does, on every path (scheduled, rerun, command
+    line), except changes confined to the fields listed in ``minor_fields`` (from a closed
+    list: ``flows.changeclass.MINOR_DECLARABLE``). A first edition does too, unless the trust
+    turns that off for onboarding (``approve_first_editions: false``), which each such
+    edition records.
     """
 
-    minor_changes: bool = Field(default=False, description="Hold minor wording changes for approval too.")
+    minor_fields: tuple[str, ...] = Field(
+        default=(),
+        description="Fields whose changes alone go live without an approver (e.g. school.headteacher, school.phone). "
+        "Only contact details and names can be listed; recipients, purposes, lawful bases, categories, "
+        "retention, rights, the controller, the DPO and dataset text never can.",
+    )
+    minor_changes: bool = Field(default=False, description="Hold changes to minor_fields for approval too.")
+    approve_first_editions: bool = Field(
+        default=True,
+        description="A school's first edition needs a named approver. false: first editions go live at once "
+        "(for onboarding), and each says so in its record.",
+    )
     timeout_minutes: int = Field(
         default=1440, ge=1, le=10080, description="A run waiting longer than this publishes nothing more (at most 7 days)."
     )
+
+    @field_validator("minor_fields")
+    @classmethod
+    def _declarable(cls, fields: tuple[str, ...]) -> tuple[str, ...]:
+        problems = check_minor_fields(fields)
+        if problems:
+            raise PydanticCustomError("minor_field", "; ".join(problems).replace("{", "(").replace("}", ")"))
+        return fields
 
 
 class NoticeSettings(Frozen):

@@ -293,6 +293,7 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     spec = RunSpec(
         conn.target, trust, dataset, str(TEMPLATES_DIR), conn.credentials, dry_run=params.dry_run, force=params.force,
         approval=Approval(inline, params.approval.approval_note) if inline else None,
+        expected=dict(params.approval.content_hashes or {}) if inline else {},
     )
     ctx = context_for(spec)
     run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 
@@ -14,6 +15,8 @@ os.environ["PREFECT_RESULTS_LOCAL_STORAGE_PATH"] = tempfile.mkdtemp(prefix="pref
 
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,3 +131,54 @@ def prefect_api() -> Iterator[str]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield str(PREFECT_API_URL.value())
+
+
+# --- The embedded S3 as `notices s3 start` runs it, for tests of the command ----------------
+
+NOTICES = str(Path(sys.executable).parent / "notices")
+
+
+@pytest.fixture(scope="module")
+def embedded_state(tmp_path_factory: pytest.TempPathFactory):
+    """`notices s3 start` in a state folder of this module's own; `notices s3 stop` at the end."""
+    state = tmp_path_factory.mktemp("notices-state")
+    env = dict(os.environ, NOTICES_STATE_DIR=str(state), NOTICES_S3_PORT=str(_free_base_port()))
+    started = subprocess.run([NOTICES, "s3", "start"], env=env, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    pid = json.loads((state / "s3" / "state.json").read_text())["pid"]
+    assert (state / "s3" / "credentials.json").stat().st_mode & 0o777 == 0o600
+    yield env
+    stopped = subprocess.run([NOTICES, "s3", "stop"], env=env, capture_output=True, text=True, timeout=120)
+    assert stopped.stdout.strip() == "embedded S3 stopped"
+    assert not Path(f"/proc/{pid}").exists() or b"weed" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+@pytest.fixture
+def embedded_env(tree: Path, embedded_state: dict[str, str], prefect_api: str) -> dict[str, str]:
+    """The module's embedded S3 and the session's Prefect API, with a key prefix of this test's own."""
+    return dict(
+        embedded_state,
+        PREFECT_API_URL=prefect_api,
+        NOTICES_S3_PREFIX="cli-" + re.sub(r"[^a-z0-9]+", "-", tree.name.lower()),
+        NOTICES_SCHOOLS=str(tree / "schools"),
+        NOTICES_SHARED_DATA=str(tree / "shared_data"),
+    )
+
+
+# --- The flow pointed at the session's SeaweedFS --------------------------------------------
+
+
+@pytest.fixture
+def flow_env(prefect_api: str, seaweed, tree: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point the flow at the session's SeaweedFS, this test's tree and a prefix of its own."""
+    values = {
+        "NOTICES_STATE_DIR": str(Path(seaweed.state_dir).parent),
+        "NOTICES_S3_BUCKET": seaweed.bucket,
+        "NOTICES_S3_PREFIX": "flow-" + tree.name.lower().replace("_", "-"),
+        "NOTICES_SCHOOLS": str(tree / "schools"),
+        "NOTICES_SHARED_DATA": str(tree / "shared_data"),
+        "NOTICES_PAUSE_POLL": "1",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values

@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from .conftest import SAMPLE_SLUGS
 
@@ -19,35 +18,6 @@ NOTICES = str(Path(sys.executable).parent / "notices")
 
 def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([NOTICES, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture(scope="module")
-def embedded_state(tmp_path_factory: pytest.TempPathFactory):
-    """`notices s3 start` in a state folder of this module's own; `notices s3 stop` at the end."""
-    from .conftest import _free_base_port
-
-    state = tmp_path_factory.mktemp("notices-state")
-    env = dict(os.environ, NOTICES_STATE_DIR=str(state), NOTICES_S3_PORT=str(_free_base_port()))
-    started = subprocess.run([NOTICES, "s3", "start"], env=env, capture_output=True, text=True, timeout=120)
-    assert started.returncode == 0, started.stderr
-    pid = json.loads((state / "s3" / "state.json").read_text())["pid"]
-    assert (state / "s3" / "credentials.json").stat().st_mode & 0o777 == 0o600
-    yield env
-    stopped = subprocess.run([NOTICES, "s3", "stop"], env=env, capture_output=True, text=True, timeout=120)
-    assert stopped.stdout.strip() == "embedded S3 stopped"
-    assert not Path(f"/proc/{pid}").exists() or b"weed" not in Path(f"/proc/{pid}/cmdline").read_bytes()
-
-
-@pytest.fixture
-def embedded_env(tree: Path, embedded_state: dict[str, str], prefect_api: str) -> dict[str, str]:
-    """The module's embedded S3 and the session's Prefect API, with a key prefix of this test's own."""
-    return dict(
-        embedded_state,
-        PREFECT_API_URL=prefect_api,
-        NOTICES_S3_PREFIX="cli-" + re.sub(r"[^a-z0-9]+", "-", tree.name.lower()),
-        NOTICES_SCHOOLS=str(tree / "schools"),
-        NOTICES_SHARED_DATA=str(tree / "shared_data"),
-    )
 
 
 def test_make_run_path_prints_urls_that_curl_fetches(tree: Path, embedded_env: dict[str, str]) -> None:

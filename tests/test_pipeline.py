@@ -20,22 +20,6 @@ from flows.publish.s3 import make_client
 from .conftest import SAMPLE_SLUGS
 
 
-@pytest.fixture
-def flow_env(prefect_api: str, seaweed, tree: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Point the flow at the session's SeaweedFS, this test's tree and a prefix of its own."""
-    values = {
-        "NOTICES_STATE_DIR": str(Path(seaweed.state_dir).parent),
-        "NOTICES_S3_BUCKET": seaweed.bucket,
-        "NOTICES_S3_PREFIX": "flow-" + tree.name.lower().replace("_", "-"),
-        "NOTICES_SCHOOLS": str(tree / "schools"),
-        "NOTICES_SHARED_DATA": str(tree / "shared_data"),
-        "NOTICES_PAUSE_POLL": "1",
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    return values
-
-
 def _params(**values):
     from flows.runs.parameters import PublishParameters
 

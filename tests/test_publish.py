@@ -126,20 +126,32 @@ def test_dataset_edition_change_is_material_only_where_it_applies(seaweed, tree:
     result = _by_slug(_publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix))
     hill = result["hillcrest-middle"]
     assert (hill.status, hill.edition, hill.change_class) == ("published", 2, "material")
-    assert hill.changes == ("DfE recipient removed: Department of Health (DH)",)
-    # Everyone else's words are the same: no new edition, only the edition label on the page moved.
+    label = ("Dataset attribution edition changed: 2026-1 → 2027-1", "Dataset attribution effective date changed: 2026-09-01 → 2027-07-01")
+    assert hill.changes == ("DfE recipient removed: Department of Health (DH)", *label)
+    # Everyone else's recipients are the same, but "About this notice" names the new dataset
+    # edition: words a parent reads, so a new edition that needs an approver (default deny).
     for slug in SAMPLE_SLUGS:
         if slug != "hillcrest-middle":
-            assert (result[slug].status, result[slug].edition) == ("presentation", 1), slug
+            assert (result[slug].status, result[slug].edition, result[slug].change_class) == ("published", 2, "material"), slug
+            assert result[slug].changes == label
 
 
-def test_dataset_rewording_is_a_minor_edition_for_every_school(seaweed, tree: Path, prefix: str) -> None:
+def test_dataset_rewording_is_held_for_every_school_without_an_approver(seaweed, tree: Path, prefix: str) -> None:
+    """Bypass 3: a reworded DfE paragraph was classed minor and went live with no approver."""
     _publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix)
-    _new_dataset_edition(tree, lambda t: t.replace("Inspection reports do not identify individual pupils.", "Inspection reports never identify individual pupils."))
-    result = _by_slug(_publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix))
+    before = _objects(seaweed, prefix)
+    text = tree / "shared_data" / "dfe-recipients" / "2026-1.yaml"
+    text.write_text(text.read_text(encoding="utf-8").replace(
+        "Inspection reports do not identify individual pupils.",
+        "Pupils' names, ethnicity and health records go to the Home Office and to commercial data brokers.",
+    ), encoding="utf-8")
+    held = _by_slug(_publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix, approval=None))
     for slug in SAMPLE_SLUGS:
-        assert (result[slug].status, result[slug].edition, result[slug].change_class) == ("published", 2, "minor")
-        assert result[slug].changes == ("DfE section reworded: Ofsted",)
+        assert (held[slug].status, held[slug].edition, held[slug].change_class) == ("held", 2, "material")
+        assert held[slug].changes == ("DfE section reworded: Ofsted",)
+    assert _objects(seaweed, prefix) == before  # nothing of a held school is written
+    approved = _by_slug(_publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix))
+    assert {approved[s].status for s in SAMPLE_SLUGS} == {"published"}
 
 
 def test_presentation_only_change_reuploads_latest_without_new_edition(seaweed, sample, tmp_path: Path, prefix: str) -> None:

@@ -12,7 +12,7 @@ from flows.publish.s3 import S3Publisher, make_client
 from flows.publish.state import REFRESH_DAYS, Known, PublishState, SchoolState, confirm, read_state, save_state, state_key
 
 from .conftest import SAMPLE_SLUGS
-from .test_pipeline import _params, flow_env  # noqa: F401 - the fixture is used by name
+from .test_pipeline import _params
 
 
 def _client(seaweed):

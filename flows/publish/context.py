@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from jinja2 import Environment
 
 from flows import __version__
-from flows.editions import template_version
+from flows.editions import code_version, template_version
 from flows.models import ApprovalPolicy, TrustFile
 from flows.publish import layout
 from flows.publish.target import Target
@@ -77,7 +77,8 @@ def make_context(env: Environment, text: DatasetText, target: Target, trust: Tru
         target=target,
         trust_name=trust.name,
         trust_website=str(trust.website),
-        template_version=template_version(templates_dir, __version__),
+        # The code words notices too (flows.wording, notice_view): a change to it is a change of wording source.
+        template_version=template_version(templates_dir, f"{__version__}+{code_version()[:12]}"),
         renderer=f"weasyprint {version('weasyprint')}",
         policy=trust.approval,
         trust_colour=trust.defaults.branding.colour if trust.defaults.branding else "#1d4f91",

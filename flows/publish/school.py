@@ -169,8 +169,12 @@ def _new_edition(
         result.change_class = "first"
     else:
         old = {n: _get_required(pub, layout.edition_key(ctx.target.prefix, notice.slug, previous.number, n)) for n in ("notice.json", "notice.md", "fragment.html")}
-        changes, result.change_class = describe_changes(json.loads(old["notice.json"]), json.loads(draft.files["notice.json"]))
-        result.changes = changes or ("Wording changed",)  # the content hash differs in a field no note covers
+        changes, result.change_class = describe_changes(
+            json.loads(old["notice.json"]), json.loads(draft.files["notice.json"]),
+            minor_fields=ctx.policy.minor_fields, same_wording_source=previous.template_version == ctx.template_version,
+        )
+        # The content hash differs where no setting does: the templates' or the code's fixed wording.
+        result.changes = changes or ("Wording outside the settings changed (templates or fixed text): see the diff",)
         number = next_number(manifest)
         result.diff = unified_diff(old["notice.md"].decode(), draft.files["notice.md"].decode(), f"v{previous.number}/notice.md", f"v{number}/notice.md")
         redlined = redline(old["fragment.html"].decode(), draft.files["fragment.html"].decode())
@@ -182,6 +186,8 @@ def _new_edition(
         return result
     result.status = "published"
     result.approved_by = approval.approver if approval else None
+    if result.change_class == "first" and approval is None:
+        result.notes = (*result.notes, "published without an approver: the trust's approval.approve_first_editions is false (onboarding)")
     if ctx.dry_run:  # what would be written, without the slow PDF
         prefix, number = ctx.target.prefix, result.edition
         result.uploads = [layout.edition_key(prefix, notice.slug, number, n) for n in layout.EDITION_FILES]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from flows.editions import Edition, Manifest, content_hash, next_number, presentation_hash
+from flows.editions import Edition, Manifest, canonical_content, content_hash, next_number, presentation_hash
 from flows.models import Notice
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher, PublishError
@@ -23,8 +23,10 @@ from flows.publish.office import fragment_css_url
 from flows.publish.pages import render_changes_page
 from flows.publish.writer import SlotTaken, create_only, file_record
 from flows.render import EditionStamp, render_notice, render_pdf
+from flows.words import words_hash
 
 MAX_SKIPS = 5
+ONBOARDING = "first edition published at once: the trust's approval.approve_first_editions is false (onboarding)"
 # Without the trust lock, an edition slot filled this recently may belong to a publisher still
 # at work; a run holding the lock knows any filled slot was left by a dead run.
 YOUNG_S = 30
@@ -52,7 +54,8 @@ def render_files(ctx: RunContext, notice: Notice, stamp: EditionStamp | None = N
 def render_draft(ctx: RunContext, notice: Notice) -> Draft:
     """Render the notice once, unstamped: its files and the hashes that decide the outcome."""
     files = render_files(ctx, notice)
-    return Draft(files, content_hash(json.loads(files["notice.json"])), presentation_hash(files, ctx.renderer))
+    chash = content_hash(json.loads(files["notice.json"]), words_hash(files))
+    return Draft(files, chash, presentation_hash(files, ctx.renderer))
 
 
 def write_edition(
@@ -71,7 +74,7 @@ def write_edition(
             written = [u.key for u in uploads if create_only(pub, u)]
             return edition, uploads, written, skipped
         except SlotTaken as taken:
-            adopt = _adoptable(taken, draft.content_hash, number)
+            adopt = _adoptable(taken, draft, number)
             if adopt and adopt != published_at:
                 published_at = adopt  # the same words, stamped by a run that died: finish its edition
                 continue
@@ -84,14 +87,18 @@ def write_edition(
     raise PublishError(f"{notice.slug}: edition numbers {skipped} are all taken by other bytes; inspect v{skipped[0]}/", transient=False)
 
 
-def _adoptable(taken: SlotTaken, chash: str, number: int) -> str | None:
-    """The publication time of an orphan edition with our words and number, if it is one."""
+def _adoptable(taken: SlotTaken, draft: Draft, number: int) -> str | None:
+    """The publication time of an orphan edition with our content and number, if it is one.
+
+    Only ``notice.json`` is compared here; the slot's other files must then match byte for
+    byte (``create_only``), so an orphan with other words elsewhere is never adopted.
+    """
     if not taken.key.endswith("/notice.json"):
         return None
     try:
         data = json.loads(taken.existing.body)
         stamp = data.get("edition") or {}
-        if content_hash(data) == chash and stamp.get("number") == number:
+        if canonical_content(data) == canonical_content(json.loads(draft.files["notice.json"])) and stamp.get("number") == number:
             return str(stamp["published_at"])
     except (ValueError, KeyError, TypeError, AttributeError):
         pass
@@ -121,6 +128,7 @@ def _edition_files(
         dataset_edition=notice.dataset.id, template_version=ctx.template_version, published_at=published_at,
         change_class=result.change_class or "first", changes=result.changes,
         approved_by=approval.approver if approval else None, approval_note=approval.note if approval else None,
+        published_without_approval=ONBOARDING if result.change_class == "first" and approval is None else None,
     )
     files["changes.html"] = render_changes_page(
         ctx.env, trust_name=ctx.trust_name, colour=notice.branding.colour, school_name=notice.school.name, redline=redlined,

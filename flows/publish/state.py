@@ -17,7 +17,6 @@ runs merge), or when it is older than ``REFRESH_DAYS`` so that the private prefi
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import math
@@ -25,10 +24,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from flows.editions import code_version
 from flows.models import Notice
 from flows.publish import layout
 from flows.publish.base import ObjectHead, PreconditionFailed, Publisher, PublishError
@@ -89,16 +88,6 @@ def fingerprint(ctx: RunContext, notice: Notice) -> str:
     """What the records around a notice depend on besides its manifest (trust, templates, site)."""
     parts = (ctx.template_version, ctx.renderer, ctx.trust_name, ctx.trust_website, ctx.target.public_base_url, notice.branding.colour)
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
-
-
-@functools.cache
-def code_version() -> str:
-    """A digest of the package's Python source: a change to how notices are rendered changes it."""
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent.parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 def input_hash(ctx: RunContext, notice: Notice) -> str:

@@ -23,7 +23,13 @@ MAX_NAME = 120
 
 
 def needs_approval(change_class: str | None, policy: ApprovalPolicy) -> bool:
-    """True if an edition of this class may only be published with a named approver."""
+    """True if an edition of this class may only be published with a named approver.
+
+    Default deny: a material change always; a first edition unless the trust turned that off
+    for onboarding; a change to declared minor fields only where the trust holds those too.
+    """
+    if change_class == "first":
+        return policy.approve_first_editions
     return change_class == "material" or (change_class == "minor" and policy.minor_changes)
 
 

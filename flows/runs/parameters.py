@@ -28,6 +28,12 @@ class ApprovalOptions(BaseModel):
         description="When a change needs approval and nobody is named above, wait for a person's answer (the run is "
         "suspended, holding nothing). Off: those schools are held, reported and not published.",
     )
+    content_hashes: dict[str, str] | None = Field(
+        default=None,
+        title="Approved words (content hashes)",
+        description="School slug → content hash of the words the approver saw (`notices publish` fills this in). "
+        "A school not listed, or whose words no longer hash so, stays held. Empty: the words this run renders.",
+    )
     timeout_minutes: int | None = Field(
         default=None, ge=1, le=10080, title="Approval timeout (minutes)", description="Empty: the trust file's setting."
     )

@@ -1,0 +1,112 @@
+"""How `notices publish` gets an approval bound to the exact words a person saw.
+
+A run first publishes what needs no approver and *holds* the rest, each with the content
+hash of its new edition's words. The approval then names those hashes, whichever way it
+is given:
+
+* on a terminal, the held changes (notes and diff) are shown and the person types a name;
+* ``--approved-by NAME`` shows every held change it approves before publishing it;
+* ``--review FILE`` writes the held changes to a file; ``--approve FILE --approved-by NAME``
+  publishes exactly the words that file shows, nothing else.
+
+The second run re-reads the configuration and publishes a school only if its words still
+hash as shown: an edit made while the approver was reading holds that school again.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flows.textcheck import visible
+
+REVIEW_FORMAT = "trust-notices/approval-request/1"
+
+
+def err(*lines: object) -> None:
+    """Notes for the person, on stderr (stdout stays parseable)."""
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def show_held(held: list[dict[str, Any]], *, diffs: bool = True) -> None:
+    """Every held change: school, edition, class, change notes and (by default) the diff."""
+    err("", f"{len(held)} change(s) need a named approver before they are published:")
+    for school in held:
+        err("", f"== {school['slug']} (URN {school.get('urn', '')}) v{school['edition']} ({school['change_class']}):")
+        err(*(f"  - {visible(c)}" for c in school["changes"] or ("first edition",)))
+        if diffs and school.get("diff"):
+            err(visible(school["diff"], keep="\n\t").rstrip("\n"))
+    err("")
+
+
+def write_review(path: Path, held: list[dict[str, Any]]) -> None:
+    """The held changes as a file an approver reads and then names with ``--approve``."""
+    data = {
+        "format": REVIEW_FORMAT,
+        "schools": [
+            {k: school.get(k) for k in ("slug", "urn", "name", "edition", "change_class", "changes", "diff", "content_hash")}
+            for school in held
+        ],
+    }
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def read_review(path: Path) -> dict[str, str]:
+    """Slug → content hash from a ``--review`` file; raises ValueError saying what is wrong."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read it ({exc.strerror})") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a file written by `notices publish --review` ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != REVIEW_FORMAT or not isinstance(data.get("schools"), list):
+        raise ValueError(f"{path}: not a file written by `notices publish --review` (format {REVIEW_FORMAT!r} expected)")
+    hashes: dict[str, str] = {}
+    for index, school in enumerate(data["schools"], start=1):
+        if not isinstance(school, dict) or not isinstance(school.get("slug"), str) or not str(school.get("content_hash", "")).startswith("sha256:"):
+            raise ValueError(f"{path}: school {index}: a slug and a content_hash (sha256:…) are expected")
+        hashes[school["slug"]] = school["content_hash"]
+    return hashes
+
+
+def ask_name(check: Callable[[str], str]) -> tuple[str, str | None] | None:
+    """On a terminal: the approver's name (checked by ``check``) and an optional note."""
+    while True:
+        try:
+            name = input("Your full name to approve and publish exactly these changes (Enter to leave them unpublished): ")
+        except EOFError:
+            return None
+        if not name.strip():
+            return None
+        try:
+            approver = check(name)
+        except ValueError as exc:
+            err(str(exc))
+            continue
+        try:
+            note = input("A note to record with the approval (optional): ").strip()
+        except EOFError:
+            note = ""
+        return approver, note or None
+
+
+def bind(held: list[dict[str, Any]], approved: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
+    """The hashes to publish under the approval, and a note for each held school left out.
+
+    ``approved`` None: the approval covers what was just shown (every held school's hash).
+    Otherwise only the schools the file names, and only with the words it shows.
+    """
+    shown = {s["slug"]: s["content_hash"] for s in held}
+    if approved is None:
+        return shown, []
+    notes = []
+    for slug, chash in shown.items():
+        if slug not in approved:
+            notes.append(f"{slug}: not in the approval file, so not approved")
+        elif approved[slug] != chash:
+            notes.append(f"{slug}: its words changed after the approval file was written; review them again (--review)")
+    return {slug: chash for slug, chash in shown.items() if approved.get(slug) == chash}, notes
