@@ -186,5 +186,9 @@ def starter_trust(trust_name: str) -> CommentedMap:
     document = _styled(fields)
     document["defaults"] = defaults
     document["publishing"] = _styled({"bucket": todo_marker("the S3 bucket to publish to, e.g. my-trust-notices")})
+    approvers = CommentedSeq([_styled({"name": todo_marker("the full name of a person who may approve material changes, e.g. the DPO; one entry (name, role, email) per person")})])
+    approvers.fa.set_block_style()  # one approver a line, as a DPO adds them
+    document["approval"] = _styled({})
+    document["approval"]["approvers"] = approvers
     document.yaml_set_start_comment(TRUST_HEADER)
     return document

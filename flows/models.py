@@ -21,7 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from flows.categories import Category, SpecialCategory
+<<<<<<< HEAD
 from flows.changeclass import check_minor_fields
+=======
+from flows.person_names import check_person_name, fold, skeleton
+>>>>>>> wt-A
 from flows.settingscheck import Bucket, EndpointUrl, Prefix, Region
 from flows.validators import (
     PHASES,
@@ -51,6 +55,7 @@ MAX_OVERRIDES = 100
 MAX_RECIPIENTS = 200
 MAX_PARAGRAPHS = 100
 MAX_VOLUNTARY = 50
+MAX_APPROVERS = 50
 
 
 class Frozen(BaseModel):
@@ -197,6 +202,27 @@ class PublishingTarget(Frozen):
     public_base_url: Url | None = None
 
 
+class Approver(Frozen):
+    """A person the trust names as able to approve changes; the name must be a person's."""
+
+    name: Line = Field(description="The person's full name, e.g. 'Alex Example'.")
+    email: Email | None = None
+    role: Line | None = Field(default=None, description="Shown after the name, e.g. 'DPO' gives 'Alex Example (DPO)'.")
+
+    @field_validator("name")
+    @classmethod
+    def _a_persons_name(cls, name: str) -> str:
+        try:
+            return check_person_name(name)
+        except ValueError as exc:
+            raise PydanticCustomError("approver_name", str(exc)) from None
+
+    @property
+    def label(self) -> str:
+        """The approver as listed and recorded: 'Alex Example (DPO)', or the name alone without a role."""
+        return f"{self.name} ({self.role})" if self.role else self.name
+
+
 class ApprovalPolicy(Frozen):
     """Which changes need a named person's approval before they go live: default deny.
 
@@ -222,6 +248,37 @@ class ApprovalPolicy(Frozen):
     timeout_minutes: int = Field(
         default=1440, ge=1, le=10080, description="A run waiting longer than this publishes nothing more (at most 7 days)."
     )
+    approvers: Annotated[tuple[Approver, ...], at_most(MAX_APPROVERS)] = Field(
+        default=(),
+        description=(
+            "The people who may approve: an approval must name one of them, as 'name' or 'name (role)'. "
+            "Empty: any person's name is accepted."
+        ),
+    )
+
+    @field_validator("approvers")
+    @classmethod
+    def _each_person_once(cls, approvers: tuple[Approver, ...]) -> tuple[Approver, ...]:
+        seen: dict[str, Approver] = {}
+        looks: dict[str, Approver] = {}
+        for number, approver in enumerate(approvers, 1):
+            keys = {fold(approver.name), fold(approver.label)}
+            if same := next((seen[k] for k in keys if k in seen), None):
+                raise PydanticCustomError(
+                    "approver_twice",
+                    f"approver {number} ({approver.label!r}) is {same.label!r} again, once case, spacing and character width "
+                    "are ignored; list each person once",
+                )
+            looks_key = skeleton(approver.name)
+            if (other := looks.get(looks_key)) and fold(other.name) != fold(approver.name):
+                raise PydanticCustomError(
+                    "approver_look_alike",
+                    f"approver {number} ({approver.label!r}) cannot be told apart from {other.label!r} when read; "
+                    "list each person once, spelled as they spell it",
+                )
+            seen.update(dict.fromkeys(keys, approver))
+            looks[looks_key] = approver
+        return approvers
 
     @field_validator("minor_fields")
     @classmethod

@@ -45,7 +45,7 @@ TODO_FIELDS = {
         "company_number", "registered_address.lines[0]", "registered_address.town", "registered_address.postcode",
         "ico_registration", "website", "dpo.name", "dpo.email", "dpo.phone", "dpo.address.lines[0]", "dpo.address.town",
         "dpo.address.postcode", "complaints.contact", "complaints.url", "defaults.retention.policy_url",
-        "defaults.local_recipients", "publishing.bucket",
+        "defaults.local_recipients", "publishing.bucket", "approval.approvers[0].name",
     },
     "st-aidans-church-of-england-primary-school.yaml": {"email", "local_recipients"},
     "bronte-academy.yaml": {"email", "local_recipients"},
