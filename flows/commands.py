@@ -215,7 +215,7 @@ def publish(args: argparse.Namespace) -> int:
 def _approver(name: str, valid: ValidInputs) -> str:
     from flows.runs.approval import check_approver
 
-    return check_approver(name)
+    return check_approver(name, valid.trust.approval.approvers)
 
 
 def _publish_approved(

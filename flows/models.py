@@ -21,11 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from flows.categories import Category, SpecialCategory
-<<<<<<< HEAD
 from flows.changeclass import check_minor_fields
-=======
 from flows.person_names import check_person_name, fold, skeleton
->>>>>>> wt-A
 from flows.settingscheck import Bucket, EndpointUrl, Prefix, Region
 from flows.validators import (
     PHASES,

@@ -37,6 +37,7 @@ from flows.publish.state import Known, SchoolState, confirm, read_state, save_st
 from flows.publish.target import connect
 from flows.publish.transport import any_circuit_open
 from flows.runs import flowrun
+from flows.runs.approval import check_approver
 from flows.runs.parameters import ApprovalInput, PublishParameters
 from flows.runs.runners import THREADS, make_task_runner, parallelism
 from flows.runs.selection import prepare_selected
@@ -290,6 +291,11 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     for note in conn.notes:
         logger.info(note)
     inline = params.approval.approved_by
+    if inline:
+        try:  # a person the trust listed, recorded as listed
+            inline = check_approver(inline, trust.approval.approvers)
+        except ValueError as exc:
+            return Failed(message=f"Approved by (inline): {exc}; nothing published")
     spec = RunSpec(
         conn.target, trust, dataset, str(TEMPLATES_DIR), conn.credentials, dry_run=params.dry_run, force=params.force,
         approval=Approval(inline, params.approval.approval_note) if inline else None,

@@ -37,7 +37,7 @@ from .killproxy import KillProxy, Trigger
 
 NOTICES = str(Path(sys.executable).parent / "notices")
 SCHOOLS = ("brookside-special", "oakfield-primary", "riverside-infant")
-APPROVER = "Dr Dana Example"
+APPROVER = "Alex Example (DPO)"
 
 
 @dataclass(frozen=True)

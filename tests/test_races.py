@@ -74,7 +74,7 @@ def test_publishers_racing_on_the_same_and_on_different_schools_lose_and_duplica
         processes = []
         for index, (slug, head) in enumerate(runs):
             folder = _folder(tree, f"racer-{index}", slug, head)
-            args = [NOTICES, "publish", "--schools", str(folder), "--approved-by", "Dr Dana Example", "--school", slug]
+            args = [NOTICES, "publish", "--schools", str(folder), "--approved-by", "Alex Example (DPO)", "--school", slug]
             processes.append(subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
             heads[slug].add(head)
             expected[slug] += 1
