@@ -197,6 +197,10 @@ def _add_publishing_commands(commands: Any) -> None:
     )
     publish.add_argument("--approval-note", metavar="TEXT", help="why, recorded with the approval")
     publish.add_argument(
+        "--move-from", metavar="PREFIX",
+        help="move schools whose history lives under PREFIX of the bucket to this run's prefix (needs --approved-by)",
+    )
+    publish.add_argument(
         "--review", type=Path, metavar="FILE",
         help="write every held change (notes, diff, content hash) to FILE for the approver to read (works with --dry-run)",
     )

@@ -177,6 +177,9 @@ def publish(args: argparse.Namespace) -> int:
     except ValueError as exc:
         err(f"notices publish: --approve: {exc}")
         return EXIT_FAILED
+    if args.move_from is not None and approver is None:
+        err("notices publish: --move-from PREFIX needs --approved-by NAME, the person who approves moving those histories")
+        return EXIT_FAILED
     if approved_file is not None and approver is None:
         err("notices publish: --approve FILE needs --approved-by NAME, the person who read that file and approves it")
         return EXIT_FAILED
@@ -191,7 +194,8 @@ def publish(args: argparse.Namespace) -> int:
     except local_s3.LocalS3Error as exc:
         err(f"notices publish: {exc}")
         return EXIT_FAILED
-    data = _run_flow(args, list(args.school), None, None)  # approves nothing: what needs an approver is held
+    # Approves no words: what needs an approver is held. A named move is approved by its approver.
+    data = _run_flow(args, list(args.school), approver if args.move_from else None, args.approval_note, {})
     if data is None:
         return EXIT_FAILED
     held = [s for s in data["schools"] if s["status"] == "held"]
@@ -265,9 +269,10 @@ def _run_flow(
         schools=schools,
         dry_run=args.dry_run,
         force=args.force,
+        move_from=args.move_from,
         dataset_edition=args.dataset_edition,
         # The command line never waits: a change without an approver is held and reported.
-        approval=ApprovalOptions(approved_by=approver, approval_note=note, wait=False, content_hashes=hashes),
+        approval=ApprovalOptions(approved_by=approver, approval_note=note, wait=False, content_hashes=hashes if approver else None),
         task_runner=args.task_runner,
         schools_dir=str(args.schools.resolve()),
         shared_data_dir=str(args.shared_data.resolve()),

@@ -88,6 +88,10 @@ class Manifest(Record):
     """Edition numbers never used: a crashed run left other bytes there, which stay untouched."""
     latest: LatestRecord | None = None
     presentation_updates: tuple[LatestRecord, ...] = ()
+    moved_from: tuple[str, ...] = ()
+    """Earlier homes of this history (``<prefix>/<slug>``): a renamed file or a moved prefix."""
+    moved_to: str | None = None
+    """Set at an old home: the address the notice moved to (its latest files say so)."""
 
     def last_edition(self) -> Edition | None:
         """The newest edition, or None before the first publish."""

@@ -31,6 +31,7 @@ from flows.publish import private
 from flows.publish.base import Publisher, PublishError
 from flows.publish.context import Approval, RunResult, SchoolResult
 from flows.publish.lease import TrustLease
+from flows.publish.moves import Home, read_homes
 from flows.publish.root import RETRY_DELAYS_S, publish_batch, publish_root
 from flows.publish.spec import RunSpec, context_for, publisher_for
 from flows.publish.state import Known, SchoolState, confirm, read_state, save_state
@@ -117,15 +118,17 @@ def load_and_validate(params: PublishParameters) -> Prepared:
 
 @task(name="publish-schools", cache_policy=NO_CACHE, persist_result=False, task_run_name="publish-{label}")
 def publish_schools(
-    spec: RunSpec, notices: list[Notice], label: str, known: dict[str, SchoolState] | None = None
+    spec: RunSpec, notices: list[Notice], label: str, known: dict[str, SchoolState] | None = None,
+    homes: dict[str, Home] | None = None,
 ) -> tuple[list[SchoolResult], dict[str, int]]:
     """Publish a batch; transient failures are retried for those schools only, inside the task.
 
     Its inputs are plain data (no client, no template environment), so it runs on any worker.
-    ``known``: the batch's publish-state entries that the server's ETags confirm.
+    ``known``: the batch's publish-state entries that the server's ETags confirm; ``homes``: its
+    schools' entries in the URN registry (None: the registry is not consulted).
     """
     pub = publisher_for(spec)
-    return publish_batch(pub, context_for(spec), notices, retry_delays(), known), pub.counts.as_dict()
+    return publish_batch(pub, context_for(spec), notices, retry_delays(), known, homes), pub.counts.as_dict()
 
 
 def _index_retry_helps(task: Any, task_run: Any, state: State[Any]) -> bool:
@@ -151,7 +154,7 @@ def publish_index(spec: RunSpec, results: list[SchoolResult]) -> tuple[list[str]
 
 
 def _run_batches(
-    spec: RunSpec, notices: Sequence[Notice], runner: str, known: dict[str, SchoolState]
+    spec: RunSpec, notices: Sequence[Notice], runner: str, known: dict[str, SchoolState], homes: dict[str, Home]
 ) -> tuple[list[SchoolResult], dict[str, int]]:
     groups = batches(notices, parallelism(runner))
     # quote(): in threads, Prefect would otherwise walk every field of every model looking for
@@ -166,6 +169,7 @@ def _run_batches(
                     "notices": wrap(group),
                     "label": group[0].slug if len(group) == 1 else f"{group[0].slug}-and-{len(group) - 1}-more",
                     "known": wrap({n.slug: known[n.slug] for n in group if n.slug in known}),
+                    "homes": wrap({n.school.urn: homes[n.school.urn] for n in group if n.school.urn in homes}),
                 },
             )
             for group in groups
@@ -205,8 +209,13 @@ def _publish(spec: RunSpec, notices: Sequence[Notice], runner: str, run_id: str)
         error = f"not published: could not take the trust lock: {exc}"
         return [SchoolResult(n.slug, "failed", error=error, name=n.school.name, urn=n.school.urn) for n in notices], _lock_counts(lock_pub)
     try:
+        try:  # unread, a renamed or moved school could start a second history: publish nothing
+            homes = read_homes(pub, _registries(spec))
+        except PublishError as exc:
+            error = f"not published: could not read the URN registry: {exc}"
+            return [SchoolResult(n.slug, "failed", error=error, name=n.school.name, urn=n.school.urn) for n in notices], pub.counts.as_dict()
         known, trusted, counts = _read_known(spec, pub, notices)
-        results, batch_counts = _run_batches(spec, notices, runner, trusted)
+        results, batch_counts = _run_batches(spec, notices, runner, trusted, homes)
         counts = flowrun.add_counts(counts, batch_counts)
         if not spec.dry_run and _index_stale(results, trusted):
             try:
@@ -223,6 +232,12 @@ def _publish(spec: RunSpec, notices: Sequence[Notice], runner: str, run_id: str)
     if lease is not None and lease.lost:
         get_run_logger().error(lease.lost)
     return results, flowrun.add_counts(flowrun.add_counts(counts, pub.counts.as_dict()), _lock_counts(lock_pub))
+
+
+def _registries(spec: RunSpec) -> list[str]:
+    """The prefixes whose URN registries a run reads: its own, the trust file's and --move-from's."""
+    named = [p for p in (spec.trust.publishing.prefix, spec.move_from) if p is not None]
+    return [spec.target.prefix, *named]
 
 
 def _read_known(spec: RunSpec, pub: Publisher, notices: Sequence[Notice]) -> tuple[Known, dict[str, SchoolState], dict[str, int]]:
@@ -299,7 +314,8 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     spec = RunSpec(
         conn.target, trust, dataset, str(TEMPLATES_DIR), conn.credentials, dry_run=params.dry_run, force=params.force,
         approval=Approval(inline, params.approval.approval_note) if inline else None,
-        expected=dict(params.approval.content_hashes or {}) if inline else {},
+        expected=dict(params.approval.content_hashes) if inline and params.approval.content_hashes is not None else None,
+        move_from=None if params.move_from is None else params.move_from.strip("/"),
     )
     ctx = context_for(spec)
     run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]

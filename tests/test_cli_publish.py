@@ -119,7 +119,7 @@ def test_on_a_terminal_the_command_asks_for_the_approver(tree: Path, embedded_en
     process = subprocess.Popen([NOTICES, "publish", "--school", "hillcrest-middle"], cwd=tree, env=embedded_env, stdin=follower, stdout=follower, stderr=follower)
     os.close(follower)
     seen = b""
-    answers = [(b"Your full name", b"root\n"), (b"system account", b"Sam Example (DPO)\n"), (b"A note", b"\n")]
+    answers = [(b"Your full name", b"root\n"), (b"system account", b"Alex Example (DPO)\n"), (b"A note", b"\n")]
     deadline = time.monotonic() + 150
     while process.poll() is None and time.monotonic() < deadline:
         ready, _, _ = select.select([leader], [], [], 0.5)
@@ -137,4 +137,4 @@ def test_on_a_terminal_the_command_asks_for_the_approver(tree: Path, embedded_en
     text = seen.decode(errors="replace").replace("\r\n", "\n")
     assert process.returncode == 0, text
     assert "Local recipient added: Example Photography Ltd" in text  # shown before asking
-    assert re.search(r"^published\s+hillcrest-middle v2 .*approved by Sam Example \(DPO\)", text, re.M), text
+    assert re.search(r"^published\s+hillcrest-middle v2 .*approved by Alex Example \(DPO\)", text, re.M), text

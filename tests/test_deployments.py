@@ -176,7 +176,7 @@ def test_a_quick_run_with_a_material_change_is_suspended_holding_nothing(served,
     assert _children_running_flows(served.pid) == []  # no process waits for the person
     urgent = run_deployment(
         "publish-notices/rerun",
-        parameters={"params": {"schools": ["northgate-academy"], "approval": {"approved_by": "Head of IT", "approval_note": "urgent"}}},
+        parameters={"params": {"schools": ["northgate-academy"], "approval": {"approved_by": "Alex Example (DPO)", "approval_note": "urgent"}}},
         timeout=240, poll_interval=1,
     )
     assert urgent.state.is_completed(), (urgent.state, (tree / "serve.log").read_text()[-3000:])

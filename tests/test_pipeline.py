@@ -56,7 +56,7 @@ def test_trust_wide_run_publishes_every_school_with_a_task_each_and_reports(flow
     data = state.result()
     assert {s["slug"]: (s["status"], s["edition"]) for s in data["schools"]} == {s: ("published", 1) for s in SAMPLE_SLUGS}
     # every school's objects, plus the trust index, error page, schools.json, fragment.css and the publish state
-    assert data["requests"]["put"] == 6 * 15 + 4 + 1
+    assert data["requests"]["put"] == 6 * (15 + 1) + 4 + 1  # and one URN registry entry a school
     flow_run_id = state.state_details.flow_run_id
     names = sorted(t.name for t in _task_runs(flow_run_id))
     assert len([n for n in names if n.startswith("publish-") and not n.startswith("publish-trust-index")]) == 6  # one per school
@@ -188,7 +188,7 @@ def test_a_manual_run_waits_for_approval_holding_no_lock(flow_env, seaweed, tree
     # The lock is not held while a person decides: an urgent, inline-approved rerun completes.
     _add_local_recipient(tree, "northgate-academy")
     urgent = publish_notices(
-        _params(schools=["northgate-academy"], approval=ApprovalOptions(approved_by="Head of IT", approval_note="urgent fix")),
+        _params(schools=["northgate-academy"], approval=ApprovalOptions(approved_by="Alex Example (DPO)", approval_note="urgent fix")),
         return_state=True,
     )
     assert urgent.is_completed(), urgent.message
@@ -226,11 +226,11 @@ def test_inline_approval_publishes_without_pausing(flow_env, seaweed, tree: Path
 
     assert publish_notices(_params(schools=["northgate-academy"]), return_state=True).is_completed()
     _add_local_recipient(tree, "northgate-academy")
-    params = _params(schools=["northgate-academy"], approval=ApprovalOptions(approved_by="Head of IT", approval_note="urgent fix"))
+    params = _params(schools=["northgate-academy"], approval=ApprovalOptions(approved_by="Alex Example (DPO)", approval_note="urgent fix"))
     state = publish_notices(params, return_state=True)
     assert state.is_completed()
     edition = _manifest(seaweed, flow_env["NOTICES_S3_PREFIX"], "northgate-academy").editions[-1]
-    assert (edition.number, edition.approved_by, edition.approval_note) == (2, "Head of IT", "urgent fix")
+    assert (edition.number, edition.approved_by, edition.approval_note) == (2, "Alex Example (DPO)", "urgent fix")
 
 
 def test_an_inline_approver_must_be_a_person() -> None:

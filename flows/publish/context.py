@@ -40,7 +40,8 @@ class Approval:
 class RunContext:
     """What every school of a run shares: templates, dataset text, versions, clock, options.
 
-    ``expected`` maps a slug to the content hash a person approved: a school whose words
+    ``expected`` maps a slug to the content hash a person approved (None: the words as this run
+    renders them, an inline approval; empty: no words, only a named move): a school whose words
     changed again since then is held, not published under an approval given for other words.
     """
 
@@ -53,11 +54,13 @@ class RunContext:
     renderer: str
     policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
     approval: Approval | None = None
-    expected: dict[str, str] = field(default_factory=dict)
+    expected: dict[str, str] | None = None
     dry_run: bool = False
     force: bool = False
     exclusive: bool = False
     """The run holds the trust lock: an edition slot it finds filled was left by a dead run."""
+    move_from: str | None = None
+    """The prefix this run moves schools' histories from (named by the person running it)."""
     trust_colour: str = "#1d4f91"
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 

@@ -18,6 +18,7 @@ from flows.models import Notice
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher
 from flows.publish.context import RunContext, SchoolResult
+from flows.publish.moves import Home
 from flows.publish.pages import root_pages
 from flows.publish.school import MAX_ATTEMPTS, publish_school
 from flows.publish.state import SchoolState
@@ -27,12 +28,14 @@ RETRY_DELAYS_S: tuple[float, ...] = (2.0, 10.0, 30.0)  # a school's retries (nev
 
 
 def publish_batch(
-    pub: Publisher, ctx: RunContext, notices: Sequence[Notice], delays: Sequence[float] = RETRY_DELAYS_S, known: Mapping[str, SchoolState] | None = None
+    pub: Publisher, ctx: RunContext, notices: Sequence[Notice], delays: Sequence[float] = RETRY_DELAYS_S,
+    known: Mapping[str, SchoolState] | None = None, homes: Mapping[str, Home] | None = None,
 ) -> list[SchoolResult]:
     """Publish every school; retry transient failures only, after each delay, unless the
     endpoint's circuit is open (``pub.blocked()``); one result per school.
 
     ``known``: publish-state entries that the server's ETags confirm (``flows.publish.state``).
+    ``homes``: the bucket's URN registry (``flows.publish.moves``), read under the trust lock.
     """
     known = known or {}
     results: dict[str, SchoolResult] = {}
@@ -43,7 +46,7 @@ def publish_batch(
         time.sleep(delay)
         for notice in pending:
             try:
-                results[notice.slug] = publish_school(pub, ctx, notice, known.get(notice.slug))
+                results[notice.slug] = publish_school(pub, ctx, notice, known.get(notice.slug), homes)
             except Exception as exc:  # a bug or an unexpected answer: report it, carry on with the others
                 results[notice.slug] = SchoolResult(
                     notice.slug, "failed", error=f"{type(exc).__name__}: {exc}", name=notice.school.name, urn=notice.school.urn, retryable=False
@@ -63,6 +66,8 @@ def publish_root(pub: Publisher, ctx: RunContext, results: Sequence[SchoolResult
             listing = {s["slug"]: s for s in json.loads(stored.body).get("schools", [])}
         before = dict(listing)
         for result in listed:
+            # A school is its URN: a renamed school's old entry goes, so the index lists it once.
+            listing = {slug: s for slug, s in listing.items() if slug == result.slug or s.get("urn") != result.urn}
             listing[result.slug] = {"slug": result.slug, "name": result.name, "urn": result.urn, "edition": result.edition, "url": result.url}
         schools = sorted(listing.values(), key=lambda s: s["name"].casefold())
         written: list[str] = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 
 from markupsafe import Markup
 
@@ -29,6 +30,7 @@ from flows.pdf import PdfWorkerDied
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher, PublishError
 from flows.publish.context import Approval, RunContext, SchoolResult, Status, Upload
+from flows.publish.moves import Home, copy_history, mark_moved, record_home, refuse_move, source_manifest
 from flows.publish.pages import mint_feed_id, record_uploads, render_changes_page
 from flows.publish.state import SchoolState, fingerprint, input_hash, school_state
 from flows.publish.slots import Draft, render_draft, render_files, write_edition
@@ -54,12 +56,42 @@ def read_manifest(pub: Publisher, key: str) -> tuple[Manifest | None, str | None
         ) from exc
 
 
-def publish_school(pub: Publisher, ctx: RunContext, notice: Notice, known: SchoolState | None = None) -> SchoolResult:
+def publish_school(
+    pub: Publisher, ctx: RunContext, notice: Notice, known: SchoolState | None = None, homes: Mapping[str, Home] | None = None
+) -> SchoolResult:
     """Publish one school; a conflicting writer makes it re-read and retry, never overwrite.
 
     ``known`` is the school's publish-state entry, already confirmed against the server's
     ETags (``flows.publish.state``): if the draft matches it, nothing is read or written.
+    ``homes``: the bucket's URN registry (``flows.publish.moves``; None: not consulted). A
+    school whose URN lives at another slug continues that history here; under another
+    prefix, only when the run names the move.
     """
+    home = homes.get(notice.school.urn) if homes is not None else None
+    source = home if home is not None and not home.at(ctx.target.prefix, notice.slug) else None
+    if source is not None:
+        refused = refuse_move(ctx, notice.school.urn, source)
+        if refused:
+            return _failed(notice, refused, retryable=False)
+        known = None  # a move takes the full path
+    result = _publish_school(pub, ctx, notice, known, source)
+    if homes is not None and not ctx.dry_run and result.status in ("unchanged", "presentation", "published"):
+        try:
+            _settle_home(pub, ctx, notice, result, home, source)
+        except PublishError as exc:  # published here; the next run finishes the move
+            result.notes = (*result.notes, f"the URN registry or the old address was not updated ({exc}); the next run does it")
+    return result
+
+
+def _settle_home(pub: Publisher, ctx: RunContext, notice: Notice, result: SchoolResult, home: Home | None, source: Home | None) -> None:
+    """After the new location is complete: the old one says where it went, then the registry moves."""
+    if source is not None and result.url:
+        result.uploads += mark_moved(pub, ctx, source, notice.school.name, result.url)
+        result.notes = (*result.notes, f"history continued from {layout.join(source.prefix, source.slug) or source.slug}: its editions are here now, and the old address says where the notice went")
+    record_home(pub, notice.school.urn, ctx.target.prefix, notice.slug, home)
+
+
+def _publish_school(pub: Publisher, ctx: RunContext, notice: Notice, known: SchoolState | None, source: Home | None) -> SchoolResult:
     inputs = input_hash(ctx, notice)
     trusted = known is not None and not ctx.force and known.fingerprint == fingerprint(ctx, notice)
     if known is not None and trusted and known.input_hash == inputs:  # the same inputs: the same draft
@@ -70,7 +102,7 @@ def publish_school(pub: Publisher, ctx: RunContext, notice: Notice, known: Schoo
     last_conflict = ""
     for attempt in range(MAX_ATTEMPTS):
         try:
-            result = _publish_once(pub, ctx, notice, draft, final=attempt == MAX_ATTEMPTS - 1)
+            result = _publish_once(pub, ctx, notice, draft, source, final=attempt == MAX_ATTEMPTS - 1)
             if not ctx.dry_run and result.status in ("unchanged", "presentation", "published"):
                 result.state = school_state(pub, ctx, notice, result, draft.presentation_hash, inputs)
             return result
@@ -102,13 +134,17 @@ def _result(pub: Publisher, ctx: RunContext, notice: Notice, chash: str, status:
     return result
 
 
-def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft, *, final: bool) -> SchoolResult:
+def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft, source: Home | None, *, final: bool) -> SchoolResult:
     manifest_key = layout.record_key(ctx.target.prefix, notice.slug, "manifest.json")
     manifest, etag = read_manifest(pub, manifest_key)
     result = _result(pub, ctx, notice, draft.content_hash, "unchanged")
+    moved = _continued(pub, notice, source) if manifest is None and source is not None else None
+    manifest = moved or manifest
     outcome = decide_outcome(manifest, draft.content_hash, draft.presentation_hash)
+    if moved is not None and outcome == "unchanged":
+        outcome = "presentation"  # the same words at the new address: its latest files are still to write
     if outcome == "new":
-        return _new_edition(pub, ctx, notice, manifest, etag, draft, result, final=final)
+        return _new_edition(pub, ctx, notice, manifest, etag, draft, result, final=final, source=source if moved else None)
     assert manifest is not None and manifest.editions
     last = manifest.editions[-1]
     result.edition = last.number
@@ -121,12 +157,14 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft,
         if result.uploads:  # drifted or missing objects were repaired
             result.status, result.change_class = "presentation", "presentation"
         return result
-    # Same words, new layout: the latest files again, no new number.
+    # Same words, new layout (or a new address): the latest files again, no new number.
+    if moved is not None and source is not None and not ctx.dry_run:
+        result.uploads += copy_history(pub, ctx, source, moved, notice.slug)
     latest[-1] = Upload(latest[-1].key, _edition_pdf(ctx, notice, last.number, last.published_at) if not ctx.dry_run else b"", latest[-1].cache_control)
     record = _latest_record(ctx, notice, draft, last.number, latest)
     updated = manifest.model_copy(update={"latest": record, "presentation_updates": (*manifest.presentation_updates, record)})
     write_manifest(pub, manifest_key, _manifest_bytes(updated), etag, dry_run=ctx.dry_run)
-    result.uploads = [manifest_key, *write_if_changed(pub, latest + record_uploads(ctx, updated, notice.branding.colour), force=True, dry_run=ctx.dry_run)]
+    result.uploads += [manifest_key, *write_if_changed(pub, latest + record_uploads(ctx, updated, notice.branding.colour), force=True, dry_run=ctx.dry_run)]
     result.status, result.change_class = "presentation", "presentation"
     return result
 
@@ -160,15 +198,26 @@ def _manifest_bytes(manifest: Manifest) -> bytes:
     return (manifest.model_dump_json(indent=2) + "\n").encode("utf-8")
 
 
+def _continued(pub: Publisher, notice: Notice, source: Home) -> Manifest | None:
+    """The history at the URN's previous home, as this school's (None: nothing there to continue)."""
+    old, _ = source_manifest(pub, source)
+    if old is None or not old.editions or old.urn != notice.school.urn:
+        return None
+    return old.model_copy(update={"slug": notice.slug, "moved_from": (*old.moved_from, layout.join(source.prefix, source.slug)), "moved_to": None})
+
+
 def _new_edition(
-    pub: Publisher, ctx: RunContext, notice: Notice, manifest: Manifest | None, etag: str | None, draft: Draft, result: SchoolResult, *, final: bool
+    pub: Publisher, ctx: RunContext, notice: Notice, manifest: Manifest | None, etag: str | None, draft: Draft, result: SchoolResult, *,
+    final: bool, source: Home | None = None,
 ) -> SchoolResult:
+    """A new edition; ``source``: the previous edition's files are still at the URN's old home."""
     previous = manifest.last_edition() if manifest else None
+    old_prefix, old_slug = (source.prefix, source.slug) if source else (ctx.target.prefix, notice.slug)
     redlined: Markup | None = None
     if previous is None:
         result.change_class = "first"
     else:
-        old = {n: _get_required(pub, layout.edition_key(ctx.target.prefix, notice.slug, previous.number, n)) for n in ("notice.json", "notice.md", "fragment.html")}
+        old = {n: _get_required(pub, layout.edition_key(old_prefix, old_slug, previous.number, n)) for n in ("notice.json", "notice.md", "fragment.html")}
         changes, result.change_class = describe_changes(
             json.loads(old["notice.json"]), json.loads(draft.files["notice.json"]),
             minor_fields=ctx.policy.minor_fields, same_wording_source=previous.template_version == ctx.template_version,
@@ -194,6 +243,7 @@ def _new_edition(
         result.uploads += [layout.latest_key(prefix, notice.slug, n) for n in layout.LATEST_FILES]
         result.uploads += [layout.record_key(prefix, notice.slug, n) for n in ("history.html", "feed.xml", "latest.json", "manifest.json")]
         return result
+    copied = copy_history(pub, ctx, source, manifest, notice.slug) if source is not None and manifest is not None else []
     edition, uploads, written, skipped = write_edition(pub, ctx, notice, manifest, draft, result, redlined, approval, final=final)
     latest = _latest_uploads(ctx, notice, edition.number, edition.published_at)
     latest[-1] = Upload(latest[-1].key, next(u.body for u in uploads if u.key.endswith("/notice.pdf")), layout.LATEST_CACHE)
@@ -212,7 +262,7 @@ def _new_edition(
     # show an edition the manifest lists (the previous one), and the next run finishes the job.
     manifest_key = layout.record_key(ctx.target.prefix, notice.slug, "manifest.json")
     write_manifest(pub, manifest_key, _manifest_bytes(new_manifest), etag)
-    result.uploads = [*written, manifest_key]
+    result.uploads = [*copied, *written, manifest_key]
     result.uploads += write_if_changed(pub, latest + record_uploads(ctx, new_manifest, notice.branding.colour), force=True)
     result.edition = edition.number
     if skipped:
@@ -226,7 +276,7 @@ def _approval_for(ctx: RunContext, slug: str, result: SchoolResult) -> tuple[boo
         return False, None
     if ctx.approval is None:
         return True, None
-    if ctx.expected and ctx.expected.get(slug) != result.content_hash:
+    if ctx.expected is not None and ctx.expected.get(slug) != result.content_hash:
         result.notes = (*result.notes, "the notice changed again after the approval request: approve the new change")
         return True, None
     return False, ctx.approval

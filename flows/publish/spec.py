@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from flows.models import DatasetEdition, TrustFile
@@ -35,9 +35,11 @@ class RunSpec:
     dry_run: bool = False
     force: bool = False
     approval: Approval | None = None
-    expected: dict[str, str] = field(default_factory=dict)
+    expected: dict[str, str] | None = None
     exclusive: bool = False
     """Set while the run holds the trust lock (``flows.publish.lease``)."""
+    move_from: str | None = None
+    """The prefix whose schools' histories this run may move here (``--move-from``)."""
 
     def approved(self, approval: Approval, expected: dict[str, str]) -> RunSpec:
         """The same run, publishing under a named approval of exactly these words."""
@@ -66,7 +68,8 @@ def context_for(spec: RunSpec) -> RunContext:
             base = make_context(build_environment(templates), render_dataset_text(spec.dataset), spec.target, spec.trust, templates)
             _contexts[key] = base
     return dataclasses.replace(
-        base, dry_run=spec.dry_run, force=spec.force, approval=spec.approval, expected=dict(spec.expected), exclusive=spec.exclusive
+        base, dry_run=spec.dry_run, force=spec.force, approval=spec.approval, expected=None if spec.expected is None else dict(spec.expected), exclusive=spec.exclusive,
+        move_from=spec.move_from,
     )
 
 

@@ -32,7 +32,8 @@ class ApprovalOptions(BaseModel):
         default=None,
         title="Approved words (content hashes)",
         description="School slug → content hash of the words the approver saw (`notices publish` fills this in). "
-        "A school not listed, or whose words no longer hash so, stays held. Empty: the words this run renders.",
+        "A school not listed, or whose words no longer hash so, stays held. Not set: the words this run renders "
+        "(an inline approval); {} (none): no words, only a named move (Move from prefix).",
     )
     timeout_minutes: int | None = Field(
         default=None, ge=1, le=10080, title="Approval timeout (minutes)", description="Empty: the trust file's setting."
@@ -55,6 +56,12 @@ class PublishParameters(BaseModel):
         description="School slugs (e.g. oakfield-primary) or 6-digit URNs to publish. Empty: every school.",
     )
     dry_run: bool = Field(default=False, title="Dry run", description="Render and compare only; upload nothing.")
+    move_from: str | None = Field(
+        default=None,
+        title="Move from prefix",
+        description="Move the schools' histories here from this key prefix of the bucket (with a named approver). "
+        "Empty: a school whose history lives under another prefix is refused.",
+    )
     force: bool = Field(default=False, title="Force", description="Re-upload the latest files even where they match.")
     dataset_edition: str | None = Field(
         default=None, title="DfE dataset edition", description="Use this dataset edition instead of the latest (e.g. 2026-1)."
