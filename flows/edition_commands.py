@@ -65,9 +65,14 @@ def history(args: argparse.Namespace) -> int:
 
 
 def diff(args: argparse.Namespace) -> int:
-    """`notices diff SLUG [--from N] [--to N|draft]`."""
-    from flows.diff import describe_changes, unified_diff
+    """`notices diff SLUG [--from N] [--to N|draft]`.
+
+    Says "unchanged" exactly when ``notices publish --dry-run`` does for the words: the content
+    hashes match. The diff and redline leave out the edition and draft notes (``flows.diff``).
+    """
     from flows.dataset_text import render_dataset_text
+    from flows.diff import describe_changes, unified_diff
+    from flows.editions import content_hash
     from flows.render import build_environment, render_notice
     from flows.site import TEMPLATES_DIR
 
@@ -106,17 +111,29 @@ def diff(args: argparse.Namespace) -> int:
     except (KeyError, ValueError) as exc:
         err(str(exc).strip("'\""))
         return EXIT_FAILED
-    notes, change_class = describe_changes(json.loads(old_json), json.loads(new_json))
+    # The words decide, as they decide what a publish does (``editions.decide_outcome``): the
+    # same content hash is "unchanged" whatever the edition stamp says.
+    old_data, new_data = json.loads(old_json), json.loads(new_json)
+    same_words = content_hash(old_data) == content_hash(new_data)
+    notes: tuple[str, ...] = ()
+    change_class = "presentation"
+    if not same_words:
+        notes, change_class = describe_changes(old_data, new_data)
+        notes = notes or ("Wording changed",)  # as a publish records it: the hash differs in a field no note covers
     if args.redline:
         trust_name = prepared.valid.trust.name if prepared.valid else ""
         _write_redline(args.redline, env, (trust_name, manifest.name), f"v{start}", label, notes, change_class, old_fragment, new_fragment)
         err(f"redline written to {args.redline}")
-    if not notes and old_md == new_md:
-        show(f"no changes between v{start} and {label}")
+    text_diff = unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md")
+    if same_words and not text_diff:
+        show(f"{args.slug}: v{start} → {label}: unchanged")
         return EXIT_OK
-    show(f"{args.slug}: v{start} → {label}: {change_class} change")
+    if same_words:  # a template, or only the dataset's edition label: no new edition
+        show(f"{args.slug}: v{start} → {label}: presentation change (the words are unchanged)")
+    else:
+        show(f"{args.slug}: v{start} → {label}: {change_class} change")
     for note in notes:
         show(f"  - {note}")
     show()
-    show(unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md"), end="")
+    show(text_diff, end="")
     return EXIT_OK
