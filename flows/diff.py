@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection
+from html.parser import HTMLParser
 from typing import Any
 
 import htmldiff2
@@ -122,12 +123,105 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# --- Per-edition furniture --------------------------------------------------------------
+# A draft says "Draft: this notice has not been published", an edition which edition it is and
+# when it was published (and, as a page, links its feed and carries its dates). None of that is
+# the notice's words: a diff that showed it would teach an approver to skip the first change.
+
+FURNITURE_ATTRIBUTE = "data-tn-furniture"
+# Editions published before the templates marked their note: the note's classes alone, on a <p>.
+_LEGACY_NOTE_CLASSES = ({"edition-note"}, {"tn-edition-note"})
+_VOID = {"link", "meta", "br", "img", "hr", "input", "source", "wbr", "area", "base", "col", "embed", "track"}
+# notice.md's edition or draft line, as templates/notice.md.j2 writes it between the lede and
+# the first heading (and nowhere else: school text below the first heading is never touched).
+_MARKDOWN_FURNITURE = re.compile(r"(?<=\n)\n(?:Edition \d+, published [^\n]*\.|Draft: this notice has not been published\.)\n(?=\n|\Z)")
+
+
+def strip_markdown_furniture(markdown: str) -> str:
+    """``notice.md`` without its edition (or draft) paragraph."""
+    head, heading, rest = markdown.partition("\n## ")
+    return _MARKDOWN_FURNITURE.sub("", head, count=1) + heading + rest
+
+
+class _FurnitureFinder(HTMLParser):
+    """The source spans of the elements marked as furniture (with everything inside them)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.html = html
+        self.line_starts = [0] + [i + 1 for i, ch in enumerate(html) if ch == "\n"]
+        self.spans: list[tuple[int, int]] = []
+        self.open: tuple[str, int, int] | None = None  # tag, start offset, depth of that tag inside
+
+    def position(self) -> int:
+        line, column = self.getpos()
+        return self.line_starts[line - 1] + column
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.open is not None:
+            name, start, depth = self.open
+            self.open = (name, start, depth + (tag == name and tag not in _VOID))
+            return
+        if not _is_furniture(tag, attrs):
+            return
+        start = self.position()
+        if tag in _VOID:
+            self.spans.append((start, start + len(self.get_starttag_text() or "")))
+        else:
+            self.open = (tag, start, 0)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.open is None and _is_furniture(tag, attrs):
+            start = self.position()
+            self.spans.append((start, start + len(self.get_starttag_text() or "")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.open is None or tag != self.open[0]:
+            return
+        name, start, depth = self.open
+        if depth:
+            self.open = (name, start, depth - 1)
+            return
+        self.spans.append((start, self.html.index(">", self.position()) + 1))
+        self.open = None
+
+
+def _is_furniture(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    names = {name for name, _ in attrs}
+    if FURNITURE_ATTRIBUTE in names:
+        return True
+    classes = set((dict(attrs).get("class") or "").split())
+    return tag == "p" and classes in _LEGACY_NOTE_CLASSES
+
+
+def strip_html_furniture(html: str) -> str:
+    """A page or fragment without its furniture: the edition (or draft) note, and on a page the
+    feed link, the dcterms dates and the "we keep every edition" line. An element alone on its
+    line takes the line with it."""
+    finder = _FurnitureFinder(html)
+    finder.feed(html)
+    finder.close()
+    out: list[str] = []
+    last = 0
+    for start, end in finder.spans:
+        line_start = html.rfind("\n", 0, start) + 1
+        if not html[line_start:start].strip() and html[end : end + 1] == "\n":
+            start, end = line_start, end + 1
+        out.append(html[last:start])
+        last = end
+    out.append(html[last:])
+    return "".join(out)
+
+
 def unified_diff(old_markdown: str, new_markdown: str, old_label: str, new_label: str) -> str:
-    """A unified diff of the Markdown editions, for the terminal and run reports."""
+    """A unified diff of the Markdown editions, for the terminal and run reports.
+
+    Both sides lose their edition (or draft) line first: the diff shows what the notice says.
+    """
     return "".join(
         difflib.unified_diff(
-            old_markdown.splitlines(keepends=True),
-            new_markdown.splitlines(keepends=True),
+            strip_markdown_furniture(old_markdown).splitlines(keepends=True),
+            strip_markdown_furniture(new_markdown).splitlines(keepends=True),
             fromfile=old_label,
             tofile=new_label,
         )
@@ -141,7 +235,11 @@ _ADJACENT_CHANGE = re.compile(r"(</del>|</ins>)(?=<(?:ins|del)\b)")
 
 
 def redline(old_fragment: str, new_fragment: str) -> Markup:
-    """Inline ``<ins>``/``<del>`` view of two fragments, keeping lists and tables intact."""
+    """Inline ``<ins>``/``<del>`` view of two fragments, keeping lists and tables intact.
+
+    Both sides lose their edition (or draft) note first: the redline marks only the words.
+    """
+    old_fragment, new_fragment = strip_html_furniture(old_fragment), strip_html_furniture(new_fragment)
     old = _BODY.search(old_fragment)
     new = _BODY.search(new_fragment)
     marked = htmldiff2.render_html_diff(old.group(1) if old else old_fragment, new.group(1) if new else new_fragment)

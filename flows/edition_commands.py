@@ -65,9 +65,16 @@ def history(args: argparse.Namespace) -> int:
 
 
 def diff(args: argparse.Namespace) -> int:
-    """`notices diff SLUG [--from N] [--to N|draft]`."""
-    from flows.diff import describe_changes, unified_diff
+    """`notices diff SLUG [--from N] [--to N|draft]`.
+
+    Says "unchanged" exactly when ``notices publish --dry-run`` does for the words: the content
+    hashes match. The diff and redline leave out the edition and draft notes (``flows.diff``).
+    """
     from flows.dataset_text import render_dataset_text
+    from flows.diff import describe_changes, unified_diff
+    from flows.editions import content_hash
+    from flows.publish.context import current_template_version
+    from flows.words import words_hash
     from flows.render import build_environment, render_notice
     from flows.site import TEMPLATES_DIR
 
@@ -99,24 +106,42 @@ def diff(args: argparse.Namespace) -> int:
                 return EXIT_FAILED
             files = render_notice(env, notices[0], render_dataset_text(notices[0].dataset), pdf=False).files
             new_md, new_json, new_fragment = (files[n].decode() for n in ("notice.md", "notice.json", "fragment.html"))
-            label = "draft"
+            label, new_hash = "draft", content_hash(json.loads(new_json), words_hash(dict(files)))
         else:
             new_md, new_json, new_fragment = edition_files(int(args.to))
-            label = f"v{args.to}"
+            label, new_hash = f"v{args.to}", manifest.edition(int(args.to)).content_hash
     except (KeyError, ValueError) as exc:
         err(str(exc).strip("'\""))
         return EXIT_FAILED
-    notes, change_class = describe_changes(json.loads(old_json), json.loads(new_json))
+    # The words decide, as they decide what a publish does (``editions.decide_outcome``): the
+    # same content hash is "unchanged" whatever the edition stamp says.
+    same_words = manifest.edition(start).content_hash == new_hash
+    notes: tuple[str, ...] = ()
+    change_class = "presentation"
+    if not same_words and args.to != "draft":  # as that edition recorded it
+        recorded = manifest.edition(int(args.to))
+        notes, change_class = recorded.changes, recorded.change_class
+    elif not same_words:  # as a publish would class it now (default deny, the trust's minor fields)
+        policy = prepared.valid.trust.approval if prepared.valid else None
+        notes, change_class = describe_changes(
+            json.loads(old_json), json.loads(new_json), minor_fields=policy.minor_fields if policy else (),
+            same_wording_source=manifest.edition(start).template_version == current_template_version(TEMPLATES_DIR),
+        )
+        notes = notes or ("Wording outside the settings changed (templates or fixed text): see the diff",)
     if args.redline:
         trust_name = prepared.valid.trust.name if prepared.valid else ""
         _write_redline(args.redline, env, (trust_name, manifest.name), f"v{start}", label, notes, change_class, old_fragment, new_fragment)
         err(f"redline written to {args.redline}")
-    if not notes and old_md == new_md:
-        show(f"no changes between v{start} and {label}")
+    text_diff = unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md")
+    if same_words and not text_diff:
+        show(f"{args.slug}: v{start} → {label}: unchanged")
         return EXIT_OK
-    show(f"{args.slug}: v{start} → {label}: {change_class} change")
+    if same_words:  # a template, or only the dataset's edition label: no new edition
+        show(f"{args.slug}: v{start} → {label}: presentation change (the words are unchanged)")
+    else:
+        show(f"{args.slug}: v{start} → {label}: {change_class} change")
     for note in notes:
         show(f"  - {note}")
     show()
-    show(unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md"), end="")
+    show(text_diff, end="")
     return EXIT_OK

@@ -69,6 +69,12 @@ class RunContext:
         return self.now().astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def current_template_version(templates_dir: Path) -> str:
+    """Of the templates and the code that word a notice: an edition records it."""
+    # The code words notices too (flows.wording, notice_view): a change to it is a change of wording source.
+    return template_version(templates_dir, f"{__version__}+{code_version()[:12]}")
+
+
 def make_context(env: Environment, text: DatasetText, target: Target, trust: TrustFile, templates_dir: Path, **options: Any) -> RunContext:
     """Build the run context once per run."""
     from importlib.metadata import version
@@ -80,8 +86,7 @@ def make_context(env: Environment, text: DatasetText, target: Target, trust: Tru
         target=target,
         trust_name=trust.name,
         trust_website=str(trust.website),
-        # The code words notices too (flows.wording, notice_view): a change to it is a change of wording source.
-        template_version=template_version(templates_dir, f"{__version__}+{code_version()[:12]}"),
+        template_version=current_template_version(templates_dir),
         renderer=f"weasyprint {version('weasyprint')}",
         policy=trust.approval,
         trust_colour=trust.defaults.branding.colour if trust.defaults.branding else "#1d4f91",
