@@ -213,7 +213,7 @@ def test_a_refused_answer_asks_again_and_a_person_then_approves(served, seaweed,
         body = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key("served", slug, "manifest.json"))["Body"].read()
         return list(Manifest.model_validate_json(body).editions)
 
-    slug = "hillcrest-middle"
+    slug = "brookside-special"  # no other served test publishes it (they share the "served" prefix)
     first = run_deployment("publish-notices/rerun", parameters={"params": {"schools": [slug]}}, timeout=240, poll_interval=1)
     assert first.state.is_completed(), (first.state, [a.data for a in _approval_requests(first.id)])
     before = len(editions(slug))
