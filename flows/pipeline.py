@@ -38,8 +38,7 @@ from flows.publish.state import Known, SchoolState, confirm, read_state, save_st
 from flows.publish.target import connect
 from flows.publish.transport import any_circuit_open
 from flows.runs import flowrun
-from flows.runs.approval import check_approver
-from flows.runs.parameters import ApprovalInput, PublishParameters
+from flows.runs.parameters import PublishParameters, approval_form
 from flows.runs.runners import THREADS, make_task_runner, parallelism
 from flows.runs.selection import prepare_selected
 from flows.folders import find_config
@@ -308,7 +307,7 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     inline = params.approval.approved_by
     if inline:
         try:  # a person the trust listed, recorded as listed
-            inline = check_approver(inline, trust.approval.approvers)
+            inline = flowrun.approver(inline, trust.approval)
         except ValueError as exc:
             return Failed(message=f"Approved by (inline): {exc}; nothing published")
     spec = RunSpec(
@@ -324,6 +323,8 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
         saved = None if params.dry_run else private.load_plan(pub, prefix, run_id)
     except PublishError as exc:  # resumed or new? Unknown: acting either way could publish twice
         return Failed(message=f"could not read this run's saved plan, so nothing was published: {exc}")
+    timeout = flowrun.approval_timeout(params.approval.timeout_minutes or trust.approval.timeout_minutes)
+    form = approval_form(trust.approval)  # the same form on every start of this run
     if saved is None:  # a new run (not one resumed after its approval request)
         flowrun.sweep(pub, prefix, logger)
         results, counts = _publish(spec, prepared.notices, params.task_runner or THREADS, run_id)
@@ -331,12 +332,20 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
         run = RunResult(conn.target, sorted(results, key=lambda r: r.slug), counts)
         if not run.held or params.dry_run or not params.approval.wait:
             return flowrun.finish(conn, ctx, run, run_id, params.dry_run)
-        timeout = flowrun.approval_timeout(params.approval.timeout_minutes or trust.approval.timeout_minutes)
-        flowrun.request_approval(conn, ctx, run, run_id, timeout)
-        answer = flowrun.wait_for_answer(ApprovalInput, timeout)
-        saved = (run.schools, {"requests": run.requests})
-    else:
-        answer = flowrun.wait_for_answer(ApprovalInput, None)  # answered already: Prefect hands the input back
-    schools, extra = saved
-    run = RunResult(conn.target, schools, dict(extra.get("requests", {})))
-    return flowrun.decide(conn, ctx, run, run_id, answer, lambda approval, expected, ns: _publish(spec.approved(approval, expected), ns, params.task_runner or THREADS, run_id), prepared.notices)
+        attempt = 1
+        flowrun.request_approval(conn, ctx, run, run_id, timeout, attempt=attempt)
+        answer = flowrun.wait_for_answer(form, timeout, flowrun.approval_key(attempt))
+    else:  # started again after a suspension: the saved plan says which request was answered
+        schools, extra = saved
+        run = RunResult(conn.target, schools, dict(extra.get("requests", {})))
+        attempt = int(extra.get("attempt", 1))
+        answer = flowrun.wait_for_answer(form, None, flowrun.approval_key(attempt))  # Prefect hands the input back
+
+    def ask(waiting: RunResult, number: int, why: str) -> Any:
+        flowrun.request_approval(conn, ctx, waiting, run_id, timeout, attempt=number, why=why)
+        return flowrun.wait_for_answer(form, timeout, flowrun.approval_key(number))
+
+    def publish(approval: Approval, expected: dict[str, str], ns: Sequence[Notice]) -> tuple[list[SchoolResult], dict[str, int]]:
+        return _publish(spec.approved(approval, expected), ns, params.task_runner or THREADS, run_id)
+
+    return flowrun.settle(conn, ctx, run, run_id, answer, attempt, ask, publish, prepared.notices)

@@ -187,3 +187,53 @@ def test_a_quick_run_with_a_material_change_is_suspended_holding_nothing(served,
     assert done.state.is_completed(), (done.state, (tree / "serve.log").read_text()[-3000:])
     latest = editions("hillcrest-middle")[-1]
     assert (len(editions("hillcrest-middle")), latest.approved_by, latest.approval_note) == (before["hillcrest-middle"] + 1, "Alex Example (DPO)", "ok")
+
+
+def _approval_requests(run_id) -> list:
+    """Every version of a run's approval request, oldest first."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]), key=ArtifactFilterKey(any_=["approval-request"]))
+        )
+    return sorted(found, key=lambda a: a.created)
+
+
+def test_a_refused_answer_asks_again_and_a_person_then_approves(served, seaweed, tree: Path) -> None:
+    """Resume with a system account ('root'): the run is not Failed, it is Suspended again with a
+    fresh approval request saying why; a person's name then publishes, recorded in the edition."""
+    from prefect.deployments import run_deployment
+    from prefect.flow_runs import resume_flow_run
+
+    client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
+
+    def editions(slug: str) -> list:
+        body = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key("served", slug, "manifest.json"))["Body"].read()
+        return list(Manifest.model_validate_json(body).editions)
+
+    slug = "brookside-special"  # no other served test publishes it (they share the "served" prefix)
+    first = run_deployment("publish-notices/rerun", parameters={"params": {"schools": [slug]}}, timeout=240, poll_interval=1)
+    assert first.state.is_completed(), (first.state, [a.data for a in _approval_requests(first.id)])
+    before = len(editions(slug))
+    path = tree / "schools" / f"{slug}.yaml"
+    text = path.read_text(encoding="utf-8")
+    text += "" if "local_recipients:" in text else "local_recipients:\n"
+    path.write_text(text + "  - name: Example Speech Therapy Ltd\n    purpose: speech therapy\n    lawful_basis: public_task\n", encoding="utf-8")
+    waiting = run_deployment("publish-notices/rerun", parameters={"params": {"schools": [slug]}}, timeout=0)
+    _wait_state(waiting.id, lambda s: s.is_paused())
+    assert len(_approval_requests(waiting.id)) == 1
+    resume_flow_run(waiting.id, run_input={"approved": True, "approver": "root", "note": ""})
+    again = _wait_state(waiting.id, lambda s: s.is_final() or (s.is_paused() and len(_approval_requests(waiting.id)) > 1))
+    assert again.state.is_paused() and again.state.name == "Suspended", (again.state, (tree / "serve.log").read_text()[-3000:])
+    request = _approval_requests(waiting.id)[-1].data
+    assert "The last answer was refused" in request and "'root' is a system account" in request, request
+    assert "Example Speech Therapy Ltd" in request and "X-Amz-Signature=" in request  # the change and fresh preview links
+    assert len(editions(slug)) == before  # nothing published on a refused answer
+    resume_flow_run(waiting.id, run_input={"approved": True, "approver": "Alex Example (DPO)", "note": "second try"})
+    done = _wait_state(waiting.id, lambda s: s.is_final())
+    assert done.state.is_completed(), (done.state, (tree / "serve.log").read_text()[-3000:])
+    latest = editions(slug)[-1]
+    assert (len(editions(slug)), latest.approved_by, latest.approval_note) == (before + 1, "Alex Example (DPO)", "second try")
+    assert "TypeError" not in (tree / "serve.log").read_text()

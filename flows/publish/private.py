@@ -39,7 +39,11 @@ def ensure_private(pub: Publisher, prefix: str) -> None:
 
 
 def stage_previews(pub: Publisher, prefix: str, run_id: str, held: list[SchoolResult]) -> dict[str, dict[str, str]]:
-    """Upload each held school's preview privately; returns presigned links per slug."""
+    """Upload each held school's preview privately; returns presigned links per slug.
+
+    A result read back from the saved plan has no preview bodies (a run asking again after its
+    suspension): its words are the ones already previewed, so the staged files get fresh links.
+    """
     ensure_private(pub, prefix)
     links: dict[str, dict[str, str]] = {}
     for result in held:
@@ -48,6 +52,10 @@ def stage_previews(pub: Publisher, prefix: str, run_id: str, held: list[SchoolRe
             key = run_key(prefix, run_id, "preview", result.slug, upload.key)
             pub.put(key, upload.body, content_type=layout.content_type(key), cache_control="no-store")
             links[result.slug][upload.key] = pub.presign(key, LINK_SECONDS)
+        if not result.planned:
+            staged = run_key(prefix, run_id, "preview", result.slug) + "/"
+            for head in pub.list(staged):
+                links[result.slug][head.key[len(staged) :]] = pub.presign(head.key, LINK_SECONDS)
     return links
 
 

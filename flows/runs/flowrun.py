@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.context import get_run_context
+from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.states import Cancelled, Completed, Failed, State
 
-from flows.models import Notice
+from flows.models import ApprovalPolicy, Notice
 from flows.publish import private
 from flows.publish.context import Approval, RunContext, RunResult, SchoolResult
 from flows.publish.target import Connection
@@ -27,6 +29,7 @@ from flows.runs.approval import check_approver
 
 REPORT_CAP = 20  # markdown artifacts per run; the full report has every school
 APPROVAL_KEY = "approval"
+MAX_REQUESTS = 5  # approval requests per run: after the 5th refused answer the run ends Failed
 
 # Publishes the held schools under a named approval of exactly the words previewed.
 Publish = Callable[[Approval, dict[str, str], Sequence[Notice]], tuple[list[SchoolResult], dict[str, int]]]
@@ -52,54 +55,128 @@ def approval_timeout(minutes: int) -> int:
     return int(os.environ.get("NOTICES_APPROVAL_TIMEOUT_SECONDS") or minutes * 60)
 
 
-def request_approval(conn: Connection, ctx: RunContext, run: RunResult, run_id: str, timeout: int) -> None:
-    """Private previews, the saved plan, the results so far and the approval request."""
+def approval_key(attempt: int) -> str:
+    """The Prefect input key of a run's ``attempt``-th approval request (1: ``approval``)."""
+    return APPROVAL_KEY if attempt <= 1 else f"{APPROVAL_KEY}-{attempt}"
+
+
+def approver(name: str | None, policy: ApprovalPolicy) -> str:
+    """The approver's name, tidied, if ``policy`` (the trust's) lets this person approve;
+    raises ValueError saying why not. Every approval the flow records is checked here."""
+    return check_approver(name, policy.approvers)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An answer that could not be read into the form (it is refused, and asked again)."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class AskAgain:
+    """The answer was refused, or some approved words changed: ask again, saying why."""
+
+    run: RunResult
+    why: str
+
+
+def request_approval(
+    conn: Connection, ctx: RunContext, run: RunResult, run_id: str, timeout: int, *, attempt: int = 1, why: str = ""
+) -> None:
+    """Private previews, the saved plan, the results so far and the approval request.
+
+    ``attempt``: which request this is (the saved plan keeps it, so a run started again after
+    its suspension knows which answer it waits for); ``why``: why the last answer was refused.
+    """
     pub, prefix, held = conn.fresh(), conn.target.prefix, run.held
     links = private.stage_previews(pub, prefix, run_id, held)
-    private.save_plan(pub, prefix, run_id, run.schools, {"requests": add_counts(run.requests, pub.counts.as_dict())})
-    _table(run, "waiting for approval: ")
-    create_markdown_artifact(report.approval_request(held, links, timeout // 60), key="approval-request", description="Changes waiting for approval")
-    get_run_logger_safe().warning("waiting for approval: %s", ", ".join(r.slug for r in held))
+    extra = {"requests": add_counts(run.requests, pub.counts.as_dict()), "attempt": attempt, "refused": why}
+    private.save_plan(pub, prefix, run_id, run.schools, extra)
+    _table(run, "waiting for approval: " if not why else "waiting for approval again: ")
+    text = report.approval_request(held, links, timeout // 60)
+    if why:
+        said = report.escape_markdown(why[:1].upper() + why[1:])
+        text = f"**Asked again (request {attempt} of {MAX_REQUESTS}): {said}.**\n\n" + text
+    create_markdown_artifact(text, key="approval-request", description="Changes waiting for approval")
+    get_run_logger_safe().warning("waiting for approval%s: %s", f" again ({why})" if why else "", ", ".join(r.slug for r in held))
 
 
-def wait_for_answer(model: Any, timeout: int | None) -> Any:
-    """The person's answer; None if none came in time (a paused run). Holds no lock."""
+def wait_for_answer(model: Any, timeout: int | None, key: str = APPROVAL_KEY) -> Any:
+    """The person's answer to the request ``key``; None if none came in time (a paused run);
+    ``Unreadable`` if it does not fit the form. Holds no lock."""
+    from pydantic import ValidationError
+
     flow_run = get_run_context().flow_run  # type: ignore[union-attr]
-    if flow_run is not None and flow_run.deployment_id is not None:
-        # Ends this process now; when resumed, the flow starts again and this returns the input.
-        return suspend_flow_run(wait_for_input=model, timeout=timeout, key=APPROVAL_KEY)
     try:
+        if flow_run is not None and flow_run.deployment_id is not None:
+            # Ends this process now; when resumed, the flow starts again and this returns the input.
+            return suspend_flow_run(wait_for_input=model, timeout=timeout, key=key)
         return pause_flow_run(
-            wait_for_input=model, timeout=timeout or 3600, poll_interval=int(os.environ.get("NOTICES_PAUSE_POLL", "10")), key=APPROVAL_KEY
+            wait_for_input=model, timeout=timeout or 3600, poll_interval=int(os.environ.get("NOTICES_PAUSE_POLL", "10")), key=key
         )
-    except Exception as exc:  # prefect.exceptions.FlowPauseTimeout
+    except ValidationError as exc:
+        return Unreadable(f"the last answer was refused: it does not fit the form ({exc.error_count()} error(s): {exc.errors()[0]['msg']})")
+    except FlowPauseTimeout as exc:
         get_run_logger_safe().error("no answer to the approval request: %s", exc)
         return None
 
 
+def settle(
+    conn: Connection, ctx: RunContext, run: RunResult, run_id: str, answer: Any, attempt: int, ask: Callable[[RunResult, int, str], Any],
+    publish: Publish, notices: Sequence[Notice],
+) -> State[Any]:
+    """Act on answers until one settles the run: a refused answer (or approved words that changed
+    since the request) asks again, with a fresh request saying why, at most ``MAX_REQUESTS`` times.
+
+    ``ask(run, attempt, why)`` posts request ``attempt`` and waits for its answer (a suspended run
+    stops there and, once resumed, comes back here through its saved plan).
+    """
+    while True:
+        outcome = decide(conn, ctx, run, run_id, answer, publish, notices)
+        if isinstance(outcome, State):
+            return outcome
+        run = outcome.run
+        if attempt >= MAX_REQUESTS:
+            names = ", ".join(r.slug for r in run.held)
+            _mark(run.held, f"not published: {MAX_REQUESTS} approval requests were not answered with an approval that could be recorded")
+            return finish(conn, ctx, run, run_id, False, decided=f"asked {MAX_REQUESTS} times, {outcome.why}; {names} not published")
+        attempt += 1
+        answer = ask(run, attempt, outcome.why)
+
+
 def decide(
     conn: Connection, ctx: RunContext, run: RunResult, run_id: str, answer: Any, publish: Publish, notices: Sequence[Notice]
-) -> State[Any]:
-    """Act on the answer: publish exactly the approved words, or nothing more; then report."""
+) -> State[Any] | AskAgain:
+    """Act on the answer: publish exactly the approved words, or nothing more; then report.
+
+    A refused answer (no person's name, a name the trust does not accept, an unreadable form)
+    or approved words that changed since the request return ``AskAgain``: nothing more is
+    published for those schools, and the run asks again.
+    """
     held = run.held
     names = ", ".join(r.slug for r in held)
     if answer is None:
         _mark(held, "no answer to the approval request in time: not published")
         return finish(conn, ctx, run, run_id, False, decided=f"approval timed out: {names} not published")
+    if isinstance(answer, Unreadable):
+        return AskAgain(run, answer.why)
     try:
-        approver = check_approver(answer.approver)
+        name = approver(answer.approver, ctx.policy)
     except ValueError as exc:
-        _mark(held, f"approval not recorded ({exc}): not published")
-        return finish(conn, ctx, run, run_id, False, decided=f"approval not recorded: {exc}; {names} not published")
+        return AskAgain(run, f"the last answer was refused: {exc}")
     if not answer.approved:
         note = f": {answer.note}" if answer.note else ""
-        _mark(held, f"rejected by {approver}{note}")
-        return finish(conn, ctx, run, run_id, False, decided=f"rejected by {approver}{note}; {names} not published", cancelled=True)
+        _mark(held, f"rejected by {name}{note}")
+        return finish(conn, ctx, run, run_id, False, decided=f"rejected by {name}{note}; {names} not published", cancelled=True)
     expected = {r.slug: r.content_hash for r in held}
-    fresh, counts = publish(Approval(approver, answer.note or None), expected, [n for n in notices if n.slug in expected])
+    fresh, counts = publish(Approval(name, answer.note or None), expected, [n for n in notices if n.slug in expected])
     by_slug = {r.slug: r for r in fresh}
     run = RunResult(run.target, [by_slug.get(r.slug, r) for r in run.schools], add_counts(run.requests, counts))
-    return finish(conn, ctx, run, run_id, False, decided=f"approved by {approver}")
+    changed = [r.slug for r in run.held if r.slug in expected and r.content_hash != expected[r.slug]]
+    if changed:  # edited again since the request: approve the new words
+        return AskAgain(run, f"{', '.join(changed)} changed after the approval request: review the new change")
+    return finish(conn, ctx, run, run_id, False, decided=f"approved by {name}")
 
 
 def _mark(held: list[SchoolResult], note: str) -> None:
@@ -128,16 +205,34 @@ def finish(conn: Connection, ctx: RunContext, run: RunResult, run_id: str, dry_r
         create_link_artifact(report_url, link_text=f"Full report: {len(changed)} changed school(s) (private link, 7 days)", key="full-report")
     summary = run.as_dict() | {"dry_run": dry_run, "report_url": report_url, "decision": decided or None}
     line = report.summary_line(run.schools)
+    failure: dict[str, Any] | None
+    if _from_deployment():
+        # A deployment's runner asks Prefect for the run's result, which for a Failed or Cancelled
+        # state means an exception made from its data: a dict cannot be one ("TypeError:
+        # Unexpected result for failed state"). There the artifacts carry the summary; only
+        # `notices publish` (no deployment, return_state=True) reads it from the state.
+        failure = None
+    else:
+        failure = summary
     if run.failed:
         names = ", ".join(f"{r.slug} ({r.error})" for r in run.failed)
-        return Failed(message=f"{len(run.failed)} school(s) failed: {names}", data=summary)
+        return Failed(message=f"{len(run.failed)} school(s) failed: {names}", data=failure)
     if cancelled:
-        return Cancelled(message=f"{decided} ({line})", data=summary)
+        return Cancelled(message=f"{decided} ({line})", data=failure)
     if run.held and not dry_run:  # a dry run only says what would need approval
         names = ", ".join(r.slug for r in run.held)
         why = decided or "no approver named"
-        return Failed(message=f"{len(run.held)} school(s) need a named approver and were not published ({why}): {names}", data=summary)
+        return Failed(message=f"{len(run.held)} school(s) need a named approver and were not published ({why}): {names}", data=failure)
     return Completed(message=f"{decided}: {line}" if decided else line, data=summary)
+
+
+def _from_deployment() -> bool:
+    """True in a run of a deployment (served, or on a worker)."""
+    try:
+        flow_run = get_run_context().flow_run  # type: ignore[union-attr]
+    except Exception:  # outside a run
+        return False
+    return flow_run is not None and flow_run.deployment_id is not None
 
 
 def _table(run: RunResult, prefix: str) -> None:

@@ -3,7 +3,9 @@ the form a DPO fills in to resume a run that waits for approval."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from prefect.input import RunInput
 
 from flows.runs.approval import check_approver
@@ -97,9 +99,40 @@ class PublishParameters(BaseModel):
         return None if value is None or not value.strip() else check_task_runner(value.strip())
 
 
+APPROVER_HELP = "Your full name (a person's full name, not a system account), recorded with each new edition."
+
+
 class ApprovalInput(RunInput):
-    """The form a DPO fills in to resume a run that waits for approval."""
+    """The form a DPO fills in to resume a run that waits for approval.
+
+    No validator checks the name here: a refused name is answered by the flow (which asks
+    again), never by an error inside Prefect's resume.
+    """
 
     approved: bool = Field(description="Publish the changes shown in the approval request?")
-    approver: str = Field(description="Your full name, recorded with each new edition (not a system account).")
+    approver: str = Field(description=APPROVER_HELP)
     note: str = Field(default="", description="Optional note, recorded with the approval.")
+
+
+def approver_help(policy: Any) -> str:
+    """The approver field's help: who may approve, when the trust lists its approvers."""
+    listed = tuple(getattr(policy, "approvers", ()) or ())
+    if not listed:
+        return APPROVER_HELP
+    names = "; ".join(f"{a.name} ({a.role})" if getattr(a, "role", None) else str(a.name) for a in listed)
+    return f"Your full name, exactly as the trust lists it (one of: {names}); recorded with each new edition."
+
+
+def approval_form(policy: Any) -> type[ApprovalInput]:
+    """The Resume form for this trust: ``ApprovalInput``, its approver field saying who may approve.
+
+    Same name and fields on every run of the same trust file, so a run restarted after a
+    suspension reads its answer with the form it asked with.
+    """
+    help_text = approver_help(policy)
+    if help_text == APPROVER_HELP:
+        return ApprovalInput
+    form: type[ApprovalInput] = create_model(
+        "ApprovalInput", __base__=ApprovalInput, __doc__=ApprovalInput.__doc__, approver=(str, Field(description=help_text))
+    )
+    return form
