@@ -190,5 +190,10 @@ def starter_trust(trust_name: str) -> CommentedMap:
     approvers.fa.set_block_style()  # one approver a line, as a DPO adds them
     document["approval"] = _styled({})
     document["approval"]["approvers"] = approvers
+    # Onboarding: the first editions go live at once (each records that it had no approver);
+    # GIAS refreshes the headteacher and phone, which change no use of pupils' data.
+    document["approval"]["approve_first_editions"] = False
+    document["approval"].yaml_add_eol_comment("set true once every school is published", "approve_first_editions")
+    document["approval"]["minor_fields"] = CommentedSeq(["school.headteacher", "school.phone"])
     document.yaml_set_start_comment(TRUST_HEADER)
     return document
