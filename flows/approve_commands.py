@@ -15,6 +15,7 @@ hash as shown: an edit made while the approver was reading holds that school aga
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from typing import Any
 from flows.textcheck import visible
 
 REVIEW_FORMAT = "trust-notices/approval-request/1"
+# Runs the flow for these schools under this approver and note, bound to these hashes.
+RunFlow = Callable[[argparse.Namespace, list[str], "str | None", "str | None", "dict[str, str] | None"], "dict[str, Any] | None"]
 
 
 def err(*lines: object) -> None:
@@ -110,3 +113,36 @@ def bind(held: list[dict[str, Any]], approved: dict[str, str] | None) -> tuple[d
         elif approved[slug] != chash:
             notes.append(f"{slug}: its words changed after the approval file was written; review them again (--review)")
     return {slug: chash for slug, chash in shown.items() if approved.get(slug) == chash}, notes
+
+
+def publish_approved(
+    args: argparse.Namespace, data: dict[str, Any], held: list[dict[str, Any]], approver: str | None,
+    approved_file: dict[str, str] | None, check: Callable[[str], str], run_flow: RunFlow,
+) -> bool:
+    """Publish the held schools under an approval of the words shown (or in the file), merging
+    the second run's results into ``data``; False if that run failed."""
+    note = args.approval_note
+    if approved_file is not None:
+        err(f"approving, as {approver}, the changes in {args.approve} whose words are still the same:")
+    elif approver is not None:
+        show_held(held)  # --approved-by approves these words, so they are shown first
+        err(f"approved by {approver}: publishing exactly the changes shown above")
+    elif not args.json and sys.stdin.isatty():
+        show_held(held)
+        answer = ask_name(check)
+        if answer is None:
+            return True
+        approver, note = answer
+    else:
+        return True
+    hashes, left_out = bind(held, approved_file)
+    err(*left_out)
+    if not hashes:
+        return True
+    again = run_flow(args, list(hashes), approver, note, hashes)
+    if again is None:
+        return False
+    by_slug = {s["slug"]: s for s in again["schools"]}
+    data["schools"] = [by_slug.get(s["slug"], s) for s in data["schools"]]
+    data["requests"] = {k: data["requests"].get(k, 0) + again["requests"].get(k, 0) for k in {*data["requests"], *again["requests"]}}
+    return True

@@ -9,6 +9,7 @@ Notes for the person go to stderr so that ``--json`` output on stdout stays pars
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -202,7 +203,8 @@ def publish(args: argparse.Namespace) -> int:
     if held and args.review:
         approve_commands.write_review(args.review, held)
         err(f"wrote {len(held)} held change(s) to {args.review}; after reading it: notices publish --approve {args.review} --approved-by \"Your Name\"")
-    if held and not args.dry_run and not _publish_approved(args, data, held, approver, approved_file, valid):
+    check = functools.partial(_approver, valid=valid)  # the prompt's check of a typed name
+    if held and not args.dry_run and not approve_commands.publish_approved(args, data, held, approver, approved_file, check, _run_flow):
         return EXIT_FAILED
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
@@ -220,38 +222,6 @@ def _approver(name: str, valid: ValidInputs) -> str:
     from flows.runs.approval import check_approver
 
     return check_approver(name, valid.trust.approval.approvers)
-
-
-def _publish_approved(
-    args: argparse.Namespace, data: dict[str, Any], held: list[dict[str, Any]], approver: str | None,
-    approved_file: dict[str, str] | None, valid: ValidInputs,
-) -> bool:
-    """Publish the held schools under an approval of the words shown (or in the file); False if the run failed."""
-    note = args.approval_note
-    if approved_file is not None:
-        err(f"approving, as {approver}, the changes in {args.approve} whose words are still the same:")
-    elif approver is not None:
-        approve_commands.show_held(held)  # --approved-by approves these words, so they are shown first
-        err(f"approved by {approver}: publishing exactly the changes shown above")
-    elif not args.json and sys.stdin.isatty():
-        approve_commands.show_held(held)
-        answer = approve_commands.ask_name(lambda name: _approver(name, valid))
-        if answer is None:
-            return True
-        approver, note = answer
-    else:
-        return True
-    hashes, left_out = approve_commands.bind(held, approved_file)
-    err(*left_out)
-    if not hashes:
-        return True
-    again = _run_flow(args, list(hashes), approver, note, hashes)
-    if again is None:
-        return False
-    by_slug = {s["slug"]: s for s in again["schools"]}
-    data["schools"] = [by_slug.get(s["slug"], s) for s in data["schools"]]
-    data["requests"] = {k: data["requests"].get(k, 0) + again["requests"].get(k, 0) for k in {*data["requests"], *again["requests"]}}
-    return True
 
 
 def _run_flow(
