@@ -1,7 +1,9 @@
 """A school is its URN: one history per URN, wherever its files are renamed or moved.
 
-Each prefix keeps a registry, ``_private/<prefix>/urns/<URN>/<seq>/<home prefix>/<slug>.json``
-(private, one small object per home, the highest ``seq`` the current one), read with one LIST
+Each prefix keeps a registry, ``_urn-registry/<prefix>/_urns/<URN>/<seq>/<home prefix>/<slug>.json``
+(one small object per home, the highest ``seq`` the current one; outside ``_private/``, whose
+files expire, and outside the prefix, so the school LISTs never see it; URNs and addresses are
+public anyway, as ``schools.json`` shows), read with one LIST
 per run under the trust lock, together with the registry of the prefix the trust file names
 (and of ``--move-from``): publishing there under another prefix, from a flag or
 ``$NOTICES_S3_PREFIX``, is a move. So, for a school whose file name (slug) changed, its new
@@ -25,9 +27,12 @@ from flows.publish.context import RunContext, Upload
 NO_PREFIX = "-"
 
 
+REGISTRY_ROOT = "_urn-registry"
+
+
 def registry_dir(prefix: str) -> str:
-    """Where a prefix keeps its URN registry (private)."""
-    return layout.private_key(prefix, "urns")
+    """Where a prefix keeps its URN registry (``_urns`` ends it, so prefix ``a`` never lists ``a/b``'s)."""
+    return layout.join(REGISTRY_ROOT, prefix, "_urns")
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ def read_homes(pub: Publisher, prefixes: list[str]) -> dict[str, Home]:
     keys = [(head.key, registry_dir(prefix)) for prefix in dict.fromkeys(prefixes) for head in pub.list(registry_dir(prefix) + "/")]
     for key, folder in keys:
         parts = key[len(folder) + 1 :].split("/")
-        if len(parts) < 4 or not parts[1].isdigit() or not parts[-1].endswith(".json"):
+        if len(parts) < 4 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[-1].endswith(".json"):
             continue  # not ours: ignore rather than guess
         prefix = "/".join(parts[2:-1])
         home = Home(parts[0], int(parts[1]), "" if prefix == NO_PREFIX else prefix, parts[-1][: -len(".json")])
@@ -71,7 +76,7 @@ def record_home(pub: Publisher, urn: str, prefix: str, slug: str, previous: Home
     body = json.dumps({"urn": urn, "prefix": prefix, "slug": slug}).encode()
     for registry in dict.fromkeys([prefix, *([previous.prefix] if previous else [])]):
         try:
-            pub.put(home.key(registry), body, content_type="application/json", cache_control="no-store", if_none_match=True)
+            pub.put(home.key(registry), body, content_type="application/json", cache_control=layout.RECORD_CACHE, if_none_match=True)
         except PreconditionFailed:
             pass  # written already (an earlier attempt): the same home
     return home

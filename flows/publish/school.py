@@ -78,7 +78,7 @@ def publish_school(
     if homes is not None and not ctx.dry_run and result.status in ("unchanged", "presentation", "published"):
         try:
             _settle_home(pub, ctx, notice, result, home, source)
-        except PublishError as exc:  # published here; the next run finishes the move
+        except (PublishError, PreconditionFailed) as exc:  # published here; the next run finishes the move
             result.notes = (*result.notes, f"the URN registry or the old address was not updated ({exc}); the next run does it")
     return result
 
@@ -137,6 +137,11 @@ def _result(pub: Publisher, ctx: RunContext, notice: Notice, chash: str, status:
 def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft, source: Home | None, *, final: bool) -> SchoolResult:
     manifest_key = layout.record_key(ctx.target.prefix, notice.slug, "manifest.json")
     manifest, etag = read_manifest(pub, manifest_key)
+    if manifest is not None and manifest.urn != notice.school.urn:  # a school is its URN: never mix two histories
+        raise PublishError(
+            f"{manifest_key}: this address holds the history of URN {manifest.urn}, but the school file {notice.slug}.yaml says URN "
+            f"{notice.school.urn}: give this school's file another name", transient=False,
+        )
     result = _result(pub, ctx, notice, draft.content_hash, "unchanged")
     moved = _continued(pub, notice, source) if manifest is None and source is not None else None
     manifest = moved or manifest
