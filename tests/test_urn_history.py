@@ -57,6 +57,7 @@ def test_a_renamed_school_file_continues_the_same_history(tree: Path, embedded_e
     history = json.loads(_run(["history", NEW, "--json"], tree, embedded_env).stdout)
     assert [(e["number"], e["approved_by"]) for e in history] == [(1, None), (2, "Alex Example (DPO)")]
     assert _get(new_base + "v1/notice.json") == _get(old_base + "v1/notice.json")  # the history moved byte for byte
+    assert f"moved here from an earlier address ({embedded_env['NOTICES_S3_PREFIX']}/{OLD})" in _get(new_base + "history.html").decode()
     # The old address says where the notice went: never a different live notice.
     moved = _get(old_base + "index.html").decode()
     assert "This privacy notice has moved" in moved and new_base + "index.html" in moved
