@@ -117,14 +117,14 @@ def test_script_and_markup_in_a_name_are_valid_text(tree: Path) -> None:
 
 
 def _hostile_manifest() -> Manifest:
-    edition = dict(content_hash="a", presentation_hash="b", dataset_edition="2026-1\x1b[2J", template_version="1", published_at="2026-11-28T17:30:00Z")
+    edition = dict(presentation_hash="b", dataset_edition="2026-1\x1b[2J", template_version="1", published_at="2026-11-28T17:30:00Z")
     return Manifest(
         slug="oakfield-primary",
         urn="990002",
         name="Oak\x1b]0;pwned\x07",
         editions=(
-            Edition(number=1, change_class="minor", **edition),
-            Edition(number=2, change_class="material", changes=("name: Oak → Oak\x1b[31mRED\u202e",), approved_by="Ms \x1b[8mHidden", approval_note="ok\x9b2J", **edition),
+            Edition(number=1, change_class="minor", content_hash="sha256:1", **edition),
+            Edition(number=2, change_class="material", changes=("name: Oak → Oak\x1b[31mRED\u202e",), approved_by="Ms \x1b[8mHidden", approval_note="ok\x9b2J", content_hash="sha256:2", **edition),
         ),
     )
 
@@ -165,4 +165,5 @@ def test_diff_shows_control_characters_as_escapes(sample, env, monkeypatch: pyte
     assert edition_commands.diff(_args(from_=1)) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u202e" not in out
-    assert "Mx \\x1b[2J\\x1b[31mEvil\\u202e" in out
+    assert "name: Oak → Oak\\x1b[31mRED\\u202e" in out  # the change notes the edition recorded
+    assert "+- Headteacher: Mx \\x1b\\[2J\\x1b\\[31mEvil\\u202e" in out  # and the diff

@@ -73,8 +73,8 @@ URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "
 def poison(value: Any, key: str = "", turn: Iterator[int] | None = None) -> Any:
     """Every free-text string of a YAML document with payload parts around it."""
     turn = turn if turn is not None else itertools.count()
-    if isinstance(value, dict):
-        return {k: poison(v, k, turn) for k, v in value.items()}
+    if isinstance(value, dict):  # approval: names checked as people's, fields from a closed list (test_approvers)
+        return {k: v if k == "approval" else poison(v, k, turn) for k, v in value.items()}
     if isinstance(value, list):
         return [poison(v, key, turn) for v in value]
     if isinstance(value, str) and key not in VALIDATED:

@@ -149,8 +149,8 @@ VALIDATED = {
 
 
 def _poison(value: Any, key: str = "") -> Any:
-    if isinstance(value, dict):
-        return {k: _poison(v, k) for k, v in value.items()}
+    if isinstance(value, dict):  # approval: names checked as people's, fields from a closed list (test_approvers)
+        return {k: v if k == "approval" else _poison(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_poison(v, key) for v in value]
     if isinstance(value, str) and key not in VALIDATED:
