@@ -98,6 +98,12 @@ class Recipient(Frozen):
     paragraphs_after_list: Annotated[tuple[Text, ...], at_most(MAX_PARAGRAPHS)] = ()
     opt_out: Text | None = None
     applies_to: Applicability
+    body: Slug | None = Field(
+        default=None, description="The body this section is about: an id in shared_data/bodies.yaml (status, successor, source)."
+    )
+    for_pupils: Text | None = Field(
+        default=None, description="The same in one or two short sentences addressed to a pupil (the pupils' notice)."
+    )
 
 
 class DatasetEdition(Frozen):
