@@ -280,7 +280,21 @@ def _validate(args: argparse.Namespace) -> int:
         edition = prepared.inputs.dataset.id if prepared.inputs.dataset else "none"
         passed = f", {len(skipped)} skipped: {', '.join(k.path for k in skipped)}" if skipped else ""
         print(f"{len(valid)} school(s) valid, {len(prepared.broken)} broken{passed}; dataset edition {edition}")
+        if not prepared.errors:  # reminders for a clean run; errors come first
+            _print_dataset_notes(prepared)
     return EXIT_INVALID if prepared.errors else EXIT_OK
+
+
+def _print_dataset_notes(prepared: Any) -> None:
+    """What a DPO should know about the edition even when nothing is wrong: bodies kept knowingly, facts to check."""
+    trust = prepared.valid.trust if prepared.valid else None
+    kept = {a.body: a.reason for a in trust.dataset_acknowledgements} if trust else {}
+    for finding in prepared.inputs.stale:
+        if finding.mention.body_id in kept:
+            print(f"{finding.place} Kept knowingly ({prepared.valid.trust_path}): {kept[finding.mention.body_id]}", file=sys.stderr)
+    dataset = prepared.inputs.dataset
+    for check in dataset.checks if dataset else ():
+        print(f"dataset edition {dataset.id} asks you to check: {' '.join(check.what.split())} ({check.where})", file=sys.stderr)
 
 
 def _render(args: argparse.Namespace) -> int:

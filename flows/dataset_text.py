@@ -2,7 +2,8 @@
 
 python-markdown passes raw HTML through by default: its HTML block and inline patterns are
 removed, and the result is sanitised with nh3 (only a few tags, http(s)/mailto links).
-Reference links ``[text][recipient-id]`` resolve to the recipient's link, or plain text.
+Reference links ``[text][id]`` resolve to the recipient's link (or the edition's ``links``
+entry of that id), or plain text when it has none.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class DatasetText:
 
 def render_dataset_text(dataset: DatasetEdition) -> DatasetText:
     """Convert every Markdown string of the dataset to sanitised HTML, once."""
-    links = {r.id: r.link for r in dataset.recipients}
+    links: dict[str, str | None] = {**dataset.links, **{r.id: r.link for r in dataset.recipients}}
     converter = _markdown_converter()
 
     def md(text: str) -> str:

@@ -16,10 +16,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from flows.discovery import TRUST_FILE_NAME, Skipped, display_path, scan_folder
-from flows.documents import load_document, load_model, locate_error, read_mapping, suggest_spelling, validate_document
+from flows.documents import load_document, locate_error, read_mapping, suggest_spelling, validate_document
 from flows.errors import ConfigError
 from flows.models import MAX_OVERRIDES, DatasetEdition, PublishingTarget, School, SchoolFile, TrustFile
 from flows.validators import check_slug
+from flows.currency import StaleFinding, check_acknowledgements, check_edition_bodies, load_register
 from flows.yamlsource import YamlDocument
 
 DATASET_SUBDIR = "dfe-recipients"
@@ -48,6 +49,8 @@ class Inputs:
     """Slugs (or file names) of schools that cannot be rendered."""
     skipped: tuple[Skipped, ...] = ()
     """Files in the schools or dataset folder that were not read (not errors; named so none is missed)."""
+    stale: tuple[StaleFinding, ...] = ()
+    """Places where the chosen dataset edition names a body that is no longer current (``flows.currency``)."""
 
 
 def load_inputs(
@@ -63,9 +66,24 @@ def load_inputs(
     """
     errors: list[ConfigError] = []
     skipped: list[Skipped] = []
-    editions, dataset = load_dataset(shared_dir, dataset_edition, errors, skipped)
     trust_path = schools_dir / TRUST_FILE_NAME
-    trust = load_trust(trust_path, errors)
+    trust, trust_doc = load_trust_document(trust_path, errors)
+    pinned = None if dataset_edition or trust is None or trust_doc is None else trust.dataset_edition
+    docs: dict[str, YamlDocument] = {}
+    editions, dataset = load_dataset(shared_dir, dataset_edition, errors, skipped, docs=docs)
+    if pinned and dataset is not None and trust_doc is not None:
+        dataset = next((e for e in editions if e.id == pinned), None)
+        if dataset is None:
+            available = ", ".join(e.id for e in editions)
+            errors.append(locate_error(trust_doc, ("dataset_edition",), f"no dataset edition {pinned!r} in shared_data; available: {available}"))
+    register = load_register(shared_dir, errors)
+    stale: list[StaleFinding] = []
+    if dataset is not None and register is not None:
+        problems, stale = check_edition_bodies(dataset, docs[dataset.id], register)
+        errors.extend(problems)
+        dataset = None if problems else dataset
+    if trust is not None:
+        errors.extend(check_acknowledgements(trust, trust_doc, register))
     overrides = publishing_override_errors(environment_overrides(os.environ))
     if overrides:  # a run could not publish where the trust means to: as bad as a broken trust file
         errors.extend(overrides)
@@ -80,6 +98,7 @@ def load_inputs(
         errors=tuple(sorted(errors, key=ConfigError.sort_key)),
         broken=broken,
         skipped=tuple(skipped),
+        stale=tuple(stale),
     )
 
 
@@ -107,9 +126,10 @@ def publishing_override_errors(overrides: Mapping[str, tuple[str, str]]) -> list
 
 
 def load_dataset(
-    shared_dir: Path, wanted: str | None, errors: list[ConfigError], skipped: list[Skipped] | None = None
+    shared_dir: Path, wanted: str | None, errors: list[ConfigError], skipped: list[Skipped] | None = None,
+    *, docs: dict[str, YamlDocument] | None = None,
 ) -> tuple[tuple[DatasetEdition, ...], DatasetEdition | None]:
-    """Read every dataset edition; return them oldest first and the one to use."""
+    """Read every dataset edition; return them oldest first and the one to use (``docs``: id → its document)."""
     folder = shared_dir / DATASET_SUBDIR
     files, passed = scan_folder(folder)
     if skipped is not None:
@@ -132,6 +152,8 @@ def load_dataset(
         seen[edition.id] = shown
         if len(errors) == before:
             editions.append(edition)
+            if docs is not None:
+                docs[edition.id] = doc
     editions.sort(key=lambda e: (e.effective_date, e.id))
     if len(editions) != len(files):
         return tuple(editions), None  # a broken edition file could be the latest: do not guess
@@ -154,6 +176,7 @@ _TAG = re.compile(r"</?[A-Za-z!][^>]*>")
 def _check_dataset(edition: DatasetEdition, doc: YamlDocument) -> list[ConfigError]:
     problems: list[ConfigError] = []
     ids = [r.id for r in edition.recipients]
+    known = [*ids, *(k for k in edition.links if k not in ids)]
     for index, recipient in enumerate(edition.recipients):
         where: tuple[str | int, ...] = ("recipients", index)
         if ids.index(recipient.id) != index:
@@ -163,8 +186,8 @@ def _check_dataset(edition: DatasetEdition, doc: YamlDocument) -> list[ConfigErr
             problems.append(locate_error(doc, (*where, "applies_to", "max_age"), f"must be greater than min_age ({rule.min_age})"))
         for text in (*recipient.paragraphs, *recipient.list_items, *recipient.paragraphs_after_list, recipient.opt_out or ""):
             for _, ref in _REFERENCE.findall(text):
-                if ref not in ids:
-                    problems.append(locate_error(doc, where, f"link reference [{ref}] names no recipient; expected one of: {', '.join(ids)}"))
+                if ref not in known:
+                    problems.append(locate_error(doc, where, f"link reference [{ref}] names no recipient or link; expected one of: {', '.join(known)}"))
             if "](" in text:
                 problems.append(locate_error(doc, where, "write links as [text][recipient-id] so the recipient's link is used"))
         for field in ("paragraphs", "list_items", "paragraphs_after_list"):
@@ -190,10 +213,16 @@ def _html_problems(doc: YamlDocument, where: tuple[str | int, ...], text: str) -
 
 def load_trust(path: Path, errors: list[ConfigError]) -> TrustFile | None:
     """Read the trust file, or record why it cannot be used."""
+    return load_trust_document(path, errors)[0]
+
+
+def load_trust_document(path: Path, errors: list[ConfigError]) -> tuple[TrustFile | None, YamlDocument | None]:
+    """Like ``load_trust``, also returning the document so later checks can name lines."""
     if not path.is_file():
         errors.append(ConfigError(display_path(path), None, "", "trust file is missing: every school needs the trust as its data controller"))
-        return None
-    return load_model(path, TrustFile, errors)
+        return None, None
+    loaded = load_document(path, TrustFile, errors)
+    return (None, None) if loaded is None else loaded
 
 
 # --- Schools ---------------------------------------------------------------------------

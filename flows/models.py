@@ -106,6 +106,23 @@ class Recipient(Frozen):
     )
 
 
+class Source(Frozen):
+    """Where an edition's text comes from: what a DPO needs to check it against."""
+
+    title: Text = Field(description="The source document or page, by its own title.")
+    url: Url | None = Field(default=None, description="Its public address; null when it has none.")
+    retrieved: dt.date | None = Field(default=None, description="When the text was taken from it; null when not recorded.")
+    kept_at: Line | None = Field(default=None, description="Where a copy is kept in this repository, if anywhere.")
+    note: Text | None = Field(default=None, description="How the edition's text relates to the source.")
+
+
+class Check(Frozen):
+    """A fact the edition's authors could not confirm: what to check, and where."""
+
+    what: Text
+    where: Url
+
+
 class DatasetEdition(Frozen):
     """One edition of the DfE recipient dataset (one file in ``shared_data/``)."""
 
@@ -113,10 +130,14 @@ class DatasetEdition(Frozen):
     effective_date: dt.date
     title: Line
     document_title: Line
-    source: Text
+    source: Source
     licence: Licence
     attribution: Text
     introduction: Text
+    links: Annotated[dict[Slug, Url], at_most(MAX_RECIPIENTS)] = Field(
+        default_factory=dict, description="Further links the prose names as [text][link-id]."
+    )
+    checks: Annotated[tuple[Check, ...], at_most(MAX_PARAGRAPHS)] = ()
     recipients: Annotated[tuple[Recipient, ...], at_most(MAX_RECIPIENTS), Field(min_length=1)]
 
 
@@ -319,6 +340,13 @@ class NoticeSettings(Frozen):
     branding: Branding | None = None
 
 
+class Acknowledgement(Frozen):
+    """The trust keeps a section naming a body that is no longer current, and says why."""
+
+    body: Slug = Field(description="The body's id in shared_data/bodies.yaml.")
+    reason: Text = Field(description="Why the notice still names it; the notice shows this to parents.")
+
+
 class TrustFile(Frozen):
     """The trust: the data controller for its academies, plus defaults for schools."""
 
@@ -332,6 +360,12 @@ class TrustFile(Frozen):
     defaults: NoticeSettings = NoticeSettings()
     publishing: PublishingTarget = PublishingTarget()
     approval: ApprovalPolicy = ApprovalPolicy()
+    dataset_edition: Line | None = Field(
+        default=None, description="The DfE dataset edition every school uses (its id); the latest when not set."
+    )
+    dataset_acknowledgements: Annotated[tuple[Acknowledgement, ...], at_most(MAX_RECIPIENTS)] = Field(
+        default=(), description="Bodies no longer current that the trust knowingly keeps in its notices, each with its reason."
+    )
 
 
 class Override(Frozen):
@@ -395,6 +429,14 @@ class Controller(Frozen):
     website: str
 
 
+class BodyNote(Frozen):
+    """What a DfE section must tell parents about a body that is no longer current."""
+
+    recipient_id: str
+    body_id: str
+    text: str
+
+
 class Notice(Frozen):
     """Everything a school's notice says, resolved and ready to render.
 
@@ -419,6 +461,7 @@ class Notice(Frozen):
     branding: Branding
     dataset: DatasetEdition
     decisions: tuple[Decision, ...]
+    body_notes: tuple[BodyNote, ...] = ()
 
     def applicable_recipients(self) -> tuple[Recipient, ...]:
         """The dataset's recipients that apply to this school, in dataset order."""

@@ -9,6 +9,8 @@ text: the HTML templates escape them, and the Markdown template passes them thro
 
 from __future__ import annotations
 
+import datetime as dt
+
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -84,6 +86,8 @@ class DfeRecipientView:
     heading: str
     text: RecipientText
     override_reason: str | None
+    body_notes: tuple[str, ...] = ()
+    """What became of a body the section names, and why the trust keeps it (``flows.currency``)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class NoticeView:
     dfe_recipients: tuple[DfeRecipientView, ...]
     effective_date_uk: str
     effective_date_iso: str
+    source_retrieved_uk: str | None = None
 
     def title(self, section_id: str) -> str:
         """The title of one section, as the contents list and its heading show it."""
@@ -171,12 +176,19 @@ def view_notice(notice: Notice, text: DatasetText) -> NoticeView:
                 heading=f"{recipient_label(r.name, r.abbreviation)}: {r.topic}",
                 text=text.recipients[r.id],
                 override_reason=decisions[r.id].reason if decisions[r.id].decided_by == "override" else None,
+                body_notes=tuple(n.text for n in notice.body_notes if n.recipient_id == r.id),
             )
             for r in notice.applicable_recipients()
         ),
         effective_date_uk=f"{effective.day} {effective:%B %Y}",
         effective_date_iso=effective.isoformat(),
+        source_retrieved_uk=uk_date(notice.dataset.source.retrieved) if notice.dataset.source.retrieved else None,
     )
+
+
+def uk_date(day: dt.date) -> str:
+    """``1 September 2026``."""
+    return f"{day.day} {day:%B %Y}"
 
 
 # --- Values in Markdown -------------------------------------------------------------------

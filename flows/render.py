@@ -245,6 +245,7 @@ def notice_as_data(notice: Notice, text: DatasetText, stamp: EditionStamp | None
                 "reason": decisions[r.id].reason,
                 "decided_by": decisions[r.id].decided_by,
                 "text": _recipient_text(text.recipients[r.id]) if decisions[r.id].applies else None,
+                "notes": [n.text for n in notice.body_notes if n.recipient_id == r.id] if decisions[r.id].applies else [],
             }
             for r in notice.dataset.recipients
         ],
@@ -261,7 +262,7 @@ def notice_as_data(notice: Notice, text: DatasetText, stamp: EditionStamp | None
             "edition": notice.dataset.id,
             "effective_date": notice.dataset.effective_date.isoformat(),
             "title": notice.dataset.title,
-            "source": notice.dataset.source,
+            "source": notice.dataset.source.model_dump(mode="json"),
             "licence": notice.dataset.licence.model_dump(mode="json"),
             "attribution": notice.dataset.attribution,
         },

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flows.compose import compose_notices
+from flows.currency import apply_acknowledgements
 from flows.errors import ConfigError
 from flows.folders import templates_dir
 from flows.loading import Inputs, load_inputs
@@ -68,9 +69,11 @@ def prepare(
     if inputs.dataset is not None and inputs.trust is not None:
         valid = ValidInputs(inputs.trust, inputs.trust_path, inputs.dataset)
         composed = compose_notices(inputs.schools, valid.trust, valid.trust_path, valid.dataset)
-        notices = composed.notices
-        errors.extend(composed.errors)
-        broken.update(composed.broken)
+        # A section naming a body that is gone is published only where the trust says why it keeps it.
+        settled = apply_acknowledgements(composed.notices, inputs.stale, valid.trust, valid.trust_path)
+        notices = settled.notices
+        errors.extend((*composed.errors, *settled.errors))
+        broken.update((*composed.broken, *settled.refused))
     else:
         # Without a dataset or trust no school can be rendered; say so once, not per school.
         broken.update(s.slug for s in inputs.schools)

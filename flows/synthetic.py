@@ -46,8 +46,8 @@ _EXTRA_RECIPIENTS = (
 )
 _OVERRIDES = (
     ("learning-records-service", True, "Our post-16 partnership registers some younger pupils for vocational courses."),
-    ("department-of-health", True, "Our pupils in reception and year 6 take part in the National Child Measurement Programme."),
-    ("qcda", False, "We take no part in the national curriculum assessments this section describes."),
+    ("national-child-measurement-programme", True, "Our pupils in reception and year 6 take part in the National Child Measurement Programme."),
+    ("standards-and-testing-agency", False, "We take no part in the national curriculum assessments this section describes."),
 )
 
 

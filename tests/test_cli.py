@@ -21,8 +21,9 @@ from .conftest import FIXTURES, REPO, SCHOOLS
 def test_validate_sample_trust_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate"]) == 0
     out, err = capsys.readouterr()
-    assert err == ""
-    assert out.strip() == "6 school(s) valid, 0 broken; dataset edition 2026-1"
+    # No error: only the facts the edition asks a DPO to check (flows.models.Check), each with where.
+    assert all(line.startswith("dataset edition 2026-2 asks you to check: ") and "(https://" in line for line in err.splitlines()), err
+    assert out.strip() == "6 school(s) valid, 0 broken; dataset edition 2026-2"
 
 
 def test_validate_reports_every_error_on_stderr_and_exits_1(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -106,9 +106,11 @@ def test_symbolic_link_within_the_folder_is_loaded(tree: Path) -> None:
 def test_dataset_folder_names_skipped_files_too(tree: Path) -> None:
     folder = tree / "shared_data" / "dfe-recipients"
     (folder / "2026-1.yaml").rename(folder / "2026-2.YML")
+    (folder / "2026-2.yaml").rename(folder / "2026-3.Yaml")
     inputs = load_inputs(tree / "schools", tree / "shared_data")
     assert [str(s) for s in inputs.skipped] == [
-        "shared_data/dfe-recipients/2026-2.YML: skipped: the extension must be lower-case; rename it to 2026-2.yml"
+        "shared_data/dfe-recipients/2026-2.YML: skipped: the extension must be lower-case; rename it to 2026-2.yml",
+        "shared_data/dfe-recipients/2026-3.Yaml: skipped: the extension must be lower-case; rename it to 2026-3.yaml",
     ]
     assert [str(e) for e in inputs.errors] == [
         "shared_data/dfe-recipients: no dataset edition found: expected one or more <edition>.yaml files here"
@@ -120,7 +122,7 @@ def test_validate_names_skipped_files_in_its_summary(tree: Path, capsys: pytest.
     (tree / "schools" / "gone.yaml").symlink_to(tree / "schools" / "missing.yaml")
     assert main(["validate", "--schools", "schools", "--shared-data", "shared_data"]) == 0
     out, err = capsys.readouterr()
-    assert out == "6 school(s) valid, 0 broken, 2 skipped: schools/gone.yaml, schools/new-school.YAML; dataset edition 2026-1\n"
+    assert out == "6 school(s) valid, 0 broken, 2 skipped: schools/gone.yaml, schools/new-school.YAML; dataset edition 2026-2\n"
     assert err.splitlines() == [
         f"schools/gone.yaml: skipped: a symbolic link to {(tree / 'schools' / 'missing.yaml').resolve()}, which does not exist",
         "schools/new-school.YAML: skipped: the extension must be lower-case; rename it to new-school.yaml",

@@ -124,8 +124,8 @@ def test_valid_fixture_school_with_minimal_trust(tmp_path: Path, monkeypatch: py
     assert notice.controller.ico_registration == "ZA123456"
     assert notice.uses_consent()
     decided = {d.recipient_id: (d.applies, d.decided_by) for d in notice.decisions}
-    assert decided["qcda"] == (False, "override")
-    assert decided["chief-executive-of-skills-funding"] == (True, "override")
+    assert decided["standards-and-testing-agency"] == (False, "override")
+    assert decided["dfe-post-14"] == (True, "override")
 
 
 def test_only_selected_schools_are_loaded_and_unknown_slugs_reported(tree: Path) -> None:

@@ -65,6 +65,7 @@ VALIDATED = {
     "urn", "phase", "email", "phone", "postcode", "website", "url", "link", "policy_url", "colour",
     "lawful_basis", "company_number", "ico_registration", "endpoint_url", "bucket", "public_base_url",
     "statutory_low_age", "statutory_high_age", "include", "region", "prefix", "id", "phases", "slug",
+    "body", "dataset_edition", "where",
 }
 ACTIVE_TAGS = {"script", "iframe", "frame", "svg", "math", "img", "object", "embed", "link", "meta", "base", "form", "style"}
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "srcdoc", "poster"}
@@ -74,7 +75,8 @@ def poison(value: Any, key: str = "", turn: Iterator[int] | None = None) -> Any:
     """Every free-text string of a YAML document with payload parts around it."""
     turn = turn if turn is not None else itertools.count()
     if isinstance(value, dict):  # approval: names checked as people's, fields from a closed list (test_approvers)
-        return {k: v if k == "approval" else poison(v, k, turn) for k, v in value.items()}
+        # links: an edition's web addresses by id (validated as URLs, like `link`).
+        return {k: v if k in ("approval", "links") else poison(v, k, turn) for k, v in value.items()}
     if isinstance(value, list):
         return [poison(v, key, turn) for v in value]
     if isinstance(value, str) and key not in VALIDATED:

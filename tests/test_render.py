@@ -86,7 +86,10 @@ def test_applicability_is_visible(rendered) -> None:
     assert "height and weight" not in secondary and "National Child Measurement" not in secondary
     assert "Unique Learner Number" in secondary
     all_through = rendered["st-aidans-all-through"]["index.html"].decode()
-    for rid in ("department-of-health", "ofsted", "chief-executive-of-skills-funding", "learning-records-service", "qcda"):
+    for rid in (
+        "department-for-education", "dfe-subject-access", "youth-support-services", "ofsted",
+        "standards-and-testing-agency", "national-child-measurement-programme", "learning-records-service", "dfe-post-14",
+    ):
         assert f'id="dfe-{rid}"' in all_through
     special = rendered["brookside-special"]["index.html"].decode()
     assert "Why this section is here: included by the school:" in special
@@ -96,10 +99,10 @@ def test_json_carries_every_decision_with_reason(rendered) -> None:
     data = json.loads(rendered["northgate-academy"]["notice.json"])
     assert data["format"] == "trust-notices/notice/1"
     assert data["school"]["urn"] == "990004"
-    assert data["dataset"]["edition"] == "2026-1"
+    assert data["dataset"]["edition"] == "2026-2"
     by_id = {r["id"]: r for r in data["dfe_recipients"]}
-    assert by_id["department-of-health"]["applies"] is False
-    assert by_id["department-of-health"]["reason"].startswith("the school's pupils aged 11 to 18 include none")
+    assert by_id["national-child-measurement-programme"]["applies"] is False
+    assert by_id["national-child-measurement-programme"]["reason"].startswith("the school's pupils aged 11 to 18 include none")
     assert by_id["learning-records-service"]["applies"] is True
     assert data["controller"]["ico_registration"] == "Z9990001"
 
