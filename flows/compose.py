@@ -22,6 +22,7 @@ CHECKLIST: dict[str, str] = {
     "retention": "retention period, or the criteria used to set it",
     "source": "the source of the information",
     "statutory_requirement": "whether providing the information is a statutory requirement",
+    "if_not_given": "what happens if the information is not given (what the law requires, and what is optional)",
     "international_transfers": "international transfers (say so if there are none)",
     "automated_decision_making": "automated decision-making (say so if there is none)",
 }
@@ -72,7 +73,8 @@ def build_notice(school: School, trust: TrustFile, trust_path: str, dataset: Dat
         raise NoticeIncomplete(missing)
     # The checklist above guarantees these are set; the asserts tell the type checker so.
     assert settings.purposes and settings.categories and settings.retention and settings.source
-    assert settings.statutory_requirement and settings.international_transfers and settings.automated_decision_making
+    assert settings.statutory_requirement and settings.if_not_given
+    assert settings.international_transfers and settings.automated_decision_making
     return Notice(
         slug=school.slug,
         school=school.config,
@@ -92,6 +94,7 @@ def build_notice(school: School, trust: TrustFile, trust_path: str, dataset: Dat
         retention=settings.retention,
         source=settings.source,
         statutory_requirement=settings.statutory_requirement,
+        if_not_given=settings.if_not_given,
         international_transfers=settings.international_transfers,
         automated_decision_making=settings.automated_decision_making,
         local_recipients=settings.local_recipients or (),

@@ -191,10 +191,28 @@ class Purpose(Frozen):
 
     purpose: Text
     lawful_basis: LawfulBasis
-    legislation: Text | None = Field(default=None, description="The law that requires or allows it.")
+    legislation: Text | None = Field(
+        default=None,
+        validate_default=True,
+        description="The law that requires or allows it; needed for legal obligation and public task (UK GDPR Article 6(3)).",
+    )
     special_category_condition: Text | None = Field(
         default=None, description="Article 9 condition, where special category data is used."
     )
+
+    @field_validator("legislation")
+    @classmethod
+    def _basis_in_law(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Article 6(3): processing on (c) legal obligation or (e) public task needs a basis in law.
+        basis = info.data.get("lawful_basis")
+        if value is None and basis in ("legal_obligation", "public_task"):
+            words = LAWFUL_BASIS_TEXT[basis].split(": ", 1)[1]
+            raise PydanticCustomError(
+                "basis_in_law",
+                f"a purpose on {words} needs its basis in law (UK GDPR Article 6(3)): name the law or duty, "
+                "e.g. 'Education Act 1996 section 537A' or 'Academies Act 2010 and our funding agreement'",
+            )
+        return value
 
 
 class LocalRecipient(Frozen):
@@ -330,6 +348,10 @@ class NoticeSettings(Frozen):
     statutory_requirement: Text | None = Field(
         default=None, description="Whether providing the data is a statutory requirement, and what happens if not."
     )
+    if_not_given: Text | None = Field(
+        default=None,
+        description="What happens if information is not given: both what the law requires and what is optional (ICO checklist).",
+    )
     voluntary: Annotated[tuple[Text, ...] | None, at_most(MAX_VOLUNTARY)] = Field(
         default=None,
         description="Information we ask for that parents may choose not to give; the notice says consent can be withdrawn.",
@@ -455,6 +477,7 @@ class Notice(Frozen):
     retention: Retention
     source: str
     statutory_requirement: str
+    if_not_given: str
     international_transfers: str
     automated_decision_making: str
     local_recipients: tuple[LocalRecipient, ...]

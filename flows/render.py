@@ -253,6 +253,7 @@ def notice_as_data(notice: Notice, text: DatasetText, stamp: EditionStamp | None
         "retention": notice.retention.model_dump(mode="json"),
         "source": notice.source,
         "statutory_requirement": notice.statutory_requirement,
+        "if_not_given": notice.if_not_given,
         "international_transfers": notice.international_transfers,
         "automated_decision_making": notice.automated_decision_making,
         "rights": [{"right": name, "meaning": meaning} for name, meaning in wording.RIGHTS],

@@ -101,6 +101,7 @@ def test_checklist_items_missing_everywhere_are_each_named(tree: Path) -> None:
         for field, words in [
             ("automated_decision_making", "automated decision-making (say so if there is none)"),
             ("categories", "categories of pupil information"),
+            ("if_not_given", "what happens if the information is not given (what the law requires, and what is optional)"),
             ("international_transfers", "international transfers (say so if there are none)"),
             ("purposes", "purposes of the processing and the lawful basis for each"),
             ("retention", "retention period, or the criteria used to set it"),

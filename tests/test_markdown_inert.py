@@ -55,7 +55,7 @@ PAYLOAD = " ".join(PARTS)
 LEADS = tuple(p for p in PARTS if p.startswith("<"))
 BLOCK = "\n\n<div onmouseover=\"window.__pwned=1\"><script>window.__pwned=1</script></div>\n\n"
 PROSE = {"paragraphs", "paragraphs_after_list", "introduction", "opt_out", "list_items", "source", "attribution",
-         "statutory_requirement", "international_transfers", "automated_decision_making", "statement", "contact"}
+         "statutory_requirement", "if_not_given", "international_transfers", "automated_decision_making", "statement", "contact"}
 # The loader refuses tags and inline links in the dataset's Markdown prose; what it accepts
 # still tries: a reference definition to a script link, an attribute list with a handler.
 REFERENCE = "[pwn] {: onclick=\"window.__pwned=1\" } {{ 7*7 }}\n\n[pwn]: javascript:window.__pwned=1\n\n"
