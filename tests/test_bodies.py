@@ -206,3 +206,15 @@ def test_the_seed_edition_is_kept_exactly() -> None:
     assert seed.source.kept_at == "shared_data/sources/dfe-pupil-data-recipients.txt"
     # One finding per section and body: DH and PCTs; Skills Funding; Skills Funding, MIAP and the QCF (LRS); the QCDA.
     assert len(find_stale_mentions(seed, _register())) == 7
+
+
+def test_the_flow_publishes_the_schools_it_may_and_refuses_the_rest(flow_env, seaweed, tree: Path) -> None:
+    """Through the Prefect flow against SeaweedFS: a stale section blocks only the schools that include it."""
+    from flows.pipeline import publish_notices
+    from flows.runs.parameters import PublishParameters
+
+    _pin(tree, "2026-1", {b: "our DPO is checking the DfE's current wording" for b in SEED_STALE if b != "skills-funding-agency"})
+    state = publish_notices(PublishParameters(approval={"wait": False}), return_state=True)
+    schools = {s["slug"]: s["status"] for s in state.result(raise_on_failure=False)["schools"]}
+    assert {slug for slug, status in schools.items() if status == "failed"} == SIXTEEN_PLUS
+    assert {slug for slug, status in schools.items() if status == "published"} == {"riverside-infant", "oakfield-primary", "hillcrest-middle"}

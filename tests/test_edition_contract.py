@@ -35,7 +35,11 @@ def _add_local_recipient(tree: Path, slug: str, name: str = "Example Tutoring Lt
 
 
 def _pdf_text(pdf: bytes) -> bytes:
-    return pdf + b"".join(zlib.decompress(m.group(1)) for m in re.finditer(rb"/FlateDecode[^>]*>>\s*stream\r?\n(.*?)\r?\nendstream", pdf, re.S))
+    # A decompress object, not zlib.decompress: binary stream data may itself contain
+    # "\nendstream", which cuts the regex's match short (whatever was inflated is kept).
+    return pdf + b"".join(
+        zlib.decompressobj().decompress(m.group(1)) for m in re.finditer(rb"/FlateDecode[^>]*>>\s*stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+    )
 
 
 def test_every_form_says_which_edition_it_is_and_links_work_from_both_places(seaweed, tree: Path, prefix: str) -> None:

@@ -113,10 +113,13 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
 
 
 def _new_dataset_edition(tree: Path, edit) -> None:
+    """A copy of the current edition as 2027-1, edited, and the trust moved to it."""
     folder = tree / "shared_data" / "dfe-recipients"
-    text = (folder / "2026-1.yaml").read_text(encoding="utf-8")
-    text = text.replace('id: "2026-1"', 'id: "2027-1"').replace("effective_date: 2026-09-01", "effective_date: 2027-07-01")
+    text = (folder / "2026-2.yaml").read_text(encoding="utf-8")
+    text = text.replace('id: "2026-2"', 'id: "2027-1"').replace("effective_date: 2026-12-01", "effective_date: 2027-07-01")
     (folder / "2027-1.yaml").write_text(edit(text), encoding="utf-8")
+    trust = tree / "schools" / "_trust.yaml"
+    trust.write_text(trust.read_text(encoding="utf-8").replace('dataset_edition: "2026-2"', 'dataset_edition: "2027-1"'), encoding="utf-8")
 
 
 def test_dataset_edition_change_is_material_only_where_it_applies(seaweed, tree: Path, prefix: str) -> None:
@@ -126,8 +129,8 @@ def test_dataset_edition_change_is_material_only_where_it_applies(seaweed, tree:
     result = _by_slug(_publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix))
     hill = result["hillcrest-middle"]
     assert (hill.status, hill.edition, hill.change_class) == ("published", 2, "material")
-    label = ("Dataset attribution edition changed: 2026-1 → 2027-1", "Dataset attribution effective date changed: 2026-09-01 → 2027-07-01")
-    assert hill.changes == ("DfE recipient removed: Department of Health (DH)", *label)
+    label = ("Dataset attribution edition changed: 2026-2 → 2027-1", "Dataset attribution effective date changed: 2026-12-01 → 2027-07-01")
+    assert hill.changes == ("DfE recipient removed: National Child Measurement Programme (NCMP)", *label)
     # Everyone else's recipients are the same, but "About this notice" names the new dataset
     # edition: words a parent reads, so a new edition that needs an approver (default deny).
     for slug in SAMPLE_SLUGS:
@@ -140,9 +143,9 @@ def test_dataset_rewording_is_held_for_every_school_without_an_approver(seaweed,
     """Bypass 3: a reworded DfE paragraph was classed minor and went live with no approver."""
     _publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix)
     before = _objects(seaweed, prefix)
-    text = tree / "shared_data" / "dfe-recipients" / "2026-1.yaml"
+    text = tree / "shared_data" / "dfe-recipients" / "2026-2.yaml"
     text.write_text(text.read_text(encoding="utf-8").replace(
-        "Inspection reports do not identify individual pupils.",
+        "Its reports never name a pupil.",
         "Pupils' names, ethnicity and health records go to the Home Office and to commercial data brokers.",
     ), encoding="utf-8")
     held = _by_slug(_publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix, approval=None))
