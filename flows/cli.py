@@ -59,11 +59,18 @@ def _parser() -> argparse.ArgumentParser:
         help="check the dataset, the trust file and every school; report every problem",
         description="Check the dataset, the trust file and every school file. Every problem is "
         "printed on stderr as FILE:LINE: FIELD: MESSAGE; the exit status is 1 if there is any.",
-        epilog="Example:\n  notices validate --schools schools --shared-data shared_data",
+        epilog="Example:\n  notices validate --schools schools --shared-data shared_data\n"
+        "  notices validate --readability   # each section's reading grade and the hardest sentences",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(validate)
     validate.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    validate.add_argument(
+        "--readability",
+        action="store_true",
+        help="also print each school's readability: In brief and each section of your own text "
+        "(grade and reading ease), and the hardest sentences; the exit status is unchanged",
+    )
 
     render = commands.add_parser(
         "render",
@@ -282,6 +289,12 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"{len(valid)} school(s) valid, {len(prepared.broken)} broken{passed}; dataset edition {edition}")
         if not prepared.errors:  # reminders for a clean run; errors come first
             _print_dataset_notes(prepared)
+        if args.readability:
+            from flows.readability_report import report_lines
+
+            # Advice for the DPO, not a check: hard wording is not a broken file, so the exit
+            # status stays that of the checks above (the tests hold the sample trust to the limits).
+            print("\n".join(report_lines(prepared.notices)))
     return EXIT_INVALID if prepared.errors else EXIT_OK
 
 

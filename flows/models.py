@@ -492,12 +492,15 @@ class Notice(Frozen):
         return tuple(r for r in self.dataset.recipients if r.id in applying)
 
     def uses_consent(self) -> bool:
-        """True when information is asked for voluntarily, or any purpose or local sharing relies on consent.
+        """True when a purpose or a local sharing relies on consent, or special category data on explicit consent.
 
-        The notice must then say consent can be withdrawn.
+        The notice must then say consent can be withdrawn (UK GDPR Article 13(2)(c)). Information
+        that is merely optional (``voluntary``) does not rest on consent by itself: the statutory
+        section lists it with its own withdrawal statement.
         """
         bases = [p.lawful_basis for p in self.purposes] + [r.lawful_basis for r in self.local_recipients]
-        return "consent" in bases or bool(self.voluntary)
+        explicit = any("9(2)(a)" in c.article_9 for c in self.special_categories)
+        return "consent" in bases or explicit
 
 
 class RenderedNotice(Frozen):
