@@ -4,7 +4,8 @@ A run first publishes what needs no approver and *holds* the rest, each with the
 hash of its new edition's words. The approval then names those hashes, whichever way it
 is given:
 
-* on a terminal, the held changes (notes and diff) are shown and the person types a name;
+* on a terminal, the held changes are shown, grouped by distinct change (one diff each), and
+  the person types one name, recorded by every school's edition;
 * ``--approved-by NAME`` shows every held change it approves before publishing it;
 * ``--review FILE`` writes the held changes to a file; ``--approve FILE --approved-by NAME``
   publishes exactly the words that file shows, nothing else.
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flows.textcheck import visible
+from flows.runs.grouping import group_changes, summary_text
 
 REVIEW_FORMAT = "trust-notices/approval-request/1"
 # Runs the flow for these schools under this approver and note, bound to these hashes.
@@ -35,21 +36,23 @@ def err(*lines: object) -> None:
         print(line, file=sys.stderr)
 
 
-def show_held(held: list[dict[str, Any]], *, diffs: bool = True) -> None:
-    """Every held change: school, edition, class, change notes and (by default) the diff."""
-    err("", f"{len(held)} change(s) need a named approver before they are published:")
-    for school in held:
-        err("", f"== {school['slug']} (URN {school.get('urn', '')}) v{school['edition']} ({school['change_class']}):")
-        err(*(f"  - {visible(c)}" for c in school["changes"] or ("first edition",)))
-        if diffs and school.get("diff"):
-            err(visible(school["diff"], keep="\n\t").rstrip("\n"))
-    err("")
+def show_held(held: list[dict[str, Any]]) -> None:
+    """Every held change, grouped: each school and how it changes, then each distinct change once
+    (its notes and one representative's diff), so a trust-wide change reads as one decision."""
+    err("", f"{len(held)} change(s) need a named approver before they are published:", "")
+    err(summary_text(held), "")
 
 
 def write_review(path: Path, held: list[dict[str, Any]]) -> None:
-    """The held changes as a file an approver reads and then names with ``--approve``."""
+    """The held changes as a file an approver reads and then names with ``--approve``.
+
+    ``summary`` is the grouped summary the approver reads (one diff per distinct change);
+    ``schools`` still binds every school's own content hash, with its own diff.
+    """
     data = {
         "format": REVIEW_FORMAT,
+        "summary": summary_text(held).splitlines(),
+        "groups": [[s.slug for s in group.schools] for group in group_changes(held)],
         "schools": [
             {k: school.get(k) for k in ("slug", "urn", "name", "edition", "change_class", "changes", "diff", "content_hash")}
             for school in held

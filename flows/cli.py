@@ -221,12 +221,18 @@ def _add_publishing_commands(commands: Any) -> None:
         "diff",
         "show what changed between editions, or between the latest edition and a draft",
         "Print the change notes and a unified diff. --to draft (the default) renders the current "
-        "configuration without publishing it.",
-        "notices diff oakfield-primary --from 1 --to draft --redline changes.html",
+        "configuration without publishing it. --all shows what the next publish would change in "
+        "every school as one summary: each school and how it changes (recipients added, removed, "
+        "renamed), then each distinct change once, with the diff of one school of its group.",
+        "notices diff oakfield-primary --from 1 --to draft --redline changes.html\n"
+        "  notices diff --all                          # a trust-wide change, grouped\n"
+        "  notices diff --all --dataset-edition 2026-1  # what moving to that dataset edition would change",
     )
     _common(diff)
     _target_flags(diff)
-    diff.add_argument("slug")
+    diff.add_argument("slug", nargs="?", help="the school (its slug); or --all")
+    diff.add_argument("--all", action="store_true", help="every school: the grouped summary of what the next publish would change")
+    diff.add_argument("--json", action="store_true", help="with --all: {groups, schools, first_editions, unchanged} as JSON")
     diff.add_argument("--from", dest="from_", metavar="N", type=int, help="edition to compare from (default: the latest)")
     diff.add_argument("--to", default="draft", metavar="N|draft", help="edition number, or draft (default)")
     diff.add_argument("--redline", type=Path, metavar="FILE", help="also write a redline HTML page of the two to FILE")

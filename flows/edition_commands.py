@@ -65,11 +65,18 @@ def history(args: argparse.Namespace) -> int:
 
 
 def diff(args: argparse.Namespace) -> int:
-    """`notices diff SLUG [--from N] [--to N|draft]`.
+    """`notices diff SLUG [--from N] [--to N|draft]`, or `notices diff --all` (``flows.trustwide_commands``).
 
     Says "unchanged" exactly when ``notices publish --dry-run`` does for the words: the content
     hashes match. The diff and redline leave out the edition and draft notes (``flows.diff``).
     """
+    if getattr(args, "all", False) or args.slug is None:
+        if args.slug is not None or not getattr(args, "all", False):
+            err("notices diff: name one school (its slug) or --all, not both")
+            return EXIT_FAILED
+        from flows.trustwide_commands import diff_all
+
+        return diff_all(args)
     from flows.dataset_text import render_dataset_text
     from flows.diff import describe_changes, unified_diff
     from flows.editions import content_hash

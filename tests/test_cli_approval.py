@@ -88,9 +88,9 @@ def test_approved_by_shows_every_change_it_approves_and_records_the_person_as_li
     _add_recipient(tree, "riverside-infant")
     result = _run(["publish", "--approved-by", "alex example", "--approval-note", "checked"], tree, embedded_env)
     assert result.returncode == 0, result.stderr
-    for school in (SCHOOL, "riverside-infant"):  # shown before they are published: notes and diff
-        assert f"== {school} (URN" in result.stderr
-        assert "+| Oakfield after-school club | running the after-school club |" in result.stderr
+    for school in (SCHOOL, "riverside-infant"):  # shown before they are published: each school, grouped by change
+        assert f"  {school} (URN" in result.stderr
+    assert "+| Oakfield after-school club | running the after-school club |" in result.stderr  # the change and its diff
     edition = _editions(tree, embedded_env)[-1]
     assert (edition["number"], edition["approved_by"], edition["approval_note"]) == (2, "Alex Example (DPO)", "checked")
 

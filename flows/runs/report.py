@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flows.notice_view import escape_markdown, markdown_link
+from flows.notice_view import escape_markdown
 from flows.publish.context import RunResult, SchoolResult
+from flows.runs.grouping import summary_markdown
 
 STATUSES = ("published", "presentation", "unchanged", "held", "failed")
 DIFF_CAP = 4000
@@ -71,7 +72,7 @@ def full_report(run: RunResult, title: str) -> str:
 
 
 def approval_request(held: Sequence[SchoolResult], links: dict[str, dict[str, str]], timeout_minutes: int) -> str:
-    """The request a DPO reads before approving: each change, its diff and private preview links."""
+    """The request a DPO reads before approving: the grouped summary, with private preview links."""
     lines = [
         f"# Approval needed: {len(held)} school(s)",
         "",
@@ -79,11 +80,7 @@ def approval_request(held: Sequence[SchoolResult], links: dict[str, dict[str, st
         f"**Resume** (approve, and give your name) within {timeout_minutes} minutes; otherwise nothing of this is published.",
         "",
     ]
-    for r in held:
-        preview = links.get(r.slug, {})
-        lines.append(school_changes(r))
-        if preview:
-            redline = markdown_link("What changed (redline)", preview.get("changes.html"), bracketed=False)
-            notice = markdown_link("The new notice", preview.get("index.html"), bracketed=False)
-            lines += [f"{redline} · {notice}", ""]
+    # One summary, grouped by distinct change: 40 schools moved to a new dataset edition read as
+    # the few changes they are, each with one representative's diff and redline.
+    lines.append(summary_markdown(held, links, DIFF_CAP))
     return "\n".join(lines)
