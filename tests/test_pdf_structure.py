@@ -144,8 +144,8 @@ def test_published_pdfs_link_to_published_objects(seaweed, sample, prefix: str) 
     run = _publish(seaweed, _only(sample, "oakfield-primary"), prefix)
     objects = _objects(seaweed, prefix)
     base = run.target.public_base_url
-    pdfs = {k: v for k, v in objects.items() if k.endswith("/notice.pdf")}
-    assert {k.rsplit("/", 2)[-2] for k in pdfs} == {"privacy-notice", "v1"}
+    pdfs = {k: v for k, v in objects.items() if k.endswith(("/notice.pdf", "/for-pupils.pdf"))}  # the pupils' PDF too
+    assert {tuple(k.rsplit("/", 2)[-2:]) for k in pdfs} == {(f, n) for f in ("privacy-notice", "v1") for n in ("notice.pdf", "for-pupils.pdf")}
     for key, data in pdfs.items():
         uris = _uris(data)
         assert uris and all(re.match(r"^[a-z][a-z0-9+.-]*:", u) for u in uris), (key, uris)
