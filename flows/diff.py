@@ -80,6 +80,8 @@ def _dfe_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[s
             notes.append(f"DfE recipient renamed: {label(a)} → {label(b)}")
         if a.get("text") != b.get("text"):
             notes.append(f"DfE section reworded: {label(b)}")
+        if a.get("for_pupils") != b.get("for_pupils"):
+            notes.append(f"DfE section reworded in the pupils' notice: {label(b)}")
         if a.get("link") != b.get("link"):
             notes.append(f"DfE recipient link changed: {label(b)}")
         if a.get("reason") != b.get("reason"):

@@ -24,15 +24,25 @@ from flows import wording
 from flows.dataset_text import DatasetText, RecipientText
 from flows.models import LAWFUL_BASIS_TEXT, Notice, RenderedNotice
 from flows.notice_view import escape_markdown, markdown_email, markdown_link, view_notice
+from flows.pupil_view import view_pupils
 from flows.typography import curl_apostrophes, typeset_html, typeset_markdown
 
-# Output file name → template that makes it. ``notice.json`` and ``notice.pdf`` are made in code.
+# Output file name → template that makes it. ``notice.json`` and the PDFs are made in code.
+# The ``for-pupils`` files are the pupils' notice (``flows.pupil_view``): part of every edition.
 TEMPLATES: dict[str, str] = {
     "index.html": "notice.html.j2",
     "fragment.html": "fragment.html.j2",
     "notice.md": "notice.md.j2",
+    "for-pupils.html": "for-pupils.html.j2",
+    "for-pupils-fragment.html": "for-pupils-fragment.html.j2",
+    "for-pupils.md": "for-pupils.md.j2",
 }
-OUTPUT_FILES: tuple[str, ...] = ("index.html", "fragment.html", "notice.md", "notice.json", "notice.pdf")
+# Each PDF → the page it is printed from.
+PDF_SOURCES: dict[str, str] = {"notice.pdf": "index.html", "for-pupils.pdf": "for-pupils.html"}
+OUTPUT_FILES: tuple[str, ...] = (
+    "index.html", "fragment.html", "notice.md", "notice.json", "notice.pdf",
+    "for-pupils.html", "for-pupils-fragment.html", "for-pupils.md", "for-pupils.pdf",
+)
 JSON_FORMAT = "trust-notices/notice/1"
 
 
@@ -135,6 +145,8 @@ def notice_context(
     return {
         "stamp": stamp,
         "fragment_id_prefix": fragment_id_prefix(notice),
+        # The pupils' fragment may share a page with the parents': its ids differ from theirs.
+        "pupil_id_prefix": f"{fragment_id_prefix(notice)}p-",
         "fragment_css": fragment_css,
         "published_uk": display_time(stamp.published_at) if stamp else None,
         "notice": notice,
@@ -143,6 +155,7 @@ def notice_context(
         "dfe": text,
         "uses_consent": notice.uses_consent(),
         "view": view_notice(notice, text),
+        "pupils": view_pupils(notice),
     }
 
 
@@ -156,7 +169,10 @@ def render_notice(
     fragment_css: str | None = None,
     pdf_base_url: str | None = None,
 ) -> RenderedNotice:
-    """Render one school's notice to every output file (``pdf=False`` skips the slow PDF).
+    """Render one school's notice to every output file (``pdf=False`` skips the slow PDFs).
+
+    Every notice has two versions from the same ``Notice``: the parents' (``index.html`` …)
+    and the pupils' (``for-pupils.html`` …), published and approved together.
 
     With a ``stamp`` every form says which edition it is and when it was published; without
     one it is a draft (``notices render``, and the hashes that decide what a run does).
@@ -172,7 +188,7 @@ def render_notice(
         files[name] = (typeset_markdown(page) if name.endswith(".md") else typeset_html(page)).encode("utf-8")
     files["notice.json"] = notice_json(notice, text, stamp).encode("utf-8")
     if pdf:
-        files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"), pdf_base_url)
+        files.update(render_pdfs(files, pdf_base_url))
     return RenderedNotice(slug=notice.slug, files=files)
 
 
@@ -185,6 +201,11 @@ def render_pdf(html: str, base_url: str | None = None) -> bytes:
     from flows import pdf  # WeasyPrint is imported by the PDF worker processes, not here
 
     return pdf.make_pdf(html, base_url)
+
+
+def render_pdfs(files: dict[str, bytes], base_url: str | None = None) -> dict[str, bytes]:
+    """Every PDF of a notice (``PDF_SOURCES``), each printed from its page in ``files``."""
+    return {name: render_pdf(files[page].decode("utf-8"), base_url) for name, page in PDF_SOURCES.items()}
 
 
 def _recipient_text(text: RecipientText) -> dict[str, Any]:
@@ -246,6 +267,8 @@ def notice_as_data(notice: Notice, text: DatasetText, stamp: EditionStamp | None
                 "decided_by": decisions[r.id].decided_by,
                 "text": _recipient_text(text.recipients[r.id]) if decisions[r.id].applies else None,
                 "notes": [n.text for n in notice.body_notes if n.recipient_id == r.id] if decisions[r.id].applies else [],
+                # What the pupils' notice says of it (null: a plain generic line, flows.pupil_view).
+                "for_pupils": r.for_pupils if decisions[r.id].applies else None,
             }
             for r in notice.dataset.recipients
         ],

@@ -3,8 +3,8 @@
 An edition's identity must cover every word a parent reads or hears, not only the settings
 that ``notice.json`` carries: a template, the fixed wording in Python (``flows.wording``) and
 the dataset text all put words on the page. So the content hash takes, besides the canonical
-``notice.json``, the visible text of the page, the fragment and ``notice.md`` as rendered
-(the PDF is printed from the page). Visible text here is what a screen reader announces too:
+``notice.json``, the visible text of the page, the fragment and ``notice.md`` as rendered,
+and the same three forms of the pupils' version (each PDF is printed from its page). Visible text here is what a screen reader announces too:
 text nodes plus ``alt``, ``aria-label`` and ``title`` attributes, not markup, links' targets
 or styles, so a change of layout never counts as a change of words.
 """
@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 from html.parser import HTMLParser
 
-WORD_FORMS = ("index.html", "fragment.html", "notice.md")
+# The pupils' version is part of the same edition: a change to its words needs the same approval.
+WORD_FORMS = ("index.html", "fragment.html", "notice.md", "for-pupils.html", "for-pupils-fragment.html", "for-pupils.md")
 _SPOKEN_ATTRIBUTES = ("alt", "aria-label", "title")
 _SILENT = {"script", "style", "template"}
 

@@ -32,12 +32,15 @@ SLUG, OTHER = "oakfield-primary", "northgate-academy"
 KINDS = (
     "notice",
     "edition notice",
+    "pupils notice",
+    "edition pupils notice",
     "history",
     "changes (first edition)",
     "changes",
     "trust index",
     "error",
     "two fragments in a host page",
+    "both versions' fragments in a host page",
 )
 
 pytestmark = pytest.mark.browser
@@ -74,15 +77,20 @@ def pages(seaweed, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     host = tmp_path_factory.mktemp("host") / "host.html"
     fragments = [_get(f"{b}/fragment.html").decode("utf-8") for b in (base, other)]
     host.write_text(_host_page(fragments), encoding="utf-8")
+    both = host.with_name("both.html")  # the parents' and the pupils' fragment of one school, on one page
+    both.write_text(_host_page([fragments[0], _get(f"{base}/for-pupils-fragment.html").decode("utf-8")]), encoding="utf-8")
     urls = {
         "notice": f"{base}/index.html",
         "edition notice": f"{base}/v1/index.html",
+        "pupils notice": f"{base}/for-pupils.html",
+        "edition pupils notice": f"{base}/v1/for-pupils.html",
         "history": f"{base}/history.html",
         "changes (first edition)": f"{base}/v1/changes.html",
         "changes": f"{base}/v2/changes.html",
         "trust index": f"{root}/index.html",
         "error": f"{root}/error.html",
         "two fragments in a host page": host.as_uri(),
+        "both versions' fragments in a host page": both.as_uri(),
     }
     assert tuple(urls) == KINDS
     return urls

@@ -144,8 +144,8 @@ def test_published_pdfs_link_to_published_objects(seaweed, sample, prefix: str) 
     run = _publish(seaweed, _only(sample, "oakfield-primary"), prefix)
     objects = _objects(seaweed, prefix)
     base = run.target.public_base_url
-    pdfs = {k: v for k, v in objects.items() if k.endswith("/notice.pdf")}
-    assert {k.rsplit("/", 2)[-2] for k in pdfs} == {"privacy-notice", "v1"}
+    pdfs = {k: v for k, v in objects.items() if k.endswith(("/notice.pdf", "/for-pupils.pdf"))}  # the pupils' PDF too
+    assert {tuple(k.rsplit("/", 2)[-2:]) for k in pdfs} == {(f, n) for f in ("privacy-notice", "v1") for n in ("notice.pdf", "for-pupils.pdf")}
     for key, data in pdfs.items():
         uris = _uris(data)
         assert uris and all(re.match(r"^[a-z][a-z0-9+.-]*:", u) for u in uris), (key, uris)
@@ -247,3 +247,25 @@ def _io(data: bytes) -> Any:
     import io
 
     return io.BytesIO(data)
+
+
+@pytest.fixture(scope="module")
+def published_pupils(sample, env, dataset_text) -> bytes:
+    """The pupils' PDF of the same edition 3, as publishing makes it."""
+    notice = sample.notices[0]
+    stamp = EditionStamp(3, "2026-09-01T09:00:00Z", "edition")
+    html = render_notice(env, notice, dataset_text, pdf=False, stamp=stamp).files["for-pupils.html"].decode("utf-8")
+    return render_pdf(html, base_url=edition_url(BASE, "notices", notice.slug, 3))
+
+
+def test_the_pupils_pdf_is_tagged_like_the_notice(published_pupils: bytes, sample) -> None:
+    """Tagged, en-GB, its title shown, every font embedded, the footer on every page."""
+    with pikepdf.open(_io(published_pupils)) as pdf:
+        assert "/MarkInfo" in pdf.Root and bool(pdf.Root.MarkInfo.get("/Marked")) is True, "not a tagged PDF"
+        assert _roles(pdf, "/Document") and _roles(pdf, "/H1") and _roles(pdf, "/L")
+        assert str(pdf.Root.get("/Lang")) == "en-GB" and bool(pdf.Root.ViewerPreferences.get("/DisplayDocTitle")) is True
+        assert str(pdf.docinfo.get("/Title")).startswith("For pupils: how we look after your information")
+        _assert_content_is_tagged_or_artifact(pdf)
+    test_every_font_is_embedded(("", published_pupils))
+    for number, text in enumerate(texts := _page_texts(published_pupils), start=1):
+        assert f"Page {number} of {len(texts)}" in text and sample.notices[0].school.name in text

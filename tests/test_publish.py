@@ -66,7 +66,8 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
     assert {r.slug: (r.status, r.edition, r.change_class) for r in first.schools} == {
         slug: ("published", 1, "first") for slug in SAMPLE_SLUGS
     }
-    assert first.requests["put"] == 6 * 15 + 4  # per school: 6 edition + 5 latest + 3 records + manifest; 4 at the root
+    # per school: 10 edition + 9 latest (the pupils' 4 each) + 3 records + manifest; 4 at the root
+    assert first.requests["put"] == 6 * 23 + 4
     client = _client(seaweed)
     for slug in SAMPLE_SLUGS:
         for name in layout.LATEST_FILES:
@@ -94,7 +95,7 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
     assert (oak.status, oak.edition, oak.change_class) == ("published", 2, "material")
     assert oak.changes == ("Local recipient added: Example Catering Ltd", "School headteacher changed: Mr Sam Example → Ms Alex Example")
     assert {results[s].status for s in SAMPLE_SLUGS if s != "oakfield-primary"} == {"unchanged"}
-    assert edited.requests["put"] == 15 + 2  # the school's 15, the trust index and schools.json (fragment.css is unchanged)
+    assert edited.requests["put"] == 23 + 2  # the school's 23, the trust index and schools.json (fragment.css is unchanged)
     changes = client.get_object(Bucket=seaweed.bucket, Key=layout.edition_key(prefix, "oakfield-primary", 2, "changes.html"))["Body"].read().decode()
     assert "<del>Mr Sam</del>" in changes and "<ins>Ms Alex</ins>" in changes
     assert "Example Catering Ltd" in changes and "<ins>" in changes
@@ -183,7 +184,7 @@ def test_dry_run_uploads_nothing(seaweed, sample, prefix: str) -> None:
     result = _publish(seaweed, sample, prefix, dry_run=True)
     assert result.requests["put"] == 0
     assert {r.status for r in result.schools} == {"published"}
-    assert all(len(r.uploads) == 15 for r in result.schools)
+    assert all(len(r.uploads) == 23 for r in result.schools)  # 10 edition, 9 latest, 4 records
     assert _objects(seaweed, prefix) == {}
 
 

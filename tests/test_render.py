@@ -23,7 +23,7 @@ from flows.site import render_all
 from .conftest import SAMPLE_SLUGS, SCHOOLS, TEMPLATES
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-TEXT_FILES = ("index.html", "fragment.html", "notice.md", "notice.json")
+TEXT_FILES = ("index.html", "fragment.html", "notice.md", "notice.json", "for-pupils.html", "for-pupils-fragment.html", "for-pupils.md")
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
@@ -69,7 +69,7 @@ def _dangerous_markup(html: str) -> list[str]:
         if tag in ("script", "img", "iframe", "object", "embed"):
             found.append(tag)
         for name, value in attrs.items():
-            if name.startswith("on") or (name in ("href", "src") and not re.match(r"(https?:|mailto:|#|notice\.)", value or "")):
+            if name.startswith("on") or (name in ("href", "src") and not re.match(r"(https?:|mailto:|#|notice\.|for-pupils\.|index\.html$)", value or "")):
                 found.append(f"{tag} {name}={value}")
     return found
 
@@ -187,6 +187,11 @@ def test_injection_in_every_config_string_is_inert(sample, env, dataset_text) ->
     assert "&lt;script&gt;" in html_from_md
     data = json.loads(files["notice.json"])
     assert HOSTILE in data["school"]["name"]  # JSON is data: kept exactly, escaped by the encoder
+    for name in ("for-pupils.html", "for-pupils-fragment.html"):  # the pupils' version escapes the same values
+        html = files[name].decode()
+        assert _dangerous_markup(html) == [] and "{{ 7*7 }}" in html and html.count("&lt;script&gt;") >= 5
+    pupils_md = md_lib.markdown(files["for-pupils.md"].decode())
+    assert _dangerous_markup(pupils_md) == [] and "&lt;script&gt;" in pupils_md
 
 
 def test_render_all_writes_every_file_atomically(sample, tmp_path: Path) -> None:

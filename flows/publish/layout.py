@@ -3,7 +3,8 @@
 Per school, under ``<prefix>/<slug>/privacy-notice/``:
 
 * ``index.html``, ``fragment.html``, ``notice.md``, ``notice.json``, ``notice.pdf``: the
-  latest edition, cached briefly;
+  latest edition, cached briefly; beside them the pupils' version of the same edition,
+  ``for-pupils.html``, ``for-pupils-fragment.html``, ``for-pupils.md``, ``for-pupils.pdf``;
 * ``v<N>/…``: edition N, the same files plus ``changes.html``, immutable;
 * ``history.html``, ``feed.xml``, ``latest.json``, ``manifest.json``.
 
@@ -22,7 +23,9 @@ import posixpath
 from urllib.parse import quote
 
 NOTICE_DIR = "privacy-notice"
-LATEST_FILES = ("index.html", "fragment.html", "notice.md", "notice.json", "notice.pdf")
+PUPIL_FILES = ("for-pupils.html", "for-pupils-fragment.html", "for-pupils.md", "for-pupils.pdf")
+LATEST_FILES = ("index.html", "fragment.html", "notice.md", "notice.json", "notice.pdf", *PUPIL_FILES)
+PDF_FILES = ("notice.pdf", "for-pupils.pdf")  # made from their pages (flows.render.PDF_SOURCES)
 EDITION_FILES = (*LATEST_FILES, "changes.html")
 
 LATEST_CACHE = "public, max-age=300"

@@ -133,19 +133,32 @@ def mark_moved(pub: Publisher, ctx: RunContext, home: Home, name: str, new_url: 
 
 
 def moved_files(ctx: RunContext, name: str, new_url: str) -> dict[str, bytes]:
-    """The moved notice in every latest form: a page, a fragment, text, JSON and a PDF."""
+    """The moved notice in every latest form: a page, a fragment, text, JSON and a PDF.
+
+    The pupils' files get the same stubs, pointing at the pupils' page at the new address.
+    """
     from flows.render import render_pdf
 
     from flows.publish.pages import render_page
 
-    page = render_page(ctx, "moved.html.j2", ctx.trust_colour, footer=name, school_name=name, new_url=new_url).decode()
-    fragment = ctx.env.get_template("moved-fragment.html.j2").render(school_name=name, new_url=new_url)
+    def stubs(url: str) -> tuple[str, bytes, bytes]:
+        page = render_page(ctx, "moved.html.j2", ctx.trust_colour, footer=name, school_name=name, new_url=url).decode()
+        fragment = ctx.env.get_template("moved-fragment.html.j2").render(school_name=name, new_url=url)
+        return page, fragment.encode(), f"# {name}: privacy notice\n\nThis notice has moved to {url}\n".encode()
+
     data = {"format": "trust-notices/moved/1", "school": name, "moved_to": new_url}
+    pupil_url = new_url.rsplit("/", 1)[0] + "/for-pupils.html"  # new_url is the new latest index.html
+    page, fragment, text = stubs(new_url)
+    pupil_page, pupil_fragment, pupil_text = stubs(pupil_url)
     return {
         "index.html": page.encode(),
-        "fragment.html": fragment.encode(),
-        "notice.md": f"# {name}: privacy notice\n\nThis notice has moved to {new_url}\n".encode(),
+        "fragment.html": fragment,
+        "notice.md": text,
         "notice.json": (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode(),
         "latest.json": (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode(),
         "notice.pdf": render_pdf(page, new_url),
+        "for-pupils.html": pupil_page.encode(),
+        "for-pupils-fragment.html": pupil_fragment,
+        "for-pupils.md": pupil_text,
+        "for-pupils.pdf": render_pdf(pupil_page, pupil_url),
     }

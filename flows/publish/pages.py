@@ -140,6 +140,14 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
             "history": base_url + "history.html",
             "feed": links.feed,
         },
+        # The pupils' version of the same edition (flows.pupil_view), in every form.
+        "for_pupils": {
+            "page": base_url + "for-pupils.html",
+            "fragment": base_url + "for-pupils-fragment.html",
+            "markdown": base_url + "for-pupils.md",
+            "pdf": base_url + "for-pupils.pdf",
+            "edition": base_url + f"v{last.number}/for-pupils.html",
+        },
     }
     return [
         Upload(layout.record_key(prefix, slug, "history.html"), history, layout.LATEST_CACHE),

@@ -17,25 +17,24 @@ A writer that loses a condition re-reads the manifest and starts again.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 
 from markupsafe import Markup
 
-from flows.diff import describe_changes, redline, unified_diff
 from flows.editions import Edition, LatestRecord, Manifest, decide_outcome, next_number
 from flows.models import Notice
 from flows.pdf import PdfWorkerDied
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher, PublishError
+from flows.publish.describe import describe_edition
 from flows.publish.context import Approval, RunContext, SchoolResult, Status, Upload
 from flows.publish.moves import Home, copy_history, mark_moved, record_home, refuse_move, source_manifest
 from flows.publish.pages import mint_feed_id, record_uploads, render_changes_page
 from flows.publish.state import SchoolState, fingerprint, input_hash, school_state
-from flows.publish.slots import Draft, render_draft, render_files, write_edition
+from flows.publish.slots import Draft, edition_pdf, lazy_pdfs, render_draft, render_files, with_pdfs, write_edition
 from flows.publish.writer import file_record, write_if_changed, write_manifest
-from flows.render import EditionStamp, render_pdf
+from flows.render import EditionStamp
 from flows.runs.approval import needs_approval
 
 MAX_ATTEMPTS = 5
@@ -155,8 +154,7 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft,
     result.edition = last.number
     latest = _latest_uploads(ctx, notice, last.number, last.published_at)
     if outcome == "unchanged":
-        pdf_record = manifest.latest.files.get("notice.pdf") if manifest.latest else None
-        lazy = {latest[-1].key: (pdf_record, lambda: _edition_pdf(ctx, notice, last.number, last.published_at))}
+        lazy = lazy_pdfs(ctx, notice, manifest, last)
         uploads = latest + record_uploads(ctx, manifest, notice.branding.colour)
         result.uploads = write_if_changed(pub, uploads, force=ctx.force, dry_run=ctx.dry_run, lazy=lazy)
         if result.uploads:  # drifted or missing objects were repaired
@@ -165,7 +163,7 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft,
     # Same words, new layout (or a new address): the latest files again, no new number.
     if moved is not None and source is not None and not ctx.dry_run:
         result.uploads += copy_history(pub, ctx, source, moved, notice.slug)
-    latest[-1] = Upload(latest[-1].key, _edition_pdf(ctx, notice, last.number, last.published_at) if not ctx.dry_run else b"", latest[-1].cache_control)
+    latest = with_pdfs(latest, {n: edition_pdf(ctx, notice, last.number, last.published_at, n) if not ctx.dry_run else b"" for n in layout.PDF_FILES})
     record = _latest_record(ctx, notice, draft, last.number, latest)
     updated = manifest.model_copy(update={"latest": record, "presentation_updates": (*manifest.presentation_updates, record)})
     write_manifest(pub, manifest_key, _manifest_bytes(updated), etag, dry_run=ctx.dry_run)
@@ -175,17 +173,11 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft,
 
 
 def _latest_uploads(ctx: RunContext, notice: Notice, number: int, published_at: str) -> list[Upload]:
-    """The latest files stamped with their edition (the PDF, last, is filled in by the caller)."""
+    """The latest files stamped with their edition (the PDFs are filled in by the caller: ``with_pdfs``)."""
     stamp = EditionStamp(number, published_at, "latest")
     files = render_files(ctx, notice, stamp)
     prefix = ctx.target.prefix
     return [Upload(layout.latest_key(prefix, notice.slug, n), files.get(n, b""), layout.LATEST_CACHE) for n in layout.LATEST_FILES]
-
-
-def _edition_pdf(ctx: RunContext, notice: Notice, number: int, published_at: str) -> bytes:
-    """The PDF of an edition: made from its ``v<N>/`` page, so a printed copy says it may be replaced."""
-    page = render_files(ctx, notice, EditionStamp(number, published_at, "edition"))["index.html"]
-    return render_pdf(page.decode("utf-8"), layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number))
 
 
 def _latest_record(ctx: RunContext, notice: Notice, draft: Draft, number: int, latest: list[Upload]) -> LatestRecord:
@@ -222,16 +214,9 @@ def _new_edition(
     if previous is None:
         result.change_class = "first"
     else:
-        old = {n: _get_required(pub, layout.edition_key(old_prefix, old_slug, previous.number, n)) for n in ("notice.json", "notice.md", "fragment.html")}
-        changes, result.change_class = describe_changes(
-            json.loads(old["notice.json"]), json.loads(draft.files["notice.json"]),
-            minor_fields=ctx.policy.minor_fields, same_wording_source=previous.template_version == ctx.template_version,
-        )
-        # The content hash differs where no setting does: the templates' or the code's fixed wording.
-        result.changes = changes or ("Wording outside the settings changed (templates or fixed text): see the diff",)
-        number = next_number(manifest)
-        result.diff = unified_diff(old["notice.md"].decode(), draft.files["notice.md"].decode(), f"v{previous.number}/notice.md", f"v{number}/notice.md")
-        redlined = redline(old["fragment.html"].decode(), draft.files["fragment.html"].decode())
+        described = describe_edition(pub, ctx, draft.files, previous, (old_prefix, old_slug), next_number(manifest))
+        result.changes, result.change_class, result.diff = described.changes, described.change_class, described.diff
+        redlined = described.redlined
     result.edition = next_number(manifest)
     held, approval = _approval_for(ctx, notice.slug, result)
     if held:
@@ -251,7 +236,7 @@ def _new_edition(
     copied = copy_history(pub, ctx, source, manifest, notice.slug) if source is not None and manifest is not None else []
     edition, uploads, written, skipped = write_edition(pub, ctx, notice, manifest, draft, result, redlined, approval, final=final)
     latest = _latest_uploads(ctx, notice, edition.number, edition.published_at)
-    latest[-1] = Upload(latest[-1].key, next(u.body for u in uploads if u.key.endswith("/notice.pdf")), layout.LATEST_CACHE)
+    latest = with_pdfs(latest, {n: next(u.body for u in uploads if u.key.endswith(f"/{n}")) for n in layout.PDF_FILES})
     base = manifest or Manifest(slug=notice.slug, urn=notice.school.urn, name=notice.school.name)
     new_manifest = base.model_copy(
         update={
@@ -299,10 +284,3 @@ def _preview(ctx: RunContext, notice: Notice, draft: Draft, result: SchoolResult
         changes=edition.changes, change_class=edition.change_class, edition=edition, preview=True,
     )
     return [Upload("index.html", draft.files["index.html"], "no-store"), Upload("changes.html", changes, "no-store")]
-
-
-def _get_required(pub: Publisher, key: str) -> bytes:
-    stored = pub.get(key)
-    if stored is None:
-        raise PublishError(f"{key}: the previous edition's file is missing from the target; it is needed to describe the changes", transient=False)
-    return stored.body

@@ -9,12 +9,14 @@ with other bytes is left exactly as it is and the edition takes the next number.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from flows.editions import Edition, Manifest, canonical_content, content_hash, next_number, presentation_hash
+from flows.editions import Edition, FileRecord, Manifest, canonical_content, content_hash, next_number, presentation_hash
 from flows.models import Notice
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher, PublishError
@@ -22,7 +24,7 @@ from flows.publish.context import Approval, RunContext, SchoolResult, Upload
 from flows.publish.office import fragment_css_url
 from flows.publish.pages import render_changes_page
 from flows.publish.writer import SlotTaken, create_only, file_record
-from flows.render import EditionStamp, render_notice, render_pdf
+from flows.render import PDF_SOURCES, EditionStamp, render_notice, render_pdf, render_pdfs
 from flows.words import words_hash
 
 MAX_SKIPS = 5
@@ -49,6 +51,29 @@ def render_files(ctx: RunContext, notice: Notice, stamp: EditionStamp | None = N
     """
     css = fragment_css_url(ctx.target.public_base_url, ctx.target.prefix)
     return dict(render_notice(ctx.env, notice, ctx.text, pdf=False, stamp=stamp, fragment_css=css).files)
+
+
+def edition_pdf(ctx: RunContext, notice: Notice, number: int, published_at: str, name: str) -> bytes:
+    """One PDF of an edition (``notice.pdf``, ``for-pupils.pdf``): made from its ``v<N>/`` page,
+    so a printed copy says it may be replaced; the latest PDFs are copies of these."""
+    page = render_files(ctx, notice, EditionStamp(number, published_at, "edition"))[PDF_SOURCES[name]]
+    return render_pdf(page.decode("utf-8"), layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number))
+
+
+def with_pdfs(uploads: list[Upload], pdfs: dict[str, bytes]) -> list[Upload]:
+    """``uploads`` with each PDF's body filled in from ``pdfs`` (by file name)."""
+    return [Upload(u.key, pdfs[n], u.cache_control) if (n := u.key.rsplit("/", 1)[1]) in pdfs else u for u in uploads]
+
+
+def lazy_pdfs(ctx: RunContext, notice: Notice, manifest: Manifest, last: Edition) -> dict[str, tuple[FileRecord | None, Callable[[], bytes]]]:
+    """Each latest PDF's key → the record we expect there and how to make it (``write_if_changed``'s
+    ``lazy``): a rerun renders a PDF only where the stored one is missing or has drifted."""
+    lazy: dict[str, tuple[FileRecord | None, Callable[[], bytes]]] = {}
+    for name in layout.PDF_FILES:
+        record = manifest.latest.files.get(name) if manifest.latest else None
+        make = functools.partial(edition_pdf, ctx, notice, last.number, last.published_at, name)
+        lazy[layout.latest_key(ctx.target.prefix, notice.slug, name)] = (record, make)
+    return lazy
 
 
 def render_draft(ctx: RunContext, notice: Notice) -> Draft:
@@ -122,7 +147,7 @@ def _edition_files(
     stamp = EditionStamp(number, published_at, "edition")
     files = render_files(ctx, notice, stamp)
     base_url = layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number)
-    files["notice.pdf"] = render_pdf(files["index.html"].decode("utf-8"), base_url)
+    files.update(render_pdfs(files, base_url))
     edition = Edition(
         number=number, content_hash=draft.content_hash, presentation_hash=draft.presentation_hash,
         dataset_edition=notice.dataset.id, template_version=ctx.template_version, published_at=published_at,

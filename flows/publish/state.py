@@ -35,7 +35,7 @@ from flows.publish.context import RunContext, SchoolResult
 
 STATE_FORMAT = "trust-notices/publish-state/1"
 REFRESH_DAYS = 3
-OBJECTS_PER_SCHOOL = 20  # an estimate (9 latest and record files, 6 per edition) to choose how to LIST
+OBJECTS_PER_SCHOOL = 30  # an estimate (13 latest and record files, 10 per edition) to choose how to LIST
 TRACKED = (*layout.LATEST_FILES, "history.html", "feed.xml", "latest.json")
 """Per school, besides the manifest: the objects a rerun that changes nothing would rewrite."""
 
