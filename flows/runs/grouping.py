@@ -15,6 +15,7 @@ from typing import Any
 
 from flows.notice_view import escape_markdown, markdown_link
 from flows.textcheck import visible
+from flows.typography import curl_apostrophes
 
 # The change notes (flows.diff) that say who receives the data: the "how" of each school's line.
 _RECIPIENT_NOTES = {"added": ("DfE recipient added: ", "Local recipient added: "),
@@ -58,7 +59,9 @@ class SchoolChange:
         return tuple(sorted(self.own_words_out(n) for n in self.changes)), self.change_class, tuple(self.own_words_out(x) for x in lines)
 
     def own_words_out(self, text: str) -> str:
-        for own in sorted(filter(None, (self.name, self.slug, self.urn)), key=len, reverse=True):
+        # The notice prints the name typeset ("St Aidan’s"), the config may not ("St Aidan's"): both are its own.
+        names = (self.name, curl_apostrophes(self.name), self.slug, self.urn)
+        for own in sorted(set(filter(None, names)), key=len, reverse=True):
             text = text.replace(own, SCHOOL_PLACEHOLDER)
         return text
 
