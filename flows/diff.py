@@ -40,7 +40,7 @@ _FIELD_NAMES = {
     "consent_can_be_withdrawn": "Consent withdrawal statement",
     "complain_to": "ICO contact",
     "dataset": "Dataset attribution",
-    "dfe_section": "DfE section introduction",
+    "dfe_section": "DfE section",
 }
 
 
@@ -67,8 +67,16 @@ def describe_changes(
 
 
 def _dfe_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
-    def label(r: dict[str, Any]) -> str:
+    def named(r: dict[str, Any]) -> str:
         return r["name"] if r["abbreviation"] == r["name"] else f"{r['name']} ({r['abbreviation']})"
+
+    # A body with several sections (the DfE has three) is told apart by each section's topic.
+    ids_by_name: dict[str, set[str]] = {}
+    for r in (*old, *new):
+        ids_by_name.setdefault(named(r), set()).add(r["id"])
+
+    def label(r: dict[str, Any]) -> str:
+        return f"{named(r)}: {r['topic']}" if len(ids_by_name[named(r)]) > 1 and r.get("topic") else named(r)
 
     before = {r["id"]: r for r in old if r.get("applies")}
     after = {r["id"]: r for r in new if r.get("applies")}

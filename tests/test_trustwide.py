@@ -160,3 +160,35 @@ def test_schools_are_grouped_by_their_change_not_by_their_own_names() -> None:
     text = summary_text(schools)
     assert text.count("Diff of ") == 3 and "Diff of oakfield-primary v2 (the same change in riverside-infant):" in text
     assert re.search(r"^  hillcrest-middle \(URN \d+\) v2 material, recipients: 1 removed: change 2$", text, re.M), text
+
+
+def test_moving_the_trust_to_another_dataset_edition_is_one_grouped_summary(tree: Path, cli_env: dict[str, str]) -> None:
+    """From the seed text (2026-1, every stale body acknowledged) to the current edition: one summary."""
+    trust = tree / "schools" / "_trust.yaml"
+    current = trust.read_text(encoding="utf-8")
+    stale = ("department-of-health", "primary-care-trusts", "skills-funding-agency", "miap", "qualifications-and-credit-framework", "qcda")
+    trust.write_text(
+        current.replace('dataset_edition: "2026-2"', 'dataset_edition: "2026-1"')
+        + "dataset_acknowledgements:\n" + "".join(f"  - body: {b}\n    reason: our DPO is checking the DfE's current wording\n" for b in stale),
+        encoding="utf-8",
+    )
+    school = tree / "schools" / "brookside-special.yaml"
+    moved = school.read_text(encoding="utf-8")
+    school.write_text(moved.replace("national-child-measurement-programme:", "department-of-health:"), encoding="utf-8")
+    assert _notices(["publish"], tree, cli_env).returncode == 0  # first editions, on the seed text
+    trust.write_text(current, encoding="utf-8")  # the trust moves to 2026-2
+    school.write_text(moved, encoding="utf-8")
+    pending = _notices(["diff", "--all"], tree, cli_env)
+    assert pending.returncode == 0, pending.stderr
+    summary = pending.stdout
+    assert summary.startswith("6 school(s) change, in "), summary[:300]
+    for slug in SAMPLE_SLUGS:  # how each school's recipients change, on its own line
+        assert re.search(rf"^  {slug} \(URN \d+\) v2 material, recipients: \d+ added, \d+ removed: change \d$", summary, re.M), summary
+    # The three primary-age schools change the same way: one group, one diff.
+    primaries = ("hillcrest-middle", "oakfield-primary", "riverside-infant")
+    assert re.search(rf"^== change \d: 3 school\(s\), material: {', '.join(primaries)}$", summary, re.M), summary
+    assert "  - DfE recipient removed: Qualifications and Curriculum Development Authority (QCDA)" in summary, summary
+    # The DfE's three sections are told apart by their topics; the 13+ schools gain youth support services.
+    assert "  - DfE recipient added: Department for Education (DfE): Asking the DfE what it holds" in summary, summary
+    assert summary.count("  - DfE recipient added: Youth support services") == 3, summary
+    assert "  - DfE section introduction reworded" in summary, summary
