@@ -74,5 +74,5 @@ $(VENV_BENCH)/.installed:
 bench: $(STAMP) $(VENV_BENCH)/.installed  ## measure publishing at scale vs its floor and aws s3 sync (BENCH_N=100,1000 BENCH_PDF_N=300; not part of make test)
 	$(BIN)/python tests/bench/bench_scale.py --schools $(BENCH_N) --pdf-schools $(BENCH_PDF_N) --aws $(VENV_BENCH)/bin/aws
 
-clean:  ## remove the venv, node modules and rendered output (not .notices/, the embedded S3's data)
+clean:  ## remove the venv, node modules and rendered output (not the embedded S3's data: ~/.local/state/trust-notices, see README)
 	rm -rf $(VENV) $(VENV_MIN) $(VENV_BENCH) tests/browser/node_modules $(OUT) .pytest_cache

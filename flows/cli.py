@@ -48,6 +48,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="notices",
+        allow_abbrev=False,
         description="Check, render and publish the pupil privacy notices of a multi-academy trust.",
         epilog="Example:\n  notices validate && notices publish --dry-run",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser(
         "validate",
+        allow_abbrev=False,
         help="check the dataset, the trust file and every school; report every problem",
         description="Check the dataset, the trust file and every school file. Every problem is "
         "printed on stderr as FILE:LINE: FIELD: MESSAGE; the exit status is 1 if there is any.",
@@ -64,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(validate)
+    validate.add_argument("--school", action="append", default=[], metavar="SLUG|URN", help="check only this school (and the shared files), by slug or URN (repeatable)")
     validate.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     validate.add_argument(
         "--readability",
@@ -74,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser(
         "render",
+        allow_abbrev=False,
         help="render each valid school's notice to OUT/<slug>/",
         description="Render index.html, fragment.html, notice.md, notice.json and notice.pdf for "
         "every valid school into OUT/<slug>/. Broken schools are named on stderr and the exit "
@@ -88,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser(
         "schema",
+        allow_abbrev=False,
         help="print the JSON Schema of school files (or of the trust file)",
         description="Print a JSON Schema so editors (VS Code YAML, JetBrains) validate as you type.",
         epilog="Example:\n  notices schema > school.schema.json\n  notices schema --trust > trust.schema.json",
@@ -97,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser(
         "generate-trust",
+        allow_abbrev=False,
         help="write a synthetic trust of N varied, valid schools (for benchmarks and trials)",
         description="Write _trust.yaml and N fictional school files (every phase and age range, local "
         "recipients, overrides) into DIR; the same seed gives the same files.",
@@ -143,6 +149,7 @@ def _target_flags(parser: argparse.ArgumentParser) -> None:
 def _sub(commands: Any, name: str, summary: str, description: str, example: str) -> argparse.ArgumentParser:
     return commands.add_parser(
         name,
+        allow_abbrev=False,
         help=summary,
         description=description,
         epilog=f"Example:\n  {example}",
@@ -156,7 +163,8 @@ def _add_publishing_commands(commands: Any) -> None:
         "s3",
         "start, stop or show the embedded S3 (SeaweedFS on 127.0.0.1)",
         "Manage the embedded S3 server used when the trust file names no endpoint. Data, logs, "
-        "PID file and generated credentials live under .notices/s3/ in the working directory.",
+        "PID file and generated credentials live in one folder per user, found from any working directory: "
+        "$NOTICES_STATE_DIR/s3 if set, else $XDG_STATE_HOME/trust-notices/s3 (~/.local/state/trust-notices/s3).",
         "notices s3 start && notices s3 status --json",
     )
     s3.add_argument("action", choices=["start", "stop", "status"])
@@ -267,9 +275,9 @@ def _print_errors(errors: Sequence[ConfigError]) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from flows.site import prepare
+    from flows.runs.selection import prepare_selected
 
-    prepared = prepare(args.schools, args.shared_data, dataset_edition=args.dataset_edition)
+    prepared = prepare_selected(args.schools, args.shared_data, args.school, dataset_edition=args.dataset_edition)
     _print_errors(prepared.errors)
     skipped = prepared.inputs.skipped
     for item in skipped:  # named like errors, but they do not fail the run
@@ -301,7 +309,7 @@ def _validate(args: argparse.Namespace) -> int:
             # Advice for the DPO, not a check: hard wording is not a broken file, so the exit
             # status stays that of the checks above (the tests hold the sample trust to the limits).
             print("\n".join(report_lines(prepared.notices)))
-    return EXIT_INVALID if prepared.errors else EXIT_OK
+    return EXIT_INVALID if prepared.errors or prepared.broken else EXIT_OK
 
 
 def _print_dataset_notes(prepared: Any) -> None:
@@ -331,7 +339,7 @@ def _render(args: argparse.Namespace) -> int:
         print(f"not rendered {slug}: see the errors above", file=sys.stderr)
     took = time.perf_counter() - started
     print(f"{len(report.written)} rendered, {len(prepared.broken)} broken, in {took:.1f} s")
-    return EXIT_INVALID if prepared.errors else EXIT_OK
+    return EXIT_INVALID if prepared.errors or prepared.broken else EXIT_OK
 
 
 def _generate(args: argparse.Namespace) -> int:

@@ -73,7 +73,7 @@ def s3(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"running": info is not None, **(info.as_public_dict() if info else {})}, indent=2))
     elif info is None:
-        print("embedded S3 is not running (start it with `notices s3 start`)")
+        print(f"embedded S3 is not running (state folder {local_s3.default_state_dir()}; start it with `notices s3 start`)")
     else:
         for key, value in info.as_public_dict().items():
             print(f"{key}: {value}")

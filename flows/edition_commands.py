@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from flows import local_s3
-from flows.commands import EXIT_FAILED, EXIT_OK, err, flags, json_for_terminal, prepare, show
+from flows.commands import EXIT_FAILED, EXIT_OK, err, flags, json_for_terminal, show
 from flows.publish import layout
 
 
@@ -28,8 +28,13 @@ def _write_redline(path: Any, env: Any, names: tuple[str, str], from_label: str,
 def _manifest(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     from flows.publish.school import read_manifest
     from flows.publish.target import connect
+    from flows.runs.selection import prepare_selected
 
-    prepared = prepare(args, (args.slug,))
+    prepared = prepare_selected(args.schools, args.shared_data, (args.slug,), dataset_edition=args.dataset_edition)
+    # A URN is looked up in the target's registry below, so a school published under it is
+    # found even when no school file has it any more: "no valid school has URN" waits till then.
+    by_urn = args.slug.isdigit()
+    err(*(e for e in prepared.errors if not (by_urn and e.field == "--school")))
     if prepared.valid is None:
         return None, None, prepared
     try:  # reading never starts the embedded S3: it says how to
@@ -37,8 +42,33 @@ def _manifest(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     except local_s3.LocalS3Error as exc:
         err(f"notices {args.command}: {exc}")
         return None, None, prepared
+    if by_urn and not _resolve_urn(args, conn, prepared):
+        return None, None, prepared
     manifest, _ = read_manifest(conn.publisher, layout.record_key(conn.target.prefix, args.slug, "manifest.json"))
     return conn, manifest, prepared
+
+
+def _resolve_urn(args: argparse.Namespace, conn: Any, prepared: Any) -> bool:
+    """Set ``args.slug`` to the URN's school: where its history lives, else its school file's slug."""
+    from flows.publish.moves import read_homes
+    from flows.publish.base import PublishError
+
+    urn, prefix = args.slug, conn.target.prefix
+    try:
+        home = read_homes(conn.publisher, [prefix]).get(urn)
+    except PublishError as exc:
+        err(f"notices {args.command}: {exc}")
+        return False
+    configured = [n.slug for n in prepared.notices if n.school.urn == urn]
+    if home is not None and home.prefix == prefix:
+        args.slug = home.slug
+    elif configured:
+        args.slug = configured[0]
+    else:
+        err(*(e for e in prepared.errors if e.field == "--school"))
+        err(f"{urn}: no school with this URN is published under prefix {prefix!r} or has a school file")
+        return False
+    return True
 
 
 def history(args: argparse.Namespace) -> int:

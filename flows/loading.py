@@ -7,6 +7,8 @@ is decided in ``flows.discovery``; one file becomes one model in ``flows.documen
 
 from __future__ import annotations
 
+import difflib
+
 import os
 import re
 from collections.abc import Mapping
@@ -247,7 +249,7 @@ def load_schools(
     known = {p.stem for p in files}
     for slug in only:
         if slug not in known:
-            errors.append(ConfigError(display_path(schools_dir), None, "", f"no school file for {slug!r} ({slug}.yaml)"))
+            errors.append(ConfigError(display_path(schools_dir), None, "", _no_school_file(slug, known)))
     if only:
         files = [p for p in files if p.stem in only]
     broken: set[str] = set()
@@ -262,6 +264,13 @@ def load_schools(
         broken.add(slug)
     schools = tuple(s for s, _ in loaded if s.slug not in broken)
     return schools, tuple(sorted(broken))
+
+
+def _no_school_file(slug: str, known: set[str]) -> str:
+    """``no school file for 'oakfeld-primary' (oakfeld-primary.yaml); did you mean 'oakfield-primary'?``"""
+    close = difflib.get_close_matches(slug, sorted(known), n=3, cutoff=0.6)
+    hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""
+    return f"no school file for {slug!r} ({slug}.yaml){hint}"
 
 
 def _load_school(path: Path, dataset: DatasetEdition | None, errors: list[ConfigError]) -> tuple[School, YamlDocument] | None:

@@ -1,8 +1,9 @@
 """The embedded S3: a SeaweedFS ``weed mini`` on 127.0.0.1, started and stopped by us.
 
 It is the default publishing target, so ``make run`` publishes to a real S3 server with
-no cloud account. Everything lives under ``.notices/s3/`` in the working directory:
-data, logs, the PID file and the generated credentials (readable by the owner only).
+no cloud account. Everything lives in one state folder per user (``default_state_dir``), so
+every command finds the running store from any working directory: data, logs, the PID file
+and the generated credentials (readable by the owner only).
 SigV4 is enforced through an identities file, so anonymous writes are refused; anonymous
 reads are allowed by the bucket policy that ``setup-bucket`` sets, as on a public site.
 SeaweedFS's volume HTTP port takes writes only with JWTs signed with keys from a generated
@@ -68,8 +69,33 @@ class LocalS3Error(RuntimeError):
 
 
 def default_state_dir() -> Path:
-    """``.notices/s3`` in the working directory (overridable with $NOTICES_STATE_DIR)."""
-    return Path(os.environ.get("NOTICES_STATE_DIR", ".notices")) / "s3"
+    """``$NOTICES_STATE_DIR/s3`` if set, else ``$XDG_STATE_HOME/trust-notices/s3`` (by default
+    ``~/.local/state/trust-notices/s3``).
+
+    One folder per user, not per working directory: a store started from the trust's folder
+    must be the one ``history`` finds from anywhere else, and two stores (one empty) must not
+    compete for the same ports.
+    """
+    configured = os.environ.get("NOTICES_STATE_DIR")
+    if configured:
+        return Path(configured) / "s3"
+    xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(xdg) / "trust-notices" / "s3"
+
+
+def running_elsewhere(port: int) -> str | None:
+    """The state folder of a ``weed`` serving S3 on ``port`` (one of ours, started with another
+    $NOTICES_STATE_DIR), or None: said instead of suggesting a second store."""
+    flag = f"-s3.port={port}".encode()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmdline and cmdline[0].endswith(b"weed") and flag in cmdline:
+            data = next((a[len(b"-dir=") :] for a in cmdline if a.startswith(b"-dir=")), b"")
+            return str(Path(data.decode(errors="replace")).parent) if data else "an unknown folder"
+    return None
 
 
 def weed_binary() -> Path:
@@ -214,10 +240,7 @@ def start(state_dir: Path | None = None, *, port: int | None = None, bucket: str
     ports = _ports(port)
     busy = [f"{name} {p}" for name, p in ports.items() if not port_free(p)]
     if busy:
-        raise LocalS3Error(
-            f"cannot start the embedded S3: port(s) {', '.join(busy)} on 127.0.0.1 already in use; "
-            "choose another with --port or $NOTICES_S3_PORT"
-        )
+        raise LocalS3Error(_busy_message(busy, port))
     for sub in ("data", "logs", "run"):
         (state / sub).mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o700)
@@ -253,6 +276,21 @@ def start(state_dir: Path | None = None, *, port: int | None = None, bucket: str
         stop(state)
         raise
     return info
+
+
+def _busy_message(busy: list[str], port: int) -> str:
+    """Why the ports are taken: our own store from another state folder, or something else."""
+    other = running_elsewhere(port)
+    if other is not None:
+        parent = Path(other).parent
+        return (
+            f"an embedded S3 is already running on port {port}, from the state folder {other}; "
+            f"use it with NOTICES_STATE_DIR={parent} (or stop it with `NOTICES_STATE_DIR={parent} notices s3 stop`)"
+        )
+    return (
+        f"cannot start the embedded S3: port(s) {', '.join(busy)} on 127.0.0.1 already in use "
+        "by another program; choose other ports with --port or $NOTICES_S3_PORT"
+    )
 
 
 def stop(state_dir: Path | None = None) -> bool:

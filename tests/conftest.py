@@ -11,6 +11,9 @@ import tempfile
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-home-")
+# The embedded S3's default state folder is per user (~/.local/state/trust-notices): tests
+# that start none of their own must never find, or start, the developer's store.
+os.environ["NOTICES_STATE_DIR"] = tempfile.mkdtemp(prefix="notices-state-")
 os.environ["PREFECT_RESULTS_LOCAL_STORAGE_PATH"] = tempfile.mkdtemp(prefix="prefect-results-")
 
 import re

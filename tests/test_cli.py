@@ -106,3 +106,25 @@ def test_console_script_is_installed() -> None:
     exe = Path(sys.executable).parent / "notices"
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True)
     assert "validate" in result.stdout and "Example:" in result.stdout
+
+
+def test_an_unknown_school_is_named_with_the_nearest_ones_and_render_exits_1(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", "--school", "990099", "--out", str(tree / "site"), "--no-pdf"]) == 1
+    err = capsys.readouterr().err
+    assert "--school: no valid school has URN 990099; did you mean 990" in err and "not rendered 990099" in err
+    assert main(["render", "--school", "oakfeld-primary", "--out", str(tree / "site"), "--no-pdf"]) == 1
+    assert "no school file for 'oakfeld-primary' (oakfeld-primary.yaml); did you mean 'oakfield-primary'?" in capsys.readouterr().err
+    assert not (tree / "site").exists() or not any((tree / "site").iterdir())
+
+
+def test_validate_takes_a_school_and_no_option_is_abbreviated(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # argparse's prefix matching once read `--school 990099` as `--schools 990099` ("no such folder").
+    assert main(["validate", "--school", "990002"]) == 0
+    assert capsys.readouterr().out.startswith("1 school(s) valid, 0 broken")
+    assert main(["validate", "--school", "990099"]) == 1
+    assert "no valid school has URN 990099" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["validate", "--schoo", "schools"])
+    assert exited.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["publish", "--dry", "--school", "990002"])

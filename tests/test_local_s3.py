@@ -235,3 +235,16 @@ def test_master_admin_endpoints_refuse_anonymous_calls(own_s3: local_s3.LocalS3)
     assert client.get_object(Bucket=BUCKET, Key="admin/kept.json")["Body"].read() == b"{}"
     client.put_object(Bucket=BUCKET, Key="admin/after.json", Body=b"[]")  # S3 still assigns over gRPC
     assert client.get_object(Bucket=BUCKET, Key="admin/after.json")["Body"].read() == b"[]"
+
+
+def test_the_state_folder_is_per_user_and_a_running_store_is_named_not_doubled(seaweed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOTICES_STATE_DIR")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    assert local_s3.default_state_dir() == tmp_path / "xdg" / "trust-notices" / "s3"
+    # Another state folder, the ports of a store that runs: it is named, no second store starts.
+    monkeypatch.setenv("NOTICES_STATE_DIR", str(tmp_path / "other"))
+    with pytest.raises(local_s3.LocalS3Error) as refused:
+        local_s3.start(port=seaweed.port)
+    assert f"already running on port {seaweed.port}, from the state folder {seaweed.state_dir}" in str(refused.value)
+    assert f"NOTICES_STATE_DIR={Path(seaweed.state_dir).parent}" in str(refused.value)
+    assert not (tmp_path / "other" / "s3" / "weed.pid").exists()

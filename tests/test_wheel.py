@@ -38,7 +38,9 @@ def test_the_installed_wheel_renders_and_publishes_from_a_trusts_own_folder(inst
     shutil.copytree(SCHOOLS, trust / "schools")
     shutil.copytree(SHARED, trust / "shared_data")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTICES_", "PREFECT_"))}
-    env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "NOTICES_S3_PORT": str(_free_base_port())}
+    # The embedded S3's state is per user ($XDG_STATE_HOME/trust-notices), never the developer's here.
+    xdg = tmp_path / "xdg-state"
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "NOTICES_S3_PORT": str(_free_base_port()), "XDG_STATE_HOME": str(xdg)}
     notices = str(installed / "notices")
     assert str(REPO) not in _run([str(installed / "python"), "-c", "import flows; print(flows.__file__)"], trust, env).stdout
     validated = _run([notices, "validate"], trust, env)
@@ -54,11 +56,15 @@ def test_the_installed_wheel_renders_and_publishes_from_a_trusts_own_folder(inst
         assert "6 published" in published.stdout
         history = _run([notices, "history", "oakfield-primary"], trust, env)
         assert history.returncode == 0 and history.stdout.startswith("v1 ")
+        assert (xdg / "trust-notices" / "s3" / "state.json").exists()
+        # From another folder the same store is found, and a URN names the school as its slug does.
+        away = _run([notices, "history", "990002", "--schools", str(trust / "schools"), "--shared-data", str(trust / "shared_data")], tmp_path, env)
+        assert away.returncode == 0 and away.stdout == history.stdout, away.stderr
     finally:
         assert _run([notices, "s3", "stop"], trust, env).stdout.strip() == "embedded S3 stopped"
     stopped = _run([notices, "history", "oakfield-primary"], trust, env)  # reading never starts it again
     assert stopped.returncode == 1 and "notices s3 start" in stopped.stderr
-    assert not (trust / ".notices" / "s3" / "state.json").exists()
+    assert not (xdg / "trust-notices" / "s3" / "state.json").exists() and not (trust / ".notices").exists()
     elsewhere = _run([notices, "validate"], tmp_path, env)
     assert elsewhere.returncode == 1 and "no schools/ folder in" in elsewhere.stderr and "--schools DIR" in elsewhere.stderr
     flow = _run([str(installed / "python"), "-c", "from prefect.flows import load_flow_from_entrypoint as load; print(load('flows.pipeline:publish_notices').name)"], trust, env)

@@ -110,7 +110,9 @@ def connect(trust: TrustFile, flags: dict[str, str | None], *, start_embedded: b
     info = local_s3.status()
     if info is None:
         if not start_embedded:
-            raise local_s3.LocalS3Error("the embedded S3 is not running: start it with `notices s3 start`")
+            raise local_s3.LocalS3Error(
+                f"the embedded S3 is not running (state folder {local_s3.default_state_dir()}): start it with `notices s3 start`"
+            )
         info = local_s3.start()
         notes.append(f"started the embedded S3 at {info.endpoint_url} (stop it with `notices s3 stop`)")
     target = resolve_target(trust.publishing, flags, embedded_endpoint=info.endpoint_url)

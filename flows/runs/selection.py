@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
+from flows.discovery import display_path
+from flows.errors import ConfigError
 from flows.site import Prepared, prepare
 
 
-def select_schools(prepared: Prepared, selectors: Sequence[str]) -> Prepared:
+def select_schools(prepared: Prepared, selectors: Sequence[str], *, where: str = "") -> Prepared:
     """Keep the schools named by slug or URN (all when none are named).
 
     A named school whose file is broken, or a name that matches no school, is reported as
-    broken so the run fails with its name rather than silently doing nothing.
+    broken so the run fails with its name rather than silently doing nothing; a URN that
+    matches no school is also an error naming it, with the nearest URNs the trust has.
+    (An unknown slug is already an error of the loader: "no school file for …".)
     """
     wanted = {s.strip() for s in selectors if s.strip()}
     if not wanted:
@@ -22,7 +27,19 @@ def select_schools(prepared: Prepared, selectors: Sequence[str]) -> Prepared:
     found = {n.slug for n in notices} | {n.school.urn for n in notices}
     broken_selected = tuple(b for b in prepared.broken if b in wanted)
     unknown = tuple(sorted(w for w in wanted if w not in found and w not in broken_selected))
-    return Prepared(prepared.inputs, notices, prepared.errors, broken_selected + unknown, prepared.valid)
+    known = {n.school.urn: n.slug for n in prepared.notices}
+    errors = prepared.errors + tuple(
+        _unknown_urn(where, urn, known) for urn in unknown if urn.isdigit() and prepared.valid is not None
+    )
+    return Prepared(prepared.inputs, notices, errors, broken_selected + unknown, prepared.valid)
+
+
+def _unknown_urn(where: str, urn: str, known: dict[str, str]) -> ConfigError:
+    """``schools: --school: no school has URN 990099 (did you mean 990009, oakfield-primary?)``."""
+    close = difflib.get_close_matches(urn, list(known), n=3, cutoff=0.6)
+    hint = "; did you mean " + " or ".join(f"{u} ({known[u]})" for u in close) + "?" if close else ""
+    listed = "" if close or len(known) > 12 else " (the trust's URNs: " + ", ".join(f"{u} {s}" for u, s in sorted(known.items())) + ")"
+    return ConfigError(where, None, "--school", f"no valid school has URN {urn}{hint}{listed}")
 
 
 def prepare_selected(schools_dir: Path, shared_dir: Path, selectors: Sequence[str], *, dataset_edition: str | None = None) -> Prepared:
@@ -71,9 +88,13 @@ def _prepare_selected(schools_dir: Path, shared_dir: Path, selectors: Sequence[s
     wanted = tuple(s.strip() for s in selectors if s.strip())
     if wanted and not any(w.isdigit() for w in wanted):
         return select_schools(prepare(schools_dir, shared_dir, only=wanted, dataset_edition=dataset_edition), wanted)
-    selected = select_schools(prepare(schools_dir, shared_dir, dataset_edition=dataset_edition), wanted)
+    where = display_path(schools_dir)
+    selected = select_schools(prepare(schools_dir, shared_dir, dataset_edition=dataset_edition), wanted, where=where)
     if not wanted:
         return selected
     keep = {n.slug for n in selected.notices} | set(selected.broken)
-    errors = tuple(e for e in selected.errors if Path(e.path).parent.resolve() != schools_dir.resolve() or Path(e.path).stem in keep or Path(e.path).name.startswith("_"))
+    errors = tuple(
+        e for e in selected.errors
+        if e.field == "--school" or Path(e.path).parent.resolve() != schools_dir.resolve() or Path(e.path).stem in keep or Path(e.path).name.startswith("_")
+    )
     return Prepared(selected.inputs, selected.notices, errors, selected.broken, selected.valid)
