@@ -11,7 +11,7 @@ OUT ?= site
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: help run preview stop test test-min bench validate screenshots clean
+.PHONY: help debian-packages run preview stop test test-min bench validate screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,7 +27,11 @@ $(BROWSER_TOOLS): tests/browser/package.json tests/browser/package-lock.json
 	cd tests/browser && npm ci --ignore-scripts --no-audit --no-fund --silent
 	touch $@
 
-run: $(STAMP)  ## set up, start the embedded S3 if needed, publish every school
+# Checked first, so a fresh machine learns what it lacks before pip runs (installed as root).
+debian-packages:
+	@bash .ci/debian-packages.sh
+
+run: debian-packages $(STAMP)  ## set up, start the embedded S3 if needed, publish every school
 	$(BIN)/notices s3 start
 	$(BIN)/notices publish
 
