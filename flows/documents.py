@@ -8,6 +8,7 @@ words a DPO reads (a misspelt field gets a "did you mean" from every model's fie
 from __future__ import annotations
 
 import difflib
+import heapq
 import re
 from pathlib import Path
 from typing import Any, TypeVar
@@ -91,7 +92,7 @@ def errors_from_validation(doc: YamlDocument, exc: ValidationError, todos: list[
     problems, unknown = [], []
     for item in exc.errors(include_url=False):
         where = _clean_location(doc.data, tuple(item["loc"]))
-        if todos and under_todo(where, todos) or any(where[:end] in replaced for end in range(len(where) + 1)):
+        if todos and under_todo(where, todos) or replaced and any(where[:end] in replaced for end in range(len(where) + 1)):
             continue
         answered.add(where)
         if item["type"] == "extra_forbidden":
@@ -112,13 +113,14 @@ MAX_UNKNOWN_LISTED = 20
 def _unknown_fields(doc: YamlDocument, unknown: list[tuple[str | int, ...]]) -> list[ConfigError]:
     # Listed in file order up to a limit: a pasted export with 100,000 keys gives a screenful
     # that says how many, not 100,000 lines each with its own "did you mean" search.
-    ordered = sorted(unknown, key=lambda where: doc.line_of(where) or 0)
-    listed = [locate_error(doc, where, _unknown_field(where)) for where in ordered[:MAX_UNKNOWN_LISTED]]
-    rest = ordered[MAX_UNKNOWN_LISTED:]
-    if rest:
-        first = dotted_path(rest[0])
+    # Only the first few are put in order (an unknown key always has its own line).
+    first = heapq.nsmallest(MAX_UNKNOWN_LISTED + 1, unknown, key=lambda where: doc.lines.get(where) or doc.line_of(where) or 0)
+    listed = [locate_error(doc, where, _unknown_field(where)) for where in first[:MAX_UNKNOWN_LISTED]]
+    more = len(unknown) - MAX_UNKNOWN_LISTED
+    if more > 0:
+        after = first[MAX_UNKNOWN_LISTED]
         listed.append(
-            ConfigError(doc.path, doc.line_of(rest[0]), "", f"and {len(rest):,} more unknown fields, the first of them {first!r}; "
+            ConfigError(doc.path, doc.line_of(after), "", f"and {more:,} more unknown fields, the first of them {dotted_path(after)!r}; "
                         f"only the first {MAX_UNKNOWN_LISTED} are listed (see `notices schema` for the fields there are)")
         )
     return listed

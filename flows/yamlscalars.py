@@ -33,6 +33,7 @@ Mode = Literal["fallback", "replace", "report"]
 MAX_DIGITS = 30
 
 _TAG = "tag:yaml.org,2002:"
+_STR = _TAG + "str"
 _CONVERSION_ERRORS = (yaml.YAMLError, ValueError, ArithmeticError, LookupError, AttributeError, TypeError)
 
 
@@ -60,10 +61,12 @@ class Built:
 def build_scalar(loader: Any, node: yaml.ScalarNode) -> Built:
     """The value of plain-tagged ``node``, or its text as a stand-in with the problem."""
     tag, text = node.tag, node.value
+    if tag == _STR:  # most values: nothing to convert, nothing that can fail
+        return Built(text)
     if tag in (_TAG + "map", _TAG + "seq"):  # e.g. "!!map x": PyYAML would hand back a generator
         return Built(text, (f"YAML tag {tag!r} on a single value is not supported; write a plain value", "replace", ""))
     if tag == _TAG + "int":
-        digits = sum(c.isalnum() for c in text)
+        digits = sum(c.isalnum() for c in text) if len(text) > MAX_DIGITS else 0
         if digits > MAX_DIGITS:
             return Built(text, (f"a number {digits:,} digits long ({shorten(text, 24)}); no field takes a number that long: check the value, or put it in quotes if it is text", "replace", ""))
     try:
