@@ -80,11 +80,14 @@ def build_scalar(loader: Any, node: yaml.ScalarNode) -> Built:
 
 
 def _conversion_problem(tag: str, text: str, exc: Exception) -> tuple[str, Mode, str]:
-    reason = str(getattr(exc, "problem", None) or exc).split(";")[0]  # the int limit's advice on sys.set_int_max_str_digits is not for a DPO
     shown = shorten(text, 40)
-    if tag == _TAG + "timestamp":
+    if tag == _TAG + "timestamp" and isinstance(exc, ValueError):
+        # A plain 2026-02-30 is resolved as a date, then datetime refuses it; its words
+        # ("day is out of range for month") say what is wrong.
+        reason = str(exc)
         what = "date and time" if any(c in text for c in "tT ") else "date"
         note = f"not a real {what}: {reason}"
         return f"{shown!r} is not a real {what} ({reason}); YAML reads a value written like this as a {what}: correct it, or put it in quotes if it is text", "fallback", note
-    kind = tag.removeprefix(_TAG)
-    return f"{shown!r} cannot be read as YAML {kind!r} ({shorten(reason, 80)}); write a plain value", "replace", ""
+    # Otherwise an explicit tag on text that is not of its kind ("!!bool maybe", "!!int four"):
+    # Python's own words (a KeyError, "invalid literal for int()") would not help a DPO.
+    return f"{shown!r} cannot be read as YAML {tag.removeprefix(_TAG)!r}; write a plain value", "replace", ""
