@@ -68,14 +68,16 @@ def build_scalar(loader: Any, node: yaml.ScalarNode) -> Built:
     if tag == _TAG + "int":
         digits = sum(c.isalnum() for c in text) if len(text) > MAX_DIGITS else 0
         if digits > MAX_DIGITS:
-            return Built(text, (f"a number {digits:,} digits long ({shorten(text, 24)}); no field takes a number that long: check the value, or put it in quotes if it is text", "replace", ""))
+            message = f"a number {digits:,} digits long ({shorten(text, 24)}); no field takes a number that long"
+            return Built(text, (message + ": check the value, or put it in quotes if it is text", "replace", ""))
     try:
         value = loader.yaml_constructors[tag](loader, node)
     except _CONVERSION_ERRORS as exc:
         return Built(text, _conversion_problem(tag, text, exc))
     if isinstance(value, float) and not math.isfinite(value):
         what = "NaN (not a number)" if math.isnan(value) else "infinity" if value > 0 else "minus infinity"
-        return Built(text, (f"YAML reads {shorten(text, 24)} as the special number {what}, which no field takes; write the value out, or put it in quotes if it is text", "replace", ""))
+        message = f"YAML reads {shorten(text, 24)} as the special number {what}, which no field takes"
+        return Built(text, (message + "; write the value out, or put it in quotes if it is text", "replace", ""))
     return Built(value)
 
 
@@ -87,7 +89,8 @@ def _conversion_problem(tag: str, text: str, exc: Exception) -> tuple[str, Mode,
         reason = str(exc)
         what = "date and time" if any(c in text for c in "tT ") else "date"
         note = f"not a real {what}: {reason}"
-        return f"{shown!r} is not a real {what} ({reason}); YAML reads a value written like this as a {what}: correct it, or put it in quotes if it is text", "fallback", note
+        message = f"{shown!r} is not a real {what} ({reason}); YAML reads a value written like this as a {what}"
+        return message + ": correct it, or put it in quotes if it is text", "fallback", note
     # Otherwise an explicit tag on text that is not of its kind ("!!bool maybe", "!!int four"):
     # Python's own words (a KeyError, "invalid literal for int()") would not help a DPO.
     return f"{shown!r} cannot be read as YAML {tag.removeprefix(_TAG)!r}; write a plain value", "replace", ""
