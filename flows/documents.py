@@ -8,6 +8,7 @@ words a DPO reads (a misspelt field gets a "did you mean" from every model's fie
 from __future__ import annotations
 
 import difflib
+import heapq
 import re
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +18,9 @@ from pydantic import BaseModel, ValidationError
 from flows.discovery import display_path
 from flows.errors import ConfigError
 from flows.models import DatasetEdition, SchoolFile, TrustFile
+from flows.textcheck import shorten
 from flows.todo import Todo, find_todos, under_todo
+from flows.yamlscalars import ValueProblem
 from flows.yamlsource import YamlDocument, YamlProblem, dotted_path, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -42,7 +45,8 @@ def validate_document(doc: YamlDocument, model: type[M], errors: list[ConfigErro
     """``doc`` validated as ``model``, or ``None`` with every problem added to ``errors``.
 
     A TODO marker (``flows.todo``) is reported as such, in place of whatever its field's
-    type would say about it, and keeps the file from validating.
+    type would say about it, and keeps the file from validating; so does a value the YAML
+    loader could not use as written (``doc.problems``, see ``flows.yamlscalars``).
     """
     todos = find_todos(doc.data)
     found = [locate_error(doc, todo.where, todo.message()) for todo in todos]
@@ -52,7 +56,8 @@ def validate_document(doc: YamlDocument, model: type[M], errors: list[ConfigErro
         problems = errors_from_validation(doc, exc, todos)
         errors.extend(sorted([*found, *problems], key=ConfigError.sort_key))
         return None
-    errors.extend(found)
+    found.extend(_loader_error(doc, problem) for problem in doc.problems)
+    errors.extend(sorted(found, key=ConfigError.sort_key))
     return None if found else result
 
 
@@ -78,14 +83,51 @@ def errors_from_validation(doc: YamlDocument, exc: ValidationError, todos: list[
     """Turn pydantic's errors into ``file:line: field: message`` errors, one per problem.
 
     Errors at or inside a TODO marker in ``todos`` are left out: the marker's own error says it.
+    The loader's ``doc.problems`` are merged in (each ``mode`` is explained in ``flows.yamlscalars``),
+    and unknown fields are listed up to ``MAX_UNKNOWN_LISTED`` and then counted.
     """
-    problems = []
+    replaced = {p.where for p in doc.problems if p.mode == "replace"}
+    fallback = {p.where: p for p in doc.problems if p.mode == "fallback"}
+    answered: set[tuple[str | int, ...]] = set()
+    problems, unknown = [], []
     for item in exc.errors(include_url=False):
         where = _clean_location(doc.data, tuple(item["loc"]))
-        if todos and under_todo(where, todos):
+        if todos and under_todo(where, todos) or replaced and any(where[:end] in replaced for end in range(len(where) + 1)):
             continue
-        problems.append(locate_error(doc, where, _message(item, where)))
+        answered.add(where)
+        if item["type"] == "extra_forbidden":
+            unknown.append(where)  # an unknown field's value is not worth a message of its own
+            continue
+        message = _message(item, where)
+        if where in fallback:
+            message += f" ({fallback[where].note})"
+        problems.append(locate_error(doc, where, message))
+    problems.extend(_unknown_fields(doc, unknown))
+    problems.extend(_loader_error(doc, p) for p in doc.problems if p.mode != "fallback" or p.where not in answered)
     return problems
+
+
+MAX_UNKNOWN_LISTED = 20
+
+
+def _unknown_fields(doc: YamlDocument, unknown: list[tuple[str | int, ...]]) -> list[ConfigError]:
+    # Listed in file order up to a limit: a pasted export with 100,000 keys gives a screenful
+    # that says how many, not 100,000 lines each with its own "did you mean" search.
+    # Only the first few are put in order (an unknown key always has its own line).
+    first = heapq.nsmallest(MAX_UNKNOWN_LISTED + 1, unknown, key=lambda where: doc.lines.get(where) or doc.line_of(where) or 0)
+    listed = [locate_error(doc, where, _unknown_field(where)) for where in first[:MAX_UNKNOWN_LISTED]]
+    more = len(unknown) - MAX_UNKNOWN_LISTED
+    if more > 0:
+        after = first[MAX_UNKNOWN_LISTED]
+        listed.append(
+            ConfigError(doc.path, doc.line_of(after), "", f"and {more:,} more unknown fields, the first of them {dotted_path(after)!r}; "
+                        f"only the first {MAX_UNKNOWN_LISTED} are listed (see `notices schema` for the fields there are)")
+        )
+    return listed
+
+
+def _loader_error(doc: YamlDocument, problem: ValueProblem) -> ConfigError:
+    return ConfigError(doc.path, problem.line, dotted_path(problem.where), problem.message)
 
 
 def _clean_location(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
@@ -160,11 +202,10 @@ def _message(item: Any, where: tuple[str | int, ...]) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
-        name = str(where[-1]) if where else ""
-        return f"unknown field{suggest_spelling(name, VOCABULARY)}; check the spelling (see `notices schema`)"
+        return _unknown_field(where)
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return f"expected one of: {', '.join(choices)}; got {value!r}{suggest_spelling(str(value), choices)}"
+        return f"expected one of: {', '.join(choices)}; got {_echo(value)}{suggest_spelling(str(value), choices)}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected a mapping of fields (key: value), got a {_kind(value)}"
     if kind in ("tuple_type", "list_type"):
@@ -172,9 +213,19 @@ def _message(item: Any, where: tuple[str | int, ...]) -> str:
     if kind == "too_short":
         return "must list at least one item"
     if kind in ("bool_type", "bool_parsing"):
-        return f"expected true or false, got {value!r}"
+        return f"expected true or false, got {_echo(value)}"
     if kind.startswith("date"):
-        return f"expected a date like 2026-09-01, got {value!r}"
+        return f"expected a date like 2026-09-01, got {_echo(value)}"
     if kind in ("string_type",):
         return f"expected text, got a {_kind(value)}"
     return str(item["msg"])
+
+
+def _unknown_field(where: tuple[str | int, ...]) -> str:
+    name = str(where[-1]) if where else ""
+    return f"unknown field{suggest_spelling(name, VOCABULARY)}; check the spelling (see `notices schema`)"
+
+
+def _echo(value: Any) -> str:
+    """``value`` as a message repeats it: quoted like ``repr``, and no longer than a reader needs."""
+    return repr(shorten(value)) if isinstance(value, str) else shorten(repr(value))

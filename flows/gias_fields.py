@@ -37,7 +37,7 @@ def gias_fields(est: Establishment) -> dict[str, Any]:
     """The GIAS-owned fields of ``est``'s school file, in file order; unknown ones as TODO markers."""
     return {
         "name": est.name or todo_marker("the school's name"),
-        "urn": int(est.urn) if not est.urn.startswith("0") else est.urn,
+        "urn": _urn(est.urn),
         "phase": _phase(est.phase),
         "statutory_low_age": _age(est.low_age, "youngest"),
         "statutory_high_age": _age(est.high_age, "oldest"),
@@ -63,8 +63,15 @@ def _phase(value: str) -> str:
     return todo_marker(f"the phase of education ({said}); one of {choices}, or Not applicable if none fits (e.g. a special school)")
 
 
+def _urn(value: str) -> int | str:
+    # Written as a number, as a DPO would type it, when it is one; anything else (a leading
+    # zero, other characters, thousands of digits, which int() refuses) is kept as GIAS gives
+    # it, for validation to name.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 and not value.startswith("0") else value
+
+
 def _age(value: str, which: str) -> int | str:
-    if value.isascii() and value.isdigit():
+    if value.isascii() and value.isdigit() and len(value) <= 3:  # no age has more digits; int() refuses thousands
         return int(value)
     return todo_marker(f"the statutory age of the {which} pupils, a whole number as in GIAS (e.g. 4 and 11 for a primary school)")
 

@@ -19,11 +19,24 @@ MAX_URL_CHARS = 2_000
 MAX_PROSE_CHARS = 5_000  # a paragraph (the longest in the DfE text is under 800)
 
 
+ECHO_CHARS = 120  # the most of a value an error message repeats back
+
+
 def fail(error_type: str, message: str, **context: Any) -> PydanticCustomError:
-    """A ``PydanticCustomError`` of ``error_type`` whose message is ``message`` filled in with ``context``."""
+    """A ``PydanticCustomError`` of ``error_type`` whose message is ``message`` filled in with ``context``.
+
+    The value repeated back (``got``) is shortened (``shorten``) when it is long text: a
+    message names the value, it need not repeat 2,000 characters of it.
+    """
     # Format here, not in pydantic: values may contain braces (e.g. "{{"), which must
     # appear in the message literally.
-    return PydanticCustomError(error_type, message.format(**context))
+    shown = {name: shorten(value) if name == "got" and isinstance(value, str) else value for name, value in context.items()}
+    return PydanticCustomError(error_type, message.format(**shown))
+
+
+def shorten(text: str, limit: int = ECHO_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, the cut shown by ``…`` (for repeating a value in a message)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _TYPE_NAMES = {"int": "a number", "float": "a number", "list": "a list", "dict": "a mapping", "date": "a date", "datetime": "a date and time"}

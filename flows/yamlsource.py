@@ -5,8 +5,10 @@ it ourselves so that we can
 
 * record ``path → line`` for every key and list item (errors then say ``file:14:``),
 * refuse anchors and aliases (a "billion laughs" alias bomb expands nothing here),
-* refuse duplicate keys (PyYAML silently keeps the last one, hiding a DPO's edit),
-* refuse files that are too large or not UTF-8 before parsing anything.
+* refuse files that are too large or not UTF-8 before parsing anything,
+* record, without stopping, every value that cannot be used as written: duplicate keys
+  (PyYAML silently keeps the last one, hiding a DPO's edit), tags, merge keys, and
+  scalars PyYAML cannot build (``2026-02-30``, a 5,000-digit number; ``flows.yamlscalars``).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Any
 import yaml
 
 from flows.errors import ConfigError
-from flows.textcheck import visible
+from flows.textcheck import shorten, visible
+from flows.yamlscalars import Mode, ValueProblem, build_scalar
 
 MAX_BYTES = 1024 * 1024
+KEY_CHARS = 60  # the most of one key an error's field name shows
 
 try:  # the C loader is several times faster and keeps marks; fall back where absent
     _Loader: type = yaml.CSafeLoader
@@ -41,6 +45,8 @@ class YamlDocument:
     path: str
     data: Any
     lines: dict[Path_, int] = field(default_factory=dict)
+    problems: tuple[ValueProblem, ...] = ()
+    """Values that could not be used as written (``flows.yamlscalars``); the file is invalid if any."""
 
     def line_of(self, where: Path_) -> int | None:
         """The line of ``where``, or of its nearest ancestor that has one."""
@@ -62,8 +68,8 @@ class YamlProblem(Exception):
 def read_yaml(path: Path, display: str) -> YamlDocument:
     """Read ``path`` and return its data with line marks; ``display`` names it in errors.
 
-    Raises ``YamlProblem`` for a file that is too large, not UTF-8, not valid YAML,
-    or uses aliases or duplicate keys.
+    Raises ``YamlProblem`` for a file that is too large, not UTF-8, not valid YAML, or uses
+    aliases; values it cannot use are in the document's ``problems``.
     """
     size = path.stat().st_size
     if size > MAX_BYTES:
@@ -126,7 +132,7 @@ def parse_yaml(text: str, display: str) -> YamlDocument:
         data = builder.build(root, ())
     except RecursionError:
         raise YamlProblem(ConfigError(display, None, "", "YAML is nested too deeply")) from None
-    return YamlDocument(display, data, builder.lines)
+    return YamlDocument(display, data, builder.lines, tuple(builder.problems))
 
 
 def _refuse_aliases(text: str, display: str) -> None:
@@ -146,7 +152,11 @@ class _Builder:
         self.loader = loader
         self.display = display
         self.lines: dict[Path_, int] = {}
+        self.problems: list[ValueProblem] = []
         self.seen: set[int] = set()
+
+    def problem(self, node: yaml.Node, where: Path_, message: str, mode: Mode = "replace", note: str = "") -> None:
+        self.problems.append(ValueProblem(_clean(where), node.start_mark.line + 1, message, mode, note))
 
     def build(self, node: yaml.Node, where: Path_) -> Any:
         # An alias is the same node object reached twice; anchors and aliases have no use
@@ -158,44 +168,57 @@ class _Builder:
         self.seen.add(id(node))
         if node.tag not in _PLAIN_TAGS:
             # Explicit tags (!!python/object, !!binary, custom !tags) have no place in a
-            # notice configuration; refuse them rather than guess what was meant.
-            raise YamlProblem(
-                ConfigError(self.display, node.start_mark.line + 1, _dotted(where), f"YAML tag {node.tag!r} is not supported; write a plain value")
-            )
+            # notice configuration; refuse them rather than guess what was meant. Nothing
+            # tagged is ever constructed: a scalar's text (or nothing) stands in for it.
+            self.problem(node, where, f"YAML tag {shorten(node.tag, 80)!r} is not supported; write a plain value")
+            return node.value if isinstance(node, yaml.ScalarNode) else None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, where)
-        if isinstance(node, yaml.SequenceNode):
-            result = []
-            for index, item in enumerate(node.value):
-                self.lines[(*where, index)] = item.start_mark.line + 1
-                result.append(self.build(item, (*where, index)))
-            return result
-        try:
-            return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise YamlProblem(ConfigError(self.display, node.start_mark.line + 1, _dotted(where), f"invalid value: {getattr(exc, 'problem', exc)}")) from None
+        if isinstance(node, yaml.ScalarNode):
+            built = build_scalar(self.loader, node)
+            if built.problem is not None:
+                self.problem(node, where, *built.problem)
+            return built.value
+        result = []
+        for index, item in enumerate(node.value):
+            self.lines[(*where, index)] = item.start_mark.line + 1
+            result.append(self.build(item, (*where, index)))
+        return result
 
     def _mapping(self, node: yaml.MappingNode, where: Path_) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise YamlProblem(ConfigError(self.display, key_node.start_mark.line + 1, _dotted(where), "YAML merge keys (<<) are not supported"))
-            key = self.build(key_node, (*where, "<key>"))
-            if not isinstance(key, str):
-                key = str(key)
+                # The mapping lacks whatever the merge would have added: its own checks would only mislead.
+                self.problem(key_node, where, "YAML merge keys (<<) are not supported")
+                continue
+            key = self._key(key_node, where)
             line = key_node.start_mark.line + 1
             if key in result:
                 first = self.lines.get((*where, key))
-                raise YamlProblem(
-                    ConfigError(self.display, line, _dotted((*where, key)), f"duplicate key; it is already set on line {first}")
-                )
+                self.problem(key_node, (*where, key), f"duplicate key; it is already set on line {first}", "report")
+                continue
             self.lines[(*where, key)] = line
             result[key] = self.build(value_node, (*where, key))
         return result
 
+    def _key(self, node: yaml.Node, where: Path_) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in _PLAIN_TAGS:
+            key = self.build(node, (*where, "<key>"))
+            return key if isinstance(key, str) else str(key)
+        built = build_scalar(self.loader, node)
+        key = built.value if isinstance(built.value, str) else str(built.value)
+        if built.problem is not None:  # the key's text names it; the problem is the field's
+            self.problem(node, (*where, key), *built.problem)
+        return key
+
+
+def _clean(where: Path_) -> Path_:
+    return tuple(p for p in where if p != "<key>")
+
 
 def _dotted(where: Path_) -> str:
-    return dotted_path(tuple(p for p in where if p != "<key>"))
+    return dotted_path(_clean(where))
 
 
 def dotted_path(where: tuple[str | int, ...]) -> str:
@@ -205,6 +228,8 @@ def dotted_path(where: tuple[str | int, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            # Keys are whatever the file says, escape sequences included: show them as text.
-            out += f".{visible(str(part))}" if out else visible(str(part))
+            # Keys are whatever the file says, escape sequences included: show them as text,
+            # and no longer than a reader needs to find them.
+            name = visible(shorten(str(part), KEY_CHARS))
+            out += f".{name}" if out else name
     return out

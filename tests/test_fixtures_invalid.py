@@ -8,7 +8,10 @@ each ``<name>.yaml`` with its ``<name>.expected``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,7 @@ from flows.models import PublishingTarget
 from flows.publish.target import TargetError, resolve_target
 from flows.site import prepare
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, REPO, SAMPLE_SLUGS
 
 INVALID = FIXTURES / "invalid"
 TRUST_CASES = sorted(p.stem for p in (INVALID / "trust").glob("*.yaml") if p.name != "_trust.yaml")
@@ -201,3 +204,46 @@ def test_setup_bucket_with_a_bad_flag_is_one_line_not_a_traceback(tree: Path, ca
         "notices setup-bucket: --bucket: S3 bucket names are 3-63 lower-case letters, digits, dots and hyphens, "
         "starting and ending with a letter or digit; got 'Bad_Bucket!'"
     ]
+
+
+# Values PyYAML could not build used to raise from inside the loader: a traceback, and nothing
+# rendered for any school. These schools' values are each of that kind.
+UNBUILDABLE = ("invalid-date-age", "huge-integer-urn", "special-floats", "unknown-tag")
+
+
+def _notices(args: list[str], tree: Path) -> subprocess.CompletedProcess[str]:
+    """`notices ARGS` in a process of its own (a traceback would show on its stderr), on this checkout's code."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    code = "import sys; from flows.cli import main; sys.exit(main())"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=tree, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_unbuildable_values_are_errors_of_their_school_through_the_cli(tree: Path) -> None:
+    for name in UNBUILDABLE:
+        shutil.copy(INVALID / f"{name}.yaml", tree / "schools")
+    expected = [line for name in UNBUILDABLE for line in _expected(INVALID / f"{name}.expected")]
+    folders = ["--schools", "schools", "--shared-data", "shared_data"]
+    checked = _notices(["validate", *folders], tree)
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    assert sorted(line for line in checked.stderr.splitlines() if " asks you to check: " not in line) == sorted(expected)
+    assert "6 school(s) valid, 4 broken" in checked.stdout
+    rendered = _notices(["render", *folders, "--out", "out", "--no-pdf"], tree)
+    assert rendered.returncode == 1 and "Traceback" not in rendered.stderr
+    assert sorted(p.name for p in (tree / "out").iterdir()) == sorted(SAMPLE_SLUGS)
+    assert all((tree / "out" / slug / "index.html").is_file() for slug in SAMPLE_SLUGS)
+    for name in UNBUILDABLE:
+        assert f"not rendered {name}: see the errors above" in rendered.stderr
+    assert "6 rendered, 4 broken" in rendered.stdout
+
+
+def test_unbuildable_dataset_value_is_reported_with_its_file_and_line_through_the_cli(tree: Path) -> None:
+    edition = tree / "shared_data" / "dfe-recipients" / "2026-2.yaml"
+    text = edition.read_text(encoding="utf-8")
+    edition.write_text(text.replace("effective_date: 2026-12-01", "effective_date: 2026-02-30"), encoding="utf-8")
+    line = text[: text.index("effective_date:")].count("\n") + 1
+    checked = _notices(["validate", "--schools", "schools", "--shared-data", "shared_data"], tree)
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    assert (
+        f"shared_data/dfe-recipients/2026-2.yaml:{line}: effective_date: expected a date like 2026-09-01, got '2026-02-30' "
+        "(not a real date: day is out of range for month)"
+    ) in checked.stderr.splitlines()

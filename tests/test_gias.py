@@ -287,3 +287,15 @@ def test_readme_path_import_fill_validate_publish(here: Path, capsys: pytest.Cap
             body = page.read().decode()
         assert page.status == 200, slug
         assert html.escape(_load(here / "schools" / f"{slug}.yaml")["name"]) in body and "TODO" not in body, slug
+
+
+def test_digits_beyond_what_int_converts_are_kept_as_text_for_validation_to_name() -> None:
+    from flows.gias import Establishment
+    from flows.gias_fields import gias_fields
+
+    row = dict.fromkeys(Establishment.__dataclass_fields__, "")
+    est = Establishment(**{**row, "urn": "9" * 5000, "name": "Hostile Test School", "low_age": "4" * 5000, "high_age": "11"})
+    fields = gias_fields(est)  # int() would raise: the default limit is 4,300 digits
+    assert fields["urn"] == "9" * 5000 and fields["statutory_high_age"] == 11
+    assert str(fields["statutory_low_age"]).startswith("TODO (import-gias): the statutory age")
+    assert gias_fields(Establishment(**{**row, "urn": "990101"}))["urn"] == 990101

@@ -141,3 +141,23 @@ def test_school_value_replaces_trust_default(sample) -> None:
     assert by_slug["hillcrest-middle"].branding.colour == "#1d4f91"  # trust default
     assert len(by_slug["oakfield-primary"].local_recipients) == 4  # school list replaces the trust's 3
     assert len(by_slug["hillcrest-middle"].local_recipients) == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2026-02-30", "'2026-02-30' is not a real date (day is out of range for month); YAML reads a value written like this as a date: correct it, or put it in quotes if it is text"),
+        ("1" * 5000, "a number 5,000 digits long (11111111111111111111111…); no field takes a number that long: check the value, or put it in quotes if it is text"),
+        ("0x" + "f" * 40, "a number 42 digits long (0xfffffffffffffffffffff…); no field takes a number that long: check the value, or put it in quotes if it is text"),
+        ("1.0e+400", "YAML reads 1.0e+400 as the special number infinity, which no field takes; write the value out, or put it in quotes if it is text"),
+        ("!!bool maybe", "'maybe' cannot be read as YAML 'bool'; write a plain value"),
+        ("!!timestamp soon", "'soon' cannot be read as YAML 'timestamp'; write a plain value"),
+        ("!!map x", "YAML tag 'tag:yaml.org,2002:map' on a single value is not supported; write a plain value"),
+    ],
+)
+def test_a_value_yaml_cannot_build_is_a_problem_with_its_line_and_the_rest_is_read(value: str, message: str) -> None:
+    from flows.yamlsource import parse_yaml
+
+    doc = parse_yaml(f"name: Test\nvalue: {value}\nafter: 3\n", "t.yaml")
+    assert [(p.where, p.line, p.message) for p in doc.problems] == [(("value",), 2, message)]
+    assert doc.data["name"] == "Test" and doc.data["after"] == 3 and isinstance(doc.data["value"], str)
