@@ -177,6 +177,11 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 VOCABULARY = _field_vocabulary()
 
 
+def nearest(word: str, choices: list[str]) -> list[str]:
+    """Up to three of ``choices`` closest to ``word`` (a mistyped slug or URN), best first."""
+    return difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+
+
 def suggest_spelling(word: str, choices: list[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``choices`` to ``word``, or an empty string."""
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)

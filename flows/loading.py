@@ -7,8 +7,6 @@ is decided in ``flows.discovery``; one file becomes one model in ``flows.documen
 
 from __future__ import annotations
 
-import difflib
-
 import os
 import re
 from collections.abc import Mapping
@@ -18,7 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from flows.discovery import TRUST_FILE_NAME, Skipped, display_path, scan_folder
-from flows.documents import load_document, locate_error, read_mapping, suggest_spelling, validate_document
+from flows.documents import load_document, locate_error, nearest, read_mapping, suggest_spelling, validate_document
 from flows.errors import ConfigError
 from flows.models import MAX_OVERRIDES, DatasetEdition, PublishingTarget, School, SchoolFile, TrustFile
 from flows.validators import check_slug
@@ -268,7 +266,7 @@ def load_schools(
 
 def _no_school_file(slug: str, known: set[str]) -> str:
     """``no school file for 'oakfeld-primary' (oakfeld-primary.yaml); did you mean 'oakfield-primary'?``"""
-    close = difflib.get_close_matches(slug, sorted(known), n=3, cutoff=0.6)
+    close = nearest(slug, sorted(known))
     hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""
     return f"no school file for {slug!r} ({slug}.yaml){hint}"
 

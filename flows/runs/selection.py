@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from flows.discovery import display_path
+from flows.documents import nearest
 from flows.errors import ConfigError
 from flows.site import Prepared, prepare
 
@@ -35,8 +35,8 @@ def select_schools(prepared: Prepared, selectors: Sequence[str], *, where: str =
 
 
 def _unknown_urn(where: str, urn: str, known: dict[str, str]) -> ConfigError:
-    """``schools: --school: no school has URN 990099 (did you mean 990009, oakfield-primary?)``."""
-    close = difflib.get_close_matches(urn, list(known), n=3, cutoff=0.6)
+    """``schools: --school: no valid school has URN 990099; did you mean 990009 (oakfield-primary)?``"""
+    close = nearest(urn, list(known))
     hint = "; did you mean " + " or ".join(f"{u} ({known[u]})" for u in close) + "?" if close else ""
     listed = "" if close or len(known) > 12 else " (the trust's URNs: " + ", ".join(f"{u} {s}" for u, s in sorted(known.items())) + ")"
     return ConfigError(where, None, "--school", f"no valid school has URN {urn}{hint}{listed}")
