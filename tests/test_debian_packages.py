@@ -54,6 +54,9 @@ def test_nothing_happens_when_everything_is_installed(tmp_path: Path) -> None:
 
 
 def test_make_run_checks_the_packages_before_pip() -> None:
-    plan = subprocess.run(["make", "-n", "run", "STAMP=/nonexistent/.installed"], cwd=REPO, capture_output=True, text=True, timeout=30)
+    # --no-print-directory: under `make test` this make is a sub-make, which would print "Entering directory" first.
+    plan = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run", "STAMP=/nonexistent/.installed"], cwd=REPO, capture_output=True, text=True, timeout=30
+    )
     lines = plan.stdout.splitlines()
     assert lines and "debian-packages.sh" in lines[0], plan.stdout + plan.stderr
