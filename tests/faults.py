@@ -10,6 +10,14 @@ except the ones it picks to fail:
   a stall of ``stall_s`` (past the client's read timeout) before closing without an answer,
   or a truncated answer (forwarded, then cut short: Content-Length promises more than is sent).
 
+``BODY_KINDS`` break an answer's body instead: ``stall-*``, ``cut-*`` or ``reset-*`` send the
+status line, the headers and half the body of an answer, then stall (past the read timeout),
+close the connection (FIN) or reset it (RST). ``*-404``, ``*-412`` and ``*-503`` are error
+answers the proxy makes up (the server never sees the request); ``*-body`` forwards the request
+and breaks the server's own answer (the server did the work). A HEAD (or an answer with no
+body) has no body to break: its status line is broken instead. ``only`` (a regular expression on ``"METHOD /path"``) limits the faults to
+the requests it matches; ``limit`` stops injecting after that many faults.
+
 ``lose`` (not among ``KINDS``; for subclasses that pick it) forwards the request, then resets
 the connection: the server did the work and the client never hears of it.
 Paths matching the regular expression ``spare`` are never faulted. ``injected`` counts each kind injected;
@@ -32,6 +40,8 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 KINDS = ("503", "500", "slowdown", "reset", "stall", "truncate")
+BODY_KINDS = tuple(f"{how}-{answer}" for how in ("stall", "cut", "reset") for answer in ("404", "412", "503", "body"))
+_MADE_UP = {"404": (404, "NoSuchKey", "The specified key does not exist."), "412": (412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"), "503": (503, "ServiceUnavailable", "Please reduce your request rate.")}
 _ERRORS = {
     "503": (503, "ServiceUnavailable", "Please reduce your request rate."),
     "500": (500, "InternalError", "We encountered an internal error. Please try again."),
@@ -53,10 +63,13 @@ class FaultProxy:
         kinds: Sequence[str] = KINDS,
         stall_s: float = 1.5,
         spare: str = "",
+        only: str = "",
+        limit: int | None = None,
     ) -> None:
         self.upstream = urlsplit(upstream)
         self.fail, self.times, self.failed = fail, times, 0
         self.rate, self.kinds, self.stall_s, self.spare = rate, tuple(kinds), stall_s, spare
+        self.only, self.limit = only, limit
         self.injected: Counter[str] = Counter()
         self.forwarded = 0
         self._random = random.Random(seed)
@@ -80,7 +93,10 @@ class FaultProxy:
                 self.failed += 1
                 self.injected["503"] += 1
                 return "503"
-            if self.rate and not (self.spare and re.search(self.spare, path)) and self._random.random() < self.rate:
+            chosen = not (self.spare and re.search(self.spare, path)) and not (self.only and not re.search(self.only, f"{method} {path}"))
+            if self.limit is not None and sum(self.injected.values()) >= self.limit:
+                chosen = False
+            if self.rate and chosen and self._random.random() < self.rate:
                 kind = self._random.choice(self.kinds)
                 self.injected[kind] += 1
                 return kind
@@ -129,14 +145,15 @@ class FaultProxy:
                     time.sleep(proxy.stall_s)
                     self._reset()
                     return
-                conn = http.client.HTTPConnection(proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=30)
-                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-                for name, value in self.headers.items():
-                    conn.putheader(name, value)
-                conn.endheaders(body)
-                response = conn.getresponse()
-                data = response.read()
-                conn.close()
+                if kind in BODY_KINDS and not kind.endswith("-body"):  # an error answer made up here
+                    status, code, message = _MADE_UP[kind.split("-")[1]]
+                    made = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>'.encode()
+                    self._broken(kind, status, code, [("Content-Type", "application/xml")], made)
+                    return
+                response, data = self._upstream(body)
+                if kind in BODY_KINDS:
+                    self._broken(kind, response.status, response.reason, response.getheaders(), data)
+                    return
                 if kind == "truncate":  # the server did the work; its answer is lost on the way
                     self._truncated(response, data)
                     return
@@ -152,6 +169,36 @@ class FaultProxy:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
+
+            def _upstream(self, body: bytes | None) -> tuple[http.client.HTTPResponse, bytes]:
+                conn = http.client.HTTPConnection(proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=30)
+                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                for name, value in self.headers.items():
+                    conn.putheader(name, value)
+                conn.endheaders(body)
+                response = conn.getresponse()
+                data = response.read()
+                conn.close()
+                return response, data
+
+            def _broken(self, kind: str, status: int, reason: str, headers: list[tuple[str, str]], data: bytes) -> None:
+                """Half an answer (its true length announced), then a stall, a FIN or a RST."""
+                lines = [f"HTTP/1.1 {status} {reason}"]
+                lines += [f"{n}: {v}" for n, v in headers if n.lower() not in ("transfer-encoding", "connection", "content-length")]
+                lines.append(f"Content-Length: {len(data)}")
+                head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+                # No body to break (a HEAD, a PUT's empty answer): break the status line. A header
+                # block closed early would be read as whole: http.client takes EOF as its end.
+                self.wfile.write(head[:10] if self.command == "HEAD" or not data else head + data[: len(data) // 2])
+                self.wfile.flush()
+                how = kind.split("-")[0]
+                if how == "stall":
+                    time.sleep(proxy.stall_s)
+                if how == "reset":
+                    self._reset()
+                    return
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
 
             def _truncated(self, response: http.client.HTTPResponse, data: bytes) -> None:
                 lines = [f"HTTP/1.1 {response.status} {response.reason}"]

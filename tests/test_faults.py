@@ -107,7 +107,7 @@ def test_each_fault_names_the_key_the_endpoint_and_the_cause(kind: str, fault_en
         "reset": "connection reset", "stall": f"read timeout: no answer within {READ_TIMEOUT:g} s", "truncate": "cut short",
     }[kind]
     assert expected in message, message
-    assert proxy.injected[kind] >= 2 and proxy.forwarded == 0  # botocore's attempts (and one more for a cut body)
+    assert proxy.injected[kind] >= 2 and proxy.forwarded == 0, message  # botocore's attempts (and one more for a cut body)
 
 
 def test_the_circuit_opens_after_consecutive_failures_and_a_probe_closes_it(fault_env, seaweed, monkeypatch) -> None:

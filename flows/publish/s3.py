@@ -5,22 +5,27 @@ bounded by connect and read timeouts, behind a circuit breaker per endpoint
 (``flows.publish.transport``); every error that escapes names the key, the endpoint and the
 cause. Requests are counted, which is how tests prove that an unchanged rerun makes zero PUT
 requests.
+
+Every answer's body is read inside botocore's attempt (``read_bodies_in_attempt``): botocore
+reads a GET's body (and the error body of a GET answered 404 or 503) only after its retry
+loop, where a stall or a cut raised urllib3's own exception, unretried and uncaught.
 """
 
 from __future__ import annotations
 
 import datetime
+import io
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from botocore.exceptions import BotoCoreError, ClientError, IncompleteReadError, ResponseStreamingError
+from botocore.exceptions import ClientError
 from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
 
 from flows.publish.base import ObjectHead, PreconditionFailed, PublishError, RequestCounts, StoredObject
 from flows.publish.bucket import PRIVATE_EXPIRY_DAYS, setup_bucket
 from flows.publish.layout import PRIVATE_ROOT
-from flows.publish.transport import Breaker, breaker_for, count_attempts, fail, status_of, transport_settings
+from flows.publish.transport import NETWORK_ERRORS, BodyCutShort, Breaker, breaker_for, count_attempts, fail, status_of, transport_settings
 
 SHA256_META = "sha256"  # x-amz-meta-sha256: the body's SHA-256, to skip unchanged uploads
 T = TypeVar("T")
@@ -52,7 +57,46 @@ def make_client(endpoint_url: str | None, region: str | None, access_key: str | 
     client = boto3.session.Session(botocore_session=core).client("s3", **kwargs)
     client.meta.events.register("before-send.s3.PutObject", _send_without_expect)
     count_attempts(client, settings)
+    read_bodies_in_attempt(client)
     return client
+
+
+def read_bodies_in_attempt(client: Any) -> None:
+    """Make ``client`` read every answer's whole body while botocore still handles the attempt.
+
+    For a streaming operation (GetObject) botocore hands the body on unread, and reads an error
+    answer's body (a 404's XML) after its retry loop: a stall or a cut there raised a raw
+    urllib3 exception that nothing retried or named. Read inside ``send``, the same failure is
+    botocore's ``ReadTimeoutError`` or ``ConnectionClosedError``: retried under the one budget,
+    and counted by the circuit. Our objects are small (a PDF of a few hundred KB at most), so
+    holding a body in memory costs little; the body then streams from that copy.
+    """
+    session = client._endpoint.http_session  # botocore offers no public hook between send and read
+    send = session.send
+
+    def send_whole(request: Any) -> Any:
+        streaming = request.stream_output
+        request.stream_output = False  # botocore's send then reads the body inside its own try
+        try:
+            response = send(request)
+        finally:
+            request.stream_output = streaming  # the same request object is sent again on a retry
+        _check_length(request, response)
+        if streaming:
+            response.raw = io.BytesIO(response.content)
+        return response
+
+    session.send = send_whole
+
+
+def _check_length(request: Any, response: Any) -> None:
+    """Raise ``BodyCutShort`` (retried like any lost connection) if fewer bytes came than the
+    answer's Content-Length announced: urllib3 hands a short body on without a word."""
+    announced = response.headers.get("Content-Length")
+    if request.method == "HEAD" or response.status_code in (204, 304) or not (announced or "").isdigit():
+        return
+    if len(response.content) < int(announced):
+        raise BodyCutShort(endpoint_url=request.url, received=len(response.content), expected=int(announced))
 
 
 def _send_without_expect(request: Any, **_: Any) -> None:
@@ -90,15 +134,33 @@ class S3Publisher:
         self.breaker: Breaker = breaker_for(self.endpoint)
 
     def _request(self, op: str, key: str, call: Callable[[], T]) -> T:
-        """One request through the endpoint's circuit: refused at once while it is open."""
+        """One request through the endpoint's circuit: refused at once while it is open.
+
+        The one place a request's failure is converted: an S3 error answer (``ClientError``)
+        goes back to the caller, for whom a 404 or a 412 is an answer; every other failure
+        (botocore's, or anything a broken connection raises) leaves as a ``PublishError``
+        naming the key, the operation, the endpoint and the cause.
+        """
         self.breaker.admit(key, op)
         try:
             result = call()
-        except Exception as exc:
+        except ClientError as exc:
             self.breaker.record(exc, self.settings)
             raise
+        except NETWORK_ERRORS as exc:
+            self.breaker.record(exc, self.settings)
+            raise self._fail(key, op, exc) from exc
         self.breaker.succeeded()
         return result
+
+    def _check_headers(self, key: str, op: str, response: dict[str, Any], *names: str) -> None:
+        """Refuse an answer without the headers every S3 server sends: http.client takes a
+        connection closed inside the header block as its end, so a 200 can arrive half-told."""
+        missing = [name for name in names if not response.get(name)]
+        if missing:
+            cause = f"the answer had no {' or '.join(missing)} header: cut short on the way"
+            self.breaker.failed(cause)
+            raise PublishError(f"{key}: {op} failed at {self.endpoint}/{self.bucket}: {cause}")
 
     def _fail(self, key: str, op: str, exc: BaseException) -> PublishError:
         return fail(key, op, f"{self.endpoint}/{self.bucket}", exc, self.settings, self.breaker.last_attempt())
@@ -111,21 +173,15 @@ class S3Publisher:
 
         def call() -> tuple[dict[str, Any], bytes]:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
-            return response, response["Body"].read()
+            return response, response["Body"].read()  # read already, inside botocore's attempt
 
-        for attempt in range(2):  # a body cut short streams after botocore's retries: one more try
-            try:
-                response, body = self._request("GET", key, call)
-                break
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] in ("NoSuchKey", "404") or status_of(exc) == 404:
-                    return None
-                raise self._fail(key, "GET", exc) from exc
-            except (ResponseStreamingError, IncompleteReadError) as exc:
-                if attempt:
-                    raise self._fail(key, "GET", exc) from exc
-            except BotoCoreError as exc:
-                raise self._fail(key, "GET", exc) from exc
+        try:
+            response, body = self._request("GET", key, call)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404") or status_of(exc) == 404:
+                return None
+            raise self._fail(key, "GET", exc) from exc
+        self._check_headers(key, "GET", response, "ETag", "LastModified")
         self.etags[key] = response["ETag"]
         return StoredObject(
             body, response["ETag"], response.get("ContentType", ""), response.get("CacheControl", ""), response["LastModified"].timestamp()
@@ -139,8 +195,7 @@ class S3Publisher:
             if status_of(exc) == 404 or exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound"):
                 return None
             raise self._fail(key, "HEAD", exc) from exc
-        except BotoCoreError as exc:
-            raise self._fail(key, "HEAD", exc) from exc
+        self._check_headers(key, "HEAD", response, "ETag", "LastModified")
         self.etags[key] = response["ETag"]
         return ObjectHead(
             etag=response["ETag"],
@@ -177,14 +232,14 @@ class S3Publisher:
         if if_none_match:
             kwargs["IfNoneMatch"] = "*"
         try:
-            etag: str = self._request("PUT", key, lambda: self.client.put_object(**kwargs))["ETag"]
+            response = self._request("PUT", key, lambda: self.client.put_object(**kwargs))
+            self._check_headers(key, "PUT", response, "ETag")
+            etag: str = response["ETag"]
             self.etags[key] = etag
             return etag
         except ClientError as exc:
             if status_of(exc) == 412 or exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise PreconditionFailed(key) from exc
-            raise self._fail(key, "PUT", exc) from exc
-        except BotoCoreError as exc:
             raise self._fail(key, "PUT", exc) from exc
 
     def url(self, key: str) -> str:
@@ -205,7 +260,7 @@ class S3Publisher:
 
         try:
             return self._request("LIST", prefix, call)
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
             raise self._fail(prefix, "LIST", exc) from exc
 
     def delete(self, key: str) -> None:
@@ -215,7 +270,7 @@ class S3Publisher:
         self.counts.delete += 1
         try:
             self._request("DELETE", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=key))
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
             raise self._fail(key, "DELETE", exc) from exc
 
     def presign(self, key: str, seconds: int) -> str:
@@ -234,6 +289,10 @@ class S3Publisher:
         )
         try:
             anonymous.head_object(Bucket=self.bucket, Key=key)
-        except ClientError:
-            return False
+        except ClientError as exc:
+            if status_of(exc) in (401, 403, 404):  # refused: private
+                return False
+            raise self._fail(key, "anonymous HEAD", exc) from exc  # unknown is not private
+        except NETWORK_ERRORS as exc:
+            raise self._fail(key, "anonymous HEAD", exc) from exc
         return True

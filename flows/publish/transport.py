@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
@@ -29,7 +30,15 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 
+from urllib3.exceptions import HTTPError as URLLib3Error
+from urllib3.exceptions import ProtocolError as URLLib3ProtocolError
+from urllib3.exceptions import ReadTimeoutError as URLLib3ReadTimeoutError
+
 from flows.publish.base import PublishError
+
+# What a request can raise when the network fails it: botocore's errors, and urllib3's or the
+# socket's own where botocore lets them through (it did for bodies read after its retry loop).
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (BotoCoreError, URLLib3Error, OSError)
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,12 @@ def transport_settings() -> TransportSettings:
         int(pick("CIRCUIT_FAILURES", base.circuit_failures)),
         pick("CIRCUIT_COOLDOWN", base.circuit_cooldown),
     )
+
+
+class BodyCutShort(ConnectionClosedError):
+    """An answer whose body stopped short of its Content-Length (botocore retries it)."""
+
+    fmt = "Connection was closed after {received} of {expected} bytes of the answer from: {endpoint_url}"
 
 
 class CircuitOpen(PublishError):
@@ -198,15 +213,18 @@ def describe(exc: BaseException, settings: TransportSettings, attempts: int = 0)
         named = f" {code}" if code and code != str(status) else ""
         message = f": {error['Message']}" if error.get("Message") else ""
         return f"HTTP {status}{named}{message} (after {retried + 1} attempt(s))"
-    if isinstance(exc, ReadTimeoutError):
+    if isinstance(exc, ReadTimeoutError | URLLib3ReadTimeoutError | TimeoutError):
         return f"read timeout: no answer within {settings.read_timeout:g} s, {tries}"
     if isinstance(exc, ConnectTimeoutError):
         return f"connect timeout: no connection within {settings.connect_timeout:g} s, {tries}"
     if isinstance(exc, EndpointConnectionError):
         return f"connection refused or unreachable, {tries}"
-    if isinstance(exc, ResponseStreamingError | IncompleteReadError):
-        return "response cut short: the connection closed before the whole body arrived"
-    if isinstance(exc, ConnectionClosedError):
+    if isinstance(exc, BodyCutShort):
+        got = f"{exc.kwargs['received']} of {exc.kwargs['expected']} bytes"
+        return f"response cut short: the connection closed before the whole body arrived ({got}), {tries}"
+    if isinstance(exc, ResponseStreamingError | IncompleteReadError) or "IncompleteRead" in str(exc):
+        return f"response cut short: the connection closed before the whole body arrived, {tries}"
+    if isinstance(exc, ConnectionClosedError | URLLib3ProtocolError | ConnectionError):
         return f"connection reset or closed before a complete answer, {tries}"
     return f"{type(exc).__name__}: {exc}"
 
@@ -215,7 +233,7 @@ def is_transport_failure(exc: BaseException) -> bool:
     """Counts against the circuit: the server did not answer properly (5xx, timeouts, resets)."""
     if isinstance(exc, ClientError):
         return status_of(exc) >= 500
-    return isinstance(exc, HTTPClientError | BotoConnectionError | IncompleteReadError)
+    return isinstance(exc, HTTPClientError | BotoConnectionError | IncompleteReadError | ResponseStreamingError | URLLib3Error | OSError)
 
 
 def fail(key: str, op: str, where: str, exc: BaseException, settings: TransportSettings, attempts: int = 0) -> PublishError:
