@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import math
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,7 +30,7 @@ from pydantic import BaseModel
 from flows.models import Notice
 from flows.publish import private
 from flows.publish.base import Publisher, PublishError
-from flows.publish.context import Approval, RunResult, SchoolResult
+from flows.publish.context import INDEX_NOT_UPDATED, Approval, RunResult, SchoolResult
 from flows.publish.lease import TrustLease
 from flows.publish.moves import Home, read_homes
 from flows.publish.root import RETRY_DELAYS_S, publish_batch, publish_root
@@ -130,26 +131,29 @@ def publish_schools(
     return publish_batch(pub, context_for(spec), notices, retry_delays(), known, homes), pub.counts.as_dict()
 
 
-def _index_retry_helps(task: Any, task_run: Any, state: State[Any]) -> bool:
-    """One more try of the trust's index for a transient failure; none while an endpoint's
-    circuit is open, or for an error that another try cannot fix."""
-    try:
-        state.result()
-    except PublishError as exc:
-        return exc.transient and not any_circuit_open()
-    except Exception:  # a bug, not the network: another try fails the same way
-        return False
-    return False
+INDEX_RETRY_S = 5.0  # one more try of the trust's index after a transient failure
 
 
-@task(
-    name="publish-trust-index", cache_policy=NO_CACHE, persist_result=False, retries=1, retry_delay_seconds=5,
-    retry_condition_fn=_index_retry_helps,
-)
-def publish_index(spec: RunSpec, results: list[SchoolResult]) -> tuple[list[str], dict[str, int]]:
-    """The trust's index of schools, its error page and ``schools.json``; with the requests made."""
+@task(name="publish-trust-index", cache_policy=NO_CACHE, persist_result=False)
+def publish_index(spec: RunSpec, results: list[SchoolResult]) -> tuple[list[str], dict[str, int], str | None]:
+    """The trust's index of schools, its error page and ``schools.json``; with the requests made,
+    and why they could not be written (None: they were).
+
+    A failure is returned, not raised: the schools are live whatever happens here, and a raised
+    error would print its traceback into the run's log. One more try follows a transient
+    failure, unless an endpoint's circuit is open (another try would be refused at once).
+    """
     pub = publisher_for(spec)
-    return publish_root(pub, context_for(spec), results), pub.counts.as_dict()
+    try:
+        return publish_root(pub, context_for(spec), results), pub.counts.as_dict(), None
+    except PublishError as exc:
+        if not exc.transient or any_circuit_open():
+            return [], pub.counts.as_dict(), str(exc)
+    time.sleep(INDEX_RETRY_S)
+    try:
+        return publish_root(pub, context_for(spec), results), pub.counts.as_dict(), None
+    except PublishError as exc:
+        return [], pub.counts.as_dict(), str(exc)
 
 
 def _run_batches(
@@ -217,11 +221,10 @@ def _publish(spec: RunSpec, notices: Sequence[Notice], runner: str, run_id: str)
         results, batch_counts = _run_batches(spec, notices, runner, trusted, homes)
         counts = flowrun.add_counts(counts, batch_counts)
         if not spec.dry_run and _index_stale(results, trusted):
-            try:
-                _, root_counts = publish_index(quote(spec), quote(results))  # type: ignore[call-overload]  # quote() is unwrapped by Prefect
-                counts = flowrun.add_counts(counts, root_counts)
-            except PublishError as exc:  # the schools are published; the state is not saved, so the next run retries the index
-                _note_index_failed(results, exc)
+            _, root_counts, index_error = publish_index(quote(spec), quote(results))  # type: ignore[call-overload]  # quote() is unwrapped by Prefect
+            counts = flowrun.add_counts(counts, root_counts)
+            if index_error is not None:  # the schools are published; the state is not saved, so the next run retries the index
+                _note_index_failed(results, index_error)
                 return results, flowrun.add_counts(flowrun.add_counts(counts, pub.counts.as_dict()), _lock_counts(lock_pub))
         if not spec.dry_run:
             _save_known(pub, spec, known, results)
@@ -258,11 +261,11 @@ def _save_known(pub: Publisher, spec: RunSpec, known: Known, results: list[Schoo
         get_run_logger().warning("could not save the publish state (the next run checks every school): %s", exc)
 
 
-def _note_index_failed(results: list[SchoolResult], exc: PublishError) -> None:
+def _note_index_failed(results: list[SchoolResult], exc: str) -> None:
     get_run_logger().error("the trust's index was not updated: %s", exc)
     for result in results:
         if result.status in ("published", "presentation"):
-            result.notes = (*result.notes, f"the trust's index page and schools.json were not updated ({exc}); the next run updates them")
+            result.notes = (*result.notes, f"{INDEX_NOT_UPDATED} ({exc}); the next run updates them")
 
 
 def _lock_counts(lock_pub: Publisher) -> dict[str, int]:

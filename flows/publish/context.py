@@ -152,6 +152,9 @@ class SchoolResult:
         return cls(**values)
 
 
+INDEX_NOT_UPDATED = "the trust's index page and schools.json were not updated"  # a school's note, when so
+
+
 @dataclass
 class RunResult:
     """A whole run: one result per school plus the requests it cost."""
@@ -165,6 +168,13 @@ class RunResult:
     def failed(self) -> list[SchoolResult]:
         """The schools that failed (the run fails if any)."""
         return [s for s in self.schools if s.status == "failed"]
+
+    @property
+    def index_error(self) -> str | None:
+        """Why the trust's index page and ``schools.json`` were not updated (None: they were,
+        or had no need to be). The schools' notices are live; the run still fails, so the IT
+        team sees it, and the next run updates the index."""
+        return next((n for s in self.schools for n in s.notes if n.startswith(INDEX_NOT_UPDATED)), None)
 
     @property
     def held(self) -> list[SchoolResult]:

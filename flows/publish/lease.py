@@ -79,6 +79,12 @@ class Holder:
         until = time.strftime("%H:%M:%S UTC", time.gmtime(self.expires_at))
         return f"run {self.run} (pid {self.pid} on host {self.host}), lease until {until}"
 
+    def is_me(self, run: str) -> bool:
+        """True if this process, for ``run``, wrote this lease: a PUT that took the lock but
+        whose answer was lost on the way (its retry then finds the lock taken, by us)."""
+        me = Holder.me(run, 0.0)
+        return (self.run, self.host, self.boot, self.pid, self.process_start) == (me.run, me.host, me.boot, me.pid, me.process_start) and bool(me.boot)
+
     def dead(self, now: float) -> str | None:
         """Why this holder is certainly gone (its lease expired, or its process on this
         machine ended), or None while it may still be at work."""
@@ -148,7 +154,7 @@ class TrustLease:
             if stored is None:
                 continue  # released between our PUT and GET
             holder = _parse(stored.body, stored.last_modified_epoch)
-            why = holder.dead(now)
+            why = "it is this run's own, taken by a request whose answer was lost" if holder.is_me(self.run) else holder.dead(now)
             if why is not None:
                 try:
                     self.etag = self._write(Holder.me(self.run, now), replacing=stored.etag)

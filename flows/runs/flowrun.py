@@ -217,6 +217,8 @@ def finish(conn: Connection, ctx: RunContext, run: RunResult, run_id: str, dry_r
     if run.failed:
         names = ", ".join(f"{r.slug} ({r.error})" for r in run.failed)
         return Failed(message=f"{len(run.failed)} school(s) failed: {names}", data=failure)
+    if run.index_error and not dry_run:
+        return Failed(message=f"{f'{decided}: ' if decided else ''}{line}; but {run.index_error}", data=failure)
     if cancelled:
         return Cancelled(message=f"{decided} ({line})", data=failure)
     if run.held and not dry_run:  # a dry run only says what would need approval
