@@ -90,3 +90,20 @@ def test_a_broken_body_once_is_retried_and_the_request_succeeds(op: str, kind: s
     stored_body = _direct(stored).get_object(Bucket=stored.bucket, Key=KEY)["Body"].read()
     assert stored_body == BODY
     assert pub.breaker.consecutive == 0  # the whole answer that followed closed the circuit
+
+
+def test_the_retry_quota_is_lifted_so_every_request_gets_its_attempts(stored) -> None:
+    """botocore's hidden per-client quota (500 tokens) ran dry at 40 % faults: requests were then
+    tried once. Lifted, the 120th request still gets every attempt."""
+    from flows.publish.transport import lift_retry_quota
+
+    client = make_client("http://127.0.0.1:9", "us-east-1")
+    assert not lift_retry_quota(object.__new__(type("NotAClient", (), {"meta": type("M", (), {"events": object()})()})))
+    assert lift_retry_quota(client)  # found where botocore registers it: a botocore change fails here
+    with FaultProxy(stored.endpoint_url, rate=1.0, kinds=["503"]) as proxy:
+        pub = S3Publisher(make_client(proxy.url, "us-east-1"), stored.bucket, proxy.url)
+        for _ in range(120):  # 120 requests x 1 retry x 5 tokens: past the quota's 500
+            with pytest.raises(PublishError, match=rf"after {ATTEMPTS} attempt"):
+                pub.breaker.consecutive = 0  # keep the circuit closed: this is about the quota
+                pub.head(KEY)
+    assert proxy.injected["503"] == 120 * ATTEMPTS

@@ -18,7 +18,7 @@ from flows.publish.s3 import S3Publisher, make_client
 from flows.publish.transport import transport_settings
 
 from .conftest import SAMPLE_SLUGS
-from .faults import KINDS, FaultProxy
+from .faults import BODY_KINDS, KINDS, FaultProxy
 
 READ_TIMEOUT = 1.0  # short, so a stall (just past it) costs little test time
 CAUSE = re.compile(r"HTTP 5\d\d|read timeout|connect timeout|connection reset|cut short|circuit open")
@@ -134,13 +134,15 @@ def test_the_circuit_opens_after_consecutive_failures_and_a_probe_closes_it(faul
         assert pub.blocked() is None and pub.breaker.consecutive == 0
 
 
-@pytest.mark.parametrize(("rate", "seed"), [(0.2, 20), (0.4, 40)])
+@pytest.mark.parametrize(("rate", "seed"), [(0.1, 10), (0.2, 20), (0.4, 40)])
 def test_a_trust_wide_publish_completes_through_faults_with_every_object_intact(
-    rate: float, seed: int, prefect_api: str, fault_env, seaweed, monkeypatch
+    rate: float, seed: int, prefect_api: str, fault_env, seaweed, monkeypatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with FaultProxy(seaweed.endpoint_url, rate=rate, seed=seed, stall_s=READ_TIMEOUT + 0.5) as proxy:
+    """Every kind of fault, broken bodies of error answers included, at every step."""
+    with FaultProxy(seaweed.endpoint_url, rate=rate, seed=seed, kinds=KINDS + BODY_KINDS, stall_s=READ_TIMEOUT + 0.5) as proxy:
         state, took = _publish(monkeypatch, proxy)
     assert state.is_completed(), state.message
+    assert "Traceback" not in caplog.text
     statuses = {s["slug"]: s["status"] for s in state.result()["schools"]}
     assert set(statuses) == set(SAMPLE_SLUGS) and "failed" not in statuses.values(), statuses
     prefix = fault_env["NOTICES_S3_PREFIX"]
@@ -151,13 +153,22 @@ def test_a_trust_wide_publish_completes_through_faults_with_every_object_intact(
           f"{sum(proxy.injected.values()) + proxy.forwarded} requests; {verified} objects match their manifests")
 
 
-@pytest.mark.parametrize("spare", ["", r"/lock\.json"], ids=["from-the-start", "after-the-trust-lock"])
-def test_a_total_outage_fails_fast_naming_each_school_and_leaves_the_last_edition_served(
-    spare: str, prefect_api: str, fault_env, seaweed, tree: Path, monkeypatch
+OUTAGES = {  # what is spared of the outage, and where the run then fails
+    "from-the-start": ("", "plan"),
+    "after-the-plan-read": (r"/plan\.json", "lock"),
+    "after-the-lock-and-registry": (r"/(plan|lock)\.json|_urns", "schools"),
+}
+
+
+@pytest.mark.parametrize("outage", list(OUTAGES))
+def test_a_total_outage_fails_fast_naming_the_key_and_leaves_the_last_edition_served(
+    outage: str, prefect_api: str, fault_env, seaweed, tree: Path, monkeypatch
 ) -> None:
-    """From the start, the run fails at the trust lock; when the outage begins once the lock
-    is taken, the publish state is unreadable (a slower run, not a failure), each school fails on its own requests, and the circuit
-    keeps the whole run short."""
+    """The first request of a run is the saved plan's read: an outage from the start fails
+    there, nothing published. Spared that, it fails at the trust lock, every school saying so;
+    spared the lock and the URN registry too, the publish state is unreadable (a slower run,
+    not a failure), each school fails on its own requests, and the circuit keeps it short."""
+    spare, where = OUTAGES[outage]
     prefix = fault_env["NOTICES_S3_PREFIX"]
     monkeypatch.delenv("NOTICES_RETRY_DELAYS")  # 2, 10 and 30 s: the circuit must spare the run them
     with FaultProxy(seaweed.endpoint_url, rate=0.0, seed=100, stall_s=READ_TIMEOUT + 0.5, spare=spare) as proxy:
@@ -168,17 +179,23 @@ def test_a_total_outage_fails_fast_naming_each_school_and_leaves_the_last_editio
         school.write_text(school.read_text().replace("Mr Sam Example", "Ms Sam Example"), encoding="utf-8")
         proxy.rate = 1.0
         state, took = _publish(monkeypatch, proxy)
-    print(f"\n100% faults{' but ' + spare if spare else ''}: failed in {took:.1f} s; injected {dict(sorted(proxy.injected.items()))}")
+    print(f"\n100% faults {outage}: failed in {took:.1f} s; injected {dict(sorted(proxy.injected.items()))}")
     assert state.is_failed()
     assert took < 60, f"a total outage took {took:.0f} s to fail"
-    errors = {s["slug"]: s["error"] or "" for s in state.result(raise_on_failure=False)["schools"]}
-    print(f"e.g. {min(errors.items())}")
-    assert set(errors) == set(SAMPLE_SLUGS)
-    for slug, error in errors.items():
-        assert prefix in error, f"{slug}: no key in {error!r}"  # every key of the run is under the prefix
-        assert proxy.url in error and "None" not in error, f"{slug}: no endpoint in {error!r}"
-        assert CAUSE.search(error), f"{slug}: no cause in {error!r}"
-        assert f"{slug} ({error})" in (state.message or ""), slug
+    message = state.message or ""
+    if where == "plan":
+        assert re.match(rf"could not read this run's saved plan, so nothing was published: _private/{re.escape(prefix)}/runs/\S+/plan\.json: GET failed at {re.escape(proxy.url)}", message), message
+        assert CAUSE.search(message), message
+    else:
+        errors = {s["slug"]: s["error"] or "" for s in state.result(raise_on_failure=False)["schools"]}
+        print(f"e.g. {min(errors.items())}")
+        assert set(errors) == set(SAMPLE_SLUGS)
+        for slug, error in errors.items():
+            assert prefix in error, f"{slug}: no key in {error!r}"  # every key of the run is under the prefix
+            assert proxy.url in error and "None" not in error, f"{slug}: no endpoint in {error!r}"
+            assert CAUSE.search(error), f"{slug}: no cause in {error!r}"
+            assert f"{slug} ({error})" in message, slug
+            assert ("could not take the trust lock" in error) == (where == "lock"), error
     after = _stored(seaweed, prefix)
     public = {k: v for k, v in before.items() if not k.startswith(layout.PRIVATE_ROOT)}
     assert {k: after.get(k) for k in public} == public  # every public object, byte for byte

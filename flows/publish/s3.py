@@ -25,7 +25,9 @@ from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
 from flows.publish.base import ObjectHead, PreconditionFailed, PublishError, RequestCounts, StoredObject
 from flows.publish.bucket import PRIVATE_EXPIRY_DAYS, setup_bucket
 from flows.publish.layout import PRIVATE_ROOT
-from flows.publish.transport import NETWORK_ERRORS, BodyCutShort, Breaker, breaker_for, count_attempts, fail, status_of, transport_settings
+from flows.publish.transport import (
+    NETWORK_ERRORS, BodyCutShort, Breaker, breaker_for, count_attempts, fail, lift_retry_quota, status_of, transport_settings,
+)
 
 SHA256_META = "sha256"  # x-amz-meta-sha256: the body's SHA-256, to skip unchanged uploads
 T = TypeVar("T")
@@ -57,6 +59,7 @@ def make_client(endpoint_url: str | None, region: str | None, access_key: str | 
     client = boto3.session.Session(botocore_session=core).client("s3", **kwargs)
     client.meta.events.register("before-send.s3.PutObject", _send_without_expect)
     count_attempts(client, settings)
+    lift_retry_quota(client)
     read_bodies_in_attempt(client)
     return client
 

@@ -194,6 +194,35 @@ def count_attempts(client: object, settings: TransportSettings) -> None:
     client.meta.events.register("needs-retry.s3", attempt_ended)  # type: ignore[attr-defined]
 
 
+class _NoQuota:
+    """A retry quota that never runs out (see ``lift_retry_quota``)."""
+
+    def acquire_retry_quota(self, context: object) -> bool:
+        return True
+
+    def release_retry_quota(self, context: object, http_response: object, **kwargs: object) -> None:
+        return None
+
+
+def lift_retry_quota(client: object) -> bool:
+    """Give ``client``'s standard-mode retries no quota; True if it was found and lifted.
+
+    botocore's standard mode also keeps a retry quota per client (500 tokens; 5 a retry, 10 a
+    timeout): under many faults it runs dry, and every later request is tried once only ("after
+    1 attempt(s)"), a second, hidden budget beside ``attempts``. The circuit breaker is what
+    keeps an outage from turning into a retry storm here, so the quota goes. botocore offers no
+    setting for it: the handler is found by the unique id botocore registers it under.
+    """
+    events = client.meta.events  # type: ignore[attr-defined]
+    emitter = getattr(events, "_emitter", events)
+    entry = getattr(emitter, "_unique_id_handlers", {}).get("retry-config-s3") or {}
+    handler = getattr(entry.get("handler"), "__self__", None)
+    if handler is None or not hasattr(handler, "_retry_quota"):
+        return False
+    handler._retry_quota = _NoQuota()
+    return True
+
+
 def status_of(exc: ClientError) -> int:
     """The HTTP status of an S3 error answer (0 if unknown)."""
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
