@@ -318,6 +318,7 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
         approval=Approval(inline, params.approval.approval_note) if inline else None,
         expected=dict(params.approval.content_hashes) if inline and params.approval.content_hashes is not None else None,
         move_from=None if params.move_from is None else params.move_from.strip("/"),
+        started_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),  # as editions are stamped
     )
     ctx = context_for(spec)
     run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]

@@ -108,3 +108,20 @@ def test_a_step_broken_at_every_request_ends_the_run_with_its_own_message(
         assert set(statuses.values()) == {"failed"}, statuses
         errors = [s["error"] for s in state.result(raise_on_failure=False)["schools"]]
         assert all(re.search(pattern, e) for e in errors), errors[0]
+
+
+def test_a_first_edition_finished_on_a_later_attempt_is_reported_as_published(prefect_api: str, fault_env, seaweed, monkeypatch) -> None:
+    """The latest page's PUT fails every attempt once, after v1's files and manifest landed: the
+    school's next attempt finds v1 and finishes it. It was reported as "presentation update v1"."""
+    from flows.publish import layout
+
+    prefix = fault_env["NOTICES_S3_PREFIX"]
+    monkeypatch.setenv("NOTICES_S3_ATTEMPTS", "2")
+    only = rf"^PUT /{seaweed.bucket}/{re.escape(layout.latest_key(prefix, 'oakfield-primary', 'index.html'))}$"
+    with FaultProxy(seaweed.endpoint_url, rate=1.0, kinds=["reset-503"], only=only, limit=2) as proxy:
+        state, _ = _publish(monkeypatch, proxy)
+    assert proxy.injected["reset-503"] == 2
+    assert state.is_completed(), state.message
+    school = next(s for s in state.result()["schools"] if s["slug"] == "oakfield-primary")
+    assert (school["status"], school["edition"], school["change_class"]) == ("published", 1, "first"), school
+    _verify(_stored(seaweed, prefix), prefix, "oakfield-primary")

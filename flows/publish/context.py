@@ -62,6 +62,8 @@ class RunContext:
     move_from: str | None = None
     """The prefix this run moves schools' histories from (named by the person running it)."""
     trust_colour: str = "#1d4f91"
+    started_at: str = ""
+    """When the run started (RFC 3339, UTC; empty: unknown): an edition stamped since then is its own."""
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     def timestamp(self) -> str:

@@ -37,6 +37,8 @@ from flows.publish.writer import file_record, write_if_changed, write_manifest
 from flows.render import EditionStamp
 from flows.runs.approval import needs_approval
 
+NO_APPROVER_NOTE = "published without an approver: the trust's approval.approve_first_editions is false (onboarding)"
+
 MAX_ATTEMPTS = 5
 
 
@@ -157,7 +159,9 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft,
         lazy = lazy_pdfs(ctx, notice, manifest, last)
         uploads = latest + record_uploads(ctx, manifest, notice.branding.colour)
         result.uploads = write_if_changed(pub, uploads, force=ctx.force, dry_run=ctx.dry_run, lazy=lazy)
-        if result.uploads:  # drifted or missing objects were repaired
+        if result.uploads and _made_by_this_run(ctx, last):  # an earlier attempt wrote it; its answer was lost
+            _report_edition(result, last)
+        elif result.uploads:  # drifted or missing objects were repaired
             result.status, result.change_class = "presentation", "presentation"
         return result
     # Same words, new layout (or a new address): the latest files again, no new number.
@@ -170,6 +174,20 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft,
     result.uploads += [manifest_key, *write_if_changed(pub, latest + record_uploads(ctx, updated, notice.branding.colour), force=True, dry_run=ctx.dry_run)]
     result.status, result.change_class = "presentation", "presentation"
     return result
+
+
+def _made_by_this_run(ctx: RunContext, edition: Edition) -> bool:
+    """True if ``edition`` was stamped since this run started: an earlier attempt of this run
+    made it (a request whose answer was lost), and this attempt finished its latest files."""
+    return bool(ctx.started_at) and edition.published_at >= ctx.started_at
+
+
+def _report_edition(result: SchoolResult, edition: Edition) -> None:
+    """Report the edition this run published, as the attempt that made it would have."""
+    result.status, result.change_class, result.changes = "published", edition.change_class, edition.changes
+    result.approved_by = edition.approved_by
+    if edition.published_without_approval:
+        result.notes = (*result.notes, NO_APPROVER_NOTE)
 
 
 def _latest_uploads(ctx: RunContext, notice: Notice, number: int, published_at: str) -> list[Upload]:
@@ -226,7 +244,7 @@ def _new_edition(
     result.status = "published"
     result.approved_by = approval.approver if approval else None
     if result.change_class == "first" and approval is None:
-        result.notes = (*result.notes, "published without an approver: the trust's approval.approve_first_editions is false (onboarding)")
+        result.notes = (*result.notes, NO_APPROVER_NOTE)
     if ctx.dry_run:  # what would be written, without the slow PDF
         prefix, number = ctx.target.prefix, result.edition
         result.uploads = [layout.edition_key(prefix, notice.slug, number, n) for n in layout.EDITION_FILES]

@@ -40,6 +40,8 @@ class RunSpec:
     """Set while the run holds the trust lock (``flows.publish.lease``)."""
     move_from: str | None = None
     """The prefix whose schools' histories this run may move here (``--move-from``)."""
+    started_at: str = ""
+    """When the run started (RFC 3339, UTC): an edition stamped since then is this run's."""
 
     def approved(self, approval: Approval, expected: dict[str, str]) -> RunSpec:
         """The same run, publishing under a named approval of exactly these words."""
@@ -69,7 +71,7 @@ def context_for(spec: RunSpec) -> RunContext:
             _contexts[key] = base
     return dataclasses.replace(
         base, dry_run=spec.dry_run, force=spec.force, approval=spec.approval, expected=None if spec.expected is None else dict(spec.expected), exclusive=spec.exclusive,
-        move_from=spec.move_from,
+        move_from=spec.move_from, started_at=spec.started_at,
     )
 
 
