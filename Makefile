@@ -11,7 +11,7 @@ OUT ?= site
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: help debian-packages run preview stop test test-min bench validate screenshots clean
+.PHONY: help debian-packages run preview stop test test-min bench bench-faults validate screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -77,6 +77,9 @@ $(VENV_BENCH)/.installed:
 
 bench: $(STAMP) $(VENV_BENCH)/.installed  ## measure publishing at scale vs its floor and aws s3 sync (BENCH_N=100,1000 BENCH_PDF_N=300; not part of make test)
 	$(BIN)/python tests/bench/bench_scale.py --schools $(BENCH_N) --pdf-schools $(BENCH_PDF_N) --aws $(VENV_BENCH)/bin/aws
+
+bench-faults: $(STAMP)  ## soak: `notices publish` through a fault proxy at 10, 20 and 40 % (4 runs each, then a clean one; not part of make test)
+	$(BIN)/python tests/bench/bench_faults.py
 
 clean:  ## remove the venv, node modules and rendered output (not the embedded S3's data: ~/.local/state/trust-notices, see README)
 	rm -rf $(VENV) $(VENV_MIN) $(VENV_BENCH) tests/browser/node_modules $(OUT) .pytest_cache

@@ -17,7 +17,8 @@ from flows.publish.base import PreconditionFailed, PublishError
 from flows.publish.s3 import S3Publisher, make_client
 
 from .faults import BODY_KINDS, FaultProxy
-from .test_faults import READ_TIMEOUT, _direct, _fresh_circuits, fault_env  # noqa: F401 - fixtures
+from .conftest import READ_TIMEOUT
+from .test_faults import _direct
 
 ATTEMPTS = 2  # botocore's first try and one retry: enough to see the budget used, and quick
 CAUSES = {
@@ -30,7 +31,7 @@ BODY = b'{"slug": "some-school"}' * 100
 
 
 @pytest.fixture
-def stored(fault_env, seaweed, monkeypatch: pytest.MonkeyPatch):  # noqa: F811 - the fixture above
+def stored(fault_env, seaweed, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("NOTICES_S3_ATTEMPTS", str(ATTEMPTS))
     _direct(seaweed).put_object(Bucket=seaweed.bucket, Key=KEY, Body=BODY)
     return seaweed

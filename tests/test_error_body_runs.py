@@ -16,7 +16,8 @@ import pytest
 
 from .conftest import SAMPLE_SLUGS
 from .faults import BODY_KINDS, FaultProxy
-from .test_faults import READ_TIMEOUT, _fresh_circuits, _publish, _stored, _verify, fault_env  # noqa: F401 - fixtures
+from .conftest import READ_TIMEOUT
+from .test_faults import _publish, _stored, _verify
 
 
 def steps(prefix: str) -> dict[str, str]:

@@ -17,38 +17,10 @@ from flows.publish.base import PublishError
 from flows.publish.s3 import S3Publisher, make_client
 from flows.publish.transport import transport_settings
 
-from .conftest import SAMPLE_SLUGS
+from .conftest import READ_TIMEOUT, SAMPLE_SLUGS
 from .faults import BODY_KINDS, KINDS, FaultProxy
 
-READ_TIMEOUT = 1.0  # short, so a stall (just past it) costs little test time
 CAUSE = re.compile(r"HTTP 5\d\d|read timeout|connect timeout|connection reset|cut short|circuit open")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_circuits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No circuit state from an earlier test (a later proxy may get a closed one's port)."""
-    from flows.publish import transport
-
-    monkeypatch.setattr(transport, "_breakers", {})
-
-
-@pytest.fixture
-def fault_env(tree: Path, seaweed, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> dict[str, str]:
-    """Short timeouts and retry delays for this test; the rest of the settings are the defaults."""
-    values = {
-        "AWS_ACCESS_KEY_ID": seaweed.access_key,
-        "AWS_SECRET_ACCESS_KEY": seaweed.secret_key,
-        "NOTICES_S3_BUCKET": seaweed.bucket,
-        "NOTICES_S3_PREFIX": "faults-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-"),
-        "NOTICES_SCHOOLS": str(tree / "schools"),
-        "NOTICES_SHARED_DATA": str(tree / "shared_data"),
-        "NOTICES_S3_READ_TIMEOUT": str(READ_TIMEOUT),
-        "NOTICES_S3_CONNECT_TIMEOUT": "1",
-        "NOTICES_RETRY_DELAYS": "0.5,1,2",  # the total outage test uses the defaults
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    return values
 
 
 def _direct(seaweed):

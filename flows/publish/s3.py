@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -29,6 +30,13 @@ from flows.publish.transport import (
     NETWORK_ERRORS, BodyCutShort, Breaker, breaker_for, count_attempts, fail, lift_retry_quota, status_of, transport_settings,
 )
 
+def _without_header_warnings(record: logging.LogRecord) -> bool:
+    """Drop urllib3's "Failed to parse headers" warning (a traceback in the run's log): such an
+    answer is refused here as cut short, with its own message."""
+    return not str(record.msg).startswith("Failed to parse headers")
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_without_header_warnings)
 SHA256_META = "sha256"  # x-amz-meta-sha256: the body's SHA-256, to skip unchanged uploads
 T = TypeVar("T")
 __all__ = ["PRIVATE_EXPIRY_DAYS", "S3Publisher", "make_client", "parse_timestamp", "setup_bucket"]  # bucket setup moved
