@@ -36,7 +36,8 @@ def _without_header_warnings(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith("Failed to parse headers")
 
 
-logging.getLogger("urllib3.connectionpool").addFilter(_without_header_warnings)
+for _name in ("urllib3.connection", "urllib3.connectionpool"):  # urllib3 2 logs it from the first, 1.x the second
+    logging.getLogger(_name).addFilter(_without_header_warnings)
 SHA256_META = "sha256"  # x-amz-meta-sha256: the body's SHA-256, to skip unchanged uploads
 T = TypeVar("T")
 __all__ = ["PRIVATE_EXPIRY_DAYS", "S3Publisher", "make_client", "parse_timestamp", "setup_bucket"]  # bucket setup moved
