@@ -199,3 +199,19 @@ def test_a_publish_killed_at_any_moment_of_start_up_leaves_no_process(publish_en
         print(f"{name:<46} killed at {watch.seen['exit']:4.1f} s, seen {seen}; left {sorted(left.values()) or f'nothing after {gone_in:.1f} s'}")
     assert all(watch.killed for watch, _, _ in results.values()), "a run finished before its moment"
     assert not {name: left for name, (_, left, _) in results.items() if left}, "processes outlived a killed publish"
+
+
+def test_a_killed_publish_leaves_the_store_that_s3_start_started(publish_env: dict[str, str], tree: Path, tmp_path: Path) -> None:
+    """`notices s3 start` finished, so its ``weed`` is not the killed publish's to stop; the server is."""
+    env = _run_env(publish_env, tmp_path, uuid.uuid4().hex)
+    started = subprocess.run([NOTICES, "s3", "start"], env=env, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    try:
+        marker = uuid.uuid4().hex
+        watch = run_until(dict(env, **{MARKER_VAR: marker}), tree, marker, after("server", 0.5))
+        assert watch.killed and "server" in watch.seen and "weed" not in watch.seen  # it used the running store
+        assert not leftovers(marker)
+        status = subprocess.run([NOTICES, "s3", "status"], env=env, capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0, "the store `notices s3 start` started was stopped"
+    finally:
+        _stop_store(env)
