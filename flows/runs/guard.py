@@ -113,25 +113,33 @@ def _carries(pid: int, needle: bytes) -> bool:
 def signal_run(token: str, signum: int) -> list[int]:
     """Send ``signum`` to every live process (but this one) carrying ``token``; their PIDs."""
     needle = f"{TOKEN_VAR}={token}".encode()
-    hit = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == os.getpid():
-            continue
-        pid = int(name)
+    names = (n for n in os.listdir("/proc") if n.isdigit() and int(n) != os.getpid())
+    return [int(n) for n in names if _signal_if_carries(int(n), needle, signum)]
+
+
+def _signal_if_carries(pid: int, needle: bytes, signum: int) -> bool:
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return False
+    except OSError:  # no pidfds (Linux < 5.3): a PID reused between check and signal is the risk left
+        if not _carries(pid, needle):
+            return False
         try:
-            pidfd = os.pidfd_open(pid)
+            os.kill(pid, signum)
         except OSError:
-            continue
-        try:
-            # Checked through the pidfd's process: a PID reused meanwhile is not signalled.
-            if _carries(pid, needle):
-                signal.pidfd_send_signal(pidfd, signum)
-                hit.append(pid)
-        except OSError:
-            pass
-        finally:
-            os.close(pidfd)
-    return hit
+            return False
+        return True
+    try:
+        # Checked with the process pinned by its pidfd: a PID reused meanwhile is never signalled.
+        if _carries(pid, needle):
+            signal.pidfd_send_signal(pidfd, signum)
+            return True
+        return False
+    except OSError:
+        return False
+    finally:
+        os.close(pidfd)
 
 
 def stop_run(token: str) -> int:
