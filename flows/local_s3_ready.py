@@ -19,29 +19,22 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from flows.local_s3_tls import write_security
 from flows.local_s3 import (
     _SECRET_FIELDS,
     READY_TIMEOUT_S,
     LocalS3,
     LocalS3Error,
-    _busy_message,
     _command,
+    check_ports_free,
     _ports,
-    _write_private,
-    listening_ports,
-    port_free,
     s3_client,
     stop,
 )
+from flows.local_s3_tls import write_private, write_security
 
 START_ATTEMPTS = 3
 RETRY_PAUSES_S = (1.0, 2.0)  # before the second and the third attempt
 LOG_LINES = 20
-
-
-class PortsBusy(LocalS3Error):
-    """A port the embedded S3 needs is taken: said at once, never retried."""
 
 
 class WeedExited(LocalS3Error):
@@ -84,9 +77,7 @@ def log_tail(state: Path, lines: int = LOG_LINES) -> str:
 def launch(info: LocalS3) -> tuple[LocalS3, subprocess.Popen[bytes]]:
     """One attempt: check every port, start ``weed`` and record its PID (without waiting for it)."""
     state = Path(info.state_dir)
-    busy = [f"{name} {p}" for name, p in listening_ports(info.port).items() if not port_free(p)]
-    if busy:
-        raise PortsBusy(_busy_message(busy, info.port))
+    check_ports_free(info.port)  # again: the port of a failed attempt may have been taken since
     write_security(state)  # fresh keys for each process
     with open(state / "logs" / "weed.out", "ab") as log:  # the child has its own copy of the fd
         process = subprocess.Popen(  # noqa: S603 - our weed binary, our flags
@@ -99,7 +90,7 @@ def launch(info: LocalS3) -> tuple[LocalS3, subprocess.Popen[bytes]]:
         )
     info = replace(info, pid=process.pid)
     # The keys stay in credentials.json only: state.json says where and which process.
-    _write_private(state / "state.json", json.dumps({k: v for k, v in asdict(info).items() if k not in _SECRET_FIELDS}))
+    write_private(state / "state.json", json.dumps({k: v for k, v in asdict(info).items() if k not in _SECRET_FIELDS}))
     (state / "weed.pid").write_text(f"{process.pid}\n")
     return info, process
 
