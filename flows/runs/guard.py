@@ -41,9 +41,14 @@ _finished = False
 
 @contextmanager
 def guarded() -> Iterator[None]:
-    """Run the body under a guard; only a body that returns releases it (see the module)."""
+    """Run the body under a guard; only a body that returns releases it (see the module).
+
+    In one process (tests call ``cli.main`` in theirs) the first call starts the guard and later
+    ones reuse it; the last one to end decides whether the guard is released at exit.
+    """
     global _finished
     start_guard()
+    _finished = False
     yield
     _finished = True  # not reached on an exception: the guard then stops what the run started
 
