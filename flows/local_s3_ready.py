@@ -1,15 +1,98 @@
-"""Readiness of the embedded S3 (``flows/local_s3.py``): `start` returns only when stored objects read back."""
+"""Starting the embedded S3 (``flows/local_s3.py``): each attempt, its retries, and readiness.
+
+`start` returns only when stored objects read back. A ``weed`` that exits during start-up is
+started again, a fresh process each time: on a busy machine about 1 start in 5 ended with
+status 2 and a Go nil-pointer panic in the master's log, and the next start worked. The
+attempts are bounded (``START_ATTEMPTS``); the error after the last quotes the log's last
+lines. A start that does not answer within ``READY_TIMEOUT_S`` is not retried: it has had
+its minute, and a retry would triple the wait.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 import urllib.request
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from flows.local_s3 import READY_TIMEOUT_S, LocalS3, LocalS3Error, _ports, s3_client
+from flows.local_s3 import (
+    _SECRET_FIELDS,
+    READY_TIMEOUT_S,
+    LocalS3,
+    LocalS3Error,
+    _command,
+    check_ports_free,
+    _ports,
+    s3_client,
+    stop,
+)
+from flows.local_s3_tls import write_private, write_security
+
+START_ATTEMPTS = 3
+RETRY_PAUSES_S = (1.0, 2.0)  # before the second and the third attempt
+LOG_LINES = 20
+
+
+class WeedExited(LocalS3Error):
+    """``weed`` ended before it answered: the attempt is retried."""
+
+
+def start_with_retries(info: LocalS3) -> LocalS3:
+    """Start ``weed`` for ``info`` until one answers (``START_ATTEMPTS`` at most); the running store."""
+    state = Path(info.state_dir)
+    for attempt in range(1, START_ATTEMPTS + 1):
+        running, process = launch(info)
+        try:
+            wait_ready(running, process)
+            return running
+        except LocalS3Error as exc:
+            stop(state)
+            if not isinstance(exc, WeedExited) or attempt == START_ATTEMPTS:
+                raise LocalS3Error(f"{exc}{_attempts(attempt)}; {log_tail(state)}") from exc
+            pause = RETRY_PAUSES_S[attempt - 1]
+            print(f"{exc} during start-up; starting it again in {pause:.0f} s (attempt {attempt + 1} of {START_ATTEMPTS})", file=sys.stderr)
+        time.sleep(pause)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _attempts(made: int) -> str:
+    return f" (after {made} attempts)" if made > 1 else ""
+
+
+def log_tail(state: Path, lines: int = LOG_LINES) -> str:
+    """The last ``lines`` lines of ``logs/weed.out``, introduced and indented, for an error message."""
+    path = state / "logs" / "weed.out"
+    try:
+        text = path.read_bytes()[-64_000:].decode(errors="replace")
+    except OSError:
+        return f"no log at {path}"
+    tail = text.splitlines()[-lines:]
+    return f"the last {len(tail)} lines of {path}:\n" + "\n".join(f"    {line}" for line in tail)
+
+
+def launch(info: LocalS3) -> tuple[LocalS3, subprocess.Popen[bytes]]:
+    """One attempt: check every port, start ``weed`` and record its PID (without waiting for it)."""
+    state = Path(info.state_dir)
+    check_ports_free(info.port)  # again: the port of a failed attempt may have been taken since
+    write_security(state)  # fresh keys for each process
+    with open(state / "logs" / "weed.out", "ab") as log:  # the child has its own copy of the fd
+        process = subprocess.Popen(  # noqa: S603 - our weed binary, our flags
+            _command(state, _ports(info.port)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=state,
+            start_new_session=True,  # keeps serving after `notices s3 start` returns
+        )
+    info = replace(info, pid=process.pid)
+    # The keys stay in credentials.json only: state.json says where and which process.
+    write_private(state / "state.json", json.dumps({k: v for k, v in asdict(info).items() if k not in _SECRET_FIELDS}))
+    (state / "weed.pid").write_text(f"{process.pid}\n")
+    return info, process
 
 
 def wait_ready(info: LocalS3, process: subprocess.Popen[bytes]) -> None:
@@ -25,14 +108,14 @@ def wait_ready(info: LocalS3, process: subprocess.Popen[bytes]) -> None:
     last = ""
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise LocalS3Error(f"SeaweedFS exited with status {process.returncode}; see {info.state_dir}/logs/weed.out")
+            raise WeedExited(f"SeaweedFS exited with status {process.returncode}")
         try:
             _check_readable(client, info.port, volumes)
             return
         except Exception as exc:  # not listening yet, electing a leader, or loading volumes
             last = str(exc)
         time.sleep(0.25)
-    raise LocalS3Error(f"SeaweedFS did not answer within {READY_TIMEOUT_S:.0f} s ({last}); see {info.state_dir}/logs/weed.out")
+    raise LocalS3Error(f"SeaweedFS did not answer within {READY_TIMEOUT_S:.0f} s ({last})")
 
 
 def _check_readable(client: Any, port: int, volumes: int) -> None:

@@ -1,4 +1,4 @@
-"""The embedded S3's ``security.toml``: JWT keys, and mutual TLS for SeaweedFS's gRPC ports.
+"""The embedded S3's secrets: its S3 credentials, and ``security.toml`` (JWT keys, mutual TLS for gRPC).
 
 Mutual TLS on gRPC, so no local process can drive SeaweedFS by gRPC.
 
@@ -108,3 +108,26 @@ def write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     os.chmod(path, 0o600)
+
+
+def s3_credentials(state: Path) -> tuple[str, str]:
+    """The S3 access key and secret: generated once, owner-readable under the state folder,
+    with the identities file (``s3.json``) that makes SeaweedFS enforce them."""
+    path = state / "credentials.json"
+    if path.exists():
+        data = json.loads(path.read_text())
+        return data["access_key"], data["secret_key"]
+    access = "TN" + secrets.token_hex(9).upper()
+    secret = secrets.token_urlsafe(30)
+    write_private(path, json.dumps({"access_key": access, "secret_key": secret}))
+    identities = {
+        "identities": [
+            {
+                "name": "trust-notices",
+                "credentials": [{"accessKey": access, "secretKey": secret}],
+                "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+            }
+        ]
+    }
+    write_private(state / "s3.json", json.dumps(identities))
+    return access, secret

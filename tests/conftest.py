@@ -86,13 +86,13 @@ def prefix(request: pytest.FixtureRequest) -> str:
 
 
 def _free_base_port() -> int:
-    """A port P with P..P+3 and their gRPC twins (P+10000..) free on 127.0.0.1."""
+    """A port P with P..P+4 and their gRPC twins (P+10000..) free on 127.0.0.1 (``local_s3.listening_ports``)."""
     import random
     import socket
 
     for _ in range(200):
         base = random.randint(20000, 29000)
-        ports = [base + i for i in range(4)] + [base + 10000 + i for i in range(4)]
+        ports = [base + i for i in range(5)] + [base + 10000 + i for i in range(5)]
         ok = True
         for port in ports:
             with socket.socket() as probe:

@@ -129,7 +129,8 @@ def _children_running_flows(pid: int) -> list[int]:
             cmdline = (stat.parent / "cmdline").read_bytes()
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == pid and b"python" in cmdline:
+        # Its run guard (flows.runs.guard) is a Python child too, waiting for serve, not for a person.
+        if ppid == pid and b"python" in cmdline and b"flows.runs.guard" not in cmdline:
             found.append(int(stat.parent.name))
     return found
 

@@ -41,6 +41,18 @@ def _request(method: str, url: str, body: bytes | None = None, headers: dict[str
         return exc.code, exc.read()
 
 
+def _wait_for(url: str, within_s: float = 20) -> None:
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            _request("GET", url)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def _jwt(key: str, claims: dict[str, Any]) -> str:
     """An HS256 JWT, as SeaweedFS signs them (the test is the owner: it may read security.toml)."""
 
@@ -101,6 +113,12 @@ def test_no_port_takes_an_anonymous_write(own_s3: local_s3.LocalS3) -> None:
         refused[f"filer DELETE {path}"] = _request("DELETE", f"{filer}{path}?recursive=true")
         refused[f"filer GET {path}"] = _request("GET", f"{filer}{path}")
     refused["filer DELETE /buckets"] = _request("DELETE", f"{filer}/buckets/{BUCKET}?recursive=true")
+    # The admin server (S3 port + 4): its UI is off; only /metrics and /health answer, read-only.
+    admin = f"http://127.0.0.1:{own_s3.port + 4}"
+    _wait_for(f"{admin}/health")  # the admin server starts last, after S3 answers
+    for path in ("/", f"/api/s3/buckets/{BUCKET}", "/api/cluster/topology", "/metrics"):
+        refused[f"admin POST {path}"] = _request("POST", f"{admin}{path}", evil)
+        refused[f"admin DELETE {path}"] = _request("DELETE", f"{admin}{path}")
     assert not {name: answer for name, answer in refused.items() if answer[0] < 400}
     # The volume server: the object's real file id, taken from the filer as the owner can.
     fid = _object_fid(own_s3, original)
@@ -125,6 +143,8 @@ def test_no_port_takes_an_anonymous_write(own_s3: local_s3.LocalS3) -> None:
     assert _request("GET", f"{s3}/{BUCKET}/{key}") == (200, original)  # anonymous read: the point of a public site
     assert _request("GET", f"{volume}/{fid}") == (200, original)  # documented in README: reads by file id stay open
     assert _request("HEAD", f"{s3}/{BUCKET}/{key}")[0] == 200
+    assert _request("GET", f"{admin}/metrics")[0] == 200  # documented in README: read-only, no object key
+    assert key.encode() not in _request("GET", f"{admin}/metrics")[1]
     assert client.get_object(Bucket=BUCKET, Key=key)["Body"].read() == original
     assert len(client.list_object_versions(Bucket=BUCKET, Prefix=key).get("Versions", [])) == 1
 
@@ -177,7 +197,8 @@ def _speaks_grpc(port: int, cert: tuple[Path, Path] | None, tls: bool = True) ->
 def test_grpc_ports_demand_our_certificate(own_s3: local_s3.LocalS3) -> None:
     tls = Path(own_s3.state_dir) / "tls"
     assert (tls / "weed.key").stat().st_mode & 0o077 == 0 and tls.stat().st_mode & 0o077 == 0
-    for offset, name in enumerate(("s3", "master", "volume", "filer")):
+    _wait_for(f"http://127.0.0.1:{own_s3.port + 4}/health")  # the admin server's gRPC twin is checked too
+    for offset, name in enumerate(("s3", "master", "volume", "filer", "admin")):
         port = own_s3.port + 10000 + offset
         assert not _speaks_grpc(port, None, tls=False), f"{name} gRPC answered plaintext"
         assert not _speaks_grpc(port, None), f"{name} gRPC answered a client without a certificate"
