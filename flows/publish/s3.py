@@ -6,16 +6,12 @@ bounded by connect and read timeouts, behind a circuit breaker per endpoint
 cause. Requests are counted, which is how tests prove that an unchanged rerun makes zero PUT
 requests.
 
-Every answer's body is read inside botocore's attempt (``read_bodies_in_attempt``): botocore
-reads a GET's body (and the error body of a GET answered 404 or 503) only after its retry
-loop, where a stall or a cut raised urllib3's own exception, unretried and uncaught.
+Every answer's body is read inside botocore's attempt (``flows.publish.answers``).
 """
 
 from __future__ import annotations
 
 import datetime
-import io
-import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -23,21 +19,14 @@ from urllib.parse import quote
 from botocore.exceptions import ClientError
 from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
 
+from flows.publish.answers import read_bodies_in_attempt
 from flows.publish.base import ObjectHead, PreconditionFailed, PublishError, RequestCounts, StoredObject
 from flows.publish.bucket import PRIVATE_EXPIRY_DAYS, setup_bucket
 from flows.publish.layout import PRIVATE_ROOT
 from flows.publish.transport import (
-    NETWORK_ERRORS, BodyCutShort, Breaker, breaker_for, count_attempts, fail, lift_retry_quota, status_of, transport_settings,
+    NETWORK_ERRORS, Breaker, breaker_for, count_attempts, fail, lift_retry_quota, status_of, transport_settings,
 )
 
-def _without_header_warnings(record: logging.LogRecord) -> bool:
-    """Drop urllib3's "Failed to parse headers" warning (a traceback in the run's log): such an
-    answer is refused here as cut short, with its own message."""
-    return not str(record.msg).startswith("Failed to parse headers")
-
-
-for _name in ("urllib3.connection", "urllib3.connectionpool"):  # urllib3 2 logs it from the first, 1.x the second
-    logging.getLogger(_name).addFilter(_without_header_warnings)
 SHA256_META = "sha256"  # x-amz-meta-sha256: the body's SHA-256, to skip unchanged uploads
 T = TypeVar("T")
 __all__ = ["PRIVATE_EXPIRY_DAYS", "S3Publisher", "make_client", "parse_timestamp", "setup_bucket"]  # bucket setup moved
@@ -71,44 +60,6 @@ def make_client(endpoint_url: str | None, region: str | None, access_key: str | 
     lift_retry_quota(client)
     read_bodies_in_attempt(client)
     return client
-
-
-def read_bodies_in_attempt(client: Any) -> None:
-    """Make ``client`` read every answer's whole body while botocore still handles the attempt.
-
-    For a streaming operation (GetObject) botocore hands the body on unread, and reads an error
-    answer's body (a 404's XML) after its retry loop: a stall or a cut there raised a raw
-    urllib3 exception that nothing retried or named. Read inside ``send``, the same failure is
-    botocore's ``ReadTimeoutError`` or ``ConnectionClosedError``: retried under the one budget,
-    and counted by the circuit. Our objects are small (a PDF of a few hundred KB at most), so
-    holding a body in memory costs little; the body then streams from that copy.
-    """
-    session = client._endpoint.http_session  # botocore offers no public hook between send and read
-    send = session.send
-
-    def send_whole(request: Any) -> Any:
-        streaming = request.stream_output
-        request.stream_output = False  # botocore's send then reads the body inside its own try
-        try:
-            response = send(request)
-        finally:
-            request.stream_output = streaming  # the same request object is sent again on a retry
-        _check_length(request, response)
-        if streaming:
-            response.raw = io.BytesIO(response.content)
-        return response
-
-    session.send = send_whole
-
-
-def _check_length(request: Any, response: Any) -> None:
-    """Raise ``BodyCutShort`` (retried like any lost connection) if fewer bytes came than the
-    answer's Content-Length announced: urllib3 hands a short body on without a word."""
-    announced = response.headers.get("Content-Length")
-    if request.method == "HEAD" or response.status_code in (204, 304) or not (announced or "").isdigit():
-        return
-    if len(response.content) < int(announced):
-        raise BodyCutShort(endpoint_url=request.url, received=len(response.content), expected=int(announced))
 
 
 def _send_without_expect(request: Any, **_: Any) -> None:
