@@ -228,7 +228,10 @@ def start(state_dir: Path | None = None, *, port: int | None = None, bucket: str
     if running is not None:
         return running
     port = port or int(os.environ.get("NOTICES_S3_PORT", DEFAULT_PORT))
-    check_ports_free(port)  # before anything is written: a taken port is said at once
+    from flows.local_s3_ready import check_socket_paths, start_with_retries  # it imports this module
+
+    check_ports_free(port)  # before anything is written: a taken port or too long a folder is said at once
+    check_socket_paths(state)
     for sub in ("data", "logs", "run"):
         (state / sub).mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o700)
@@ -242,8 +245,6 @@ def start(state_dir: Path | None = None, *, port: int | None = None, bucket: str
         port=port,
         state_dir=str(state),
     )
-    from flows.local_s3_ready import start_with_retries  # it imports this module
-
     return start_with_retries(info)
 
 

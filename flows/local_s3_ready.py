@@ -33,12 +33,25 @@ from flows.local_s3 import (
 from flows.local_s3_tls import write_private, write_security
 
 START_ATTEMPTS = 3
+SOCKET_PATH_MAX = 107  # a unix socket's path holds 108 bytes on Linux, its terminating NUL included
 RETRY_PAUSES_S = (1.0, 2.0)  # before the second and the third attempt
 LOG_LINES = 20
 
 
 class WeedExited(LocalS3Error):
     """``weed`` ended before it answered: the attempt is retried."""
+
+
+def check_socket_paths(state: Path) -> None:
+    """Refuse a state folder too long for weed's unix sockets (``run/filer.sock``), which
+    otherwise failed every start-up attempt with a Go error in its log."""
+    longest = state / "run" / "filer.sock"
+    length = len(str(longest).encode())
+    if length > SOCKET_PATH_MAX:
+        raise LocalS3Error(
+            f"the embedded S3's state folder is too long a path for its unix sockets ({longest} is {length} bytes; "
+            f"at most {SOCKET_PATH_MAX}): set NOTICES_STATE_DIR to a shorter folder"
+        )
 
 
 def start_with_retries(info: LocalS3) -> LocalS3:

@@ -106,6 +106,15 @@ def test_a_taken_port_is_said_at_once_and_never_retried(fake_weed: Path, tmp_pat
     assert not fake_weed.exists()  # weed was never started
 
 
+def test_a_state_folder_too_long_for_weeds_sockets_is_said_at_once(fake_weed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """weed failed all three attempts on such a folder, its reason buried in its log."""
+    monkeypatch.setenv("FAKE_WEED_FAILS", "0")
+    deep = tmp_path / ("d" * (120 - len(str(tmp_path))))
+    with pytest.raises(local_s3.LocalS3Error, match="too long a path for its unix sockets .* set NOTICES_STATE_DIR to a shorter folder"):
+        local_s3.start(deep, port=_free_base_port())
+    assert not fake_weed.exists() and not deep.exists()  # weed never started, nothing written
+
+
 def test_every_port_weed_listens_on_is_one_we_check(fake_weed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What README ("The target") lists, as the kernel reports it (/proc/net/tcp) while weed runs."""
     monkeypatch.setenv("FAKE_WEED_FAILS", "0")
