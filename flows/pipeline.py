@@ -143,17 +143,16 @@ def publish_index(spec: RunSpec, results: list[SchoolResult]) -> tuple[list[str]
     error would print its traceback into the run's log. One more try follows a transient
     failure, unless an endpoint's circuit is open (another try would be refused at once).
     """
-    pub = publisher_for(spec)
-    try:
-        return publish_root(pub, context_for(spec), results), pub.counts.as_dict(), None
-    except PublishError as exc:
-        if not exc.transient or any_circuit_open():
-            return [], pub.counts.as_dict(), str(exc)
-    time.sleep(INDEX_RETRY_S)
-    try:
-        return publish_root(pub, context_for(spec), results), pub.counts.as_dict(), None
-    except PublishError as exc:
-        return [], pub.counts.as_dict(), str(exc)
+    pub, ctx = publisher_for(spec), context_for(spec)
+    for delay in (0.0, INDEX_RETRY_S):
+        time.sleep(delay)
+        try:
+            return publish_root(pub, ctx, results), pub.counts.as_dict(), None
+        except PublishError as exc:
+            error = exc
+            if not exc.transient or any_circuit_open():
+                break
+    return [], pub.counts.as_dict(), str(error)
 
 
 def _run_batches(
