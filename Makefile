@@ -46,6 +46,8 @@ validate: $(STAMP)  ## check every configuration file
 
 test: $(STAMP) $(BROWSER_TOOLS)  ## set up and run the test suite (lint and type checks first: they take seconds)
 	$(BIN)/ruff check flows tests
+	$(BIN)/ruff format --check flows tests
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.dataset_text import DatasetText, render_dataset_text
+from flows.notice.dataset_text import DatasetText, render_dataset_text
 
-from flows.render import build_environment
-from flows.site import Prepared, prepare
+from flows.notice.render import build_environment
+from flows.notice.prepare import Prepared, prepare
 
 REPO = Path(__file__).resolve().parent.parent
 SCHOOLS = REPO / "schools"
@@ -113,7 +113,7 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory):
     Its state folder is ``<base>/s3``, so ``NOTICES_STATE_DIR=<base>`` (``info.state_dir``'s
     parent) points `notices` and the flow at it as their embedded S3.
     """
-    from flows import local_s3
+    from flows import embedded_s3 as local_s3
     from flows.publish.s3 import make_client, setup_bucket
 
     state = tmp_path_factory.mktemp("notices-state") / "s3"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.site import render_all
+from flows.publish.folder import render_all
 
 from .conftest import SAMPLE_SLUGS
 

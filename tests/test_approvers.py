@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.loading import load_trust
-from flows.models import Approver
-from flows.person_names import fold, skeleton
-from flows.runs.approval import check_approver
+from flows.config.loading import load_trust
+from flows.config.models import Approver
+from flows.config.person_names import fold, skeleton
+from flows.editions.approval import check_approver
 
 LISTED = (Approver(name="Alex Example", role="DPO", email="dpo@trust.example.org"), Approver(name="Sam Example"))
 

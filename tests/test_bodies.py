@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flows.bodies import BodyRegister, find_stale_mentions, is_current
+from flows.config.bodies import BodyRegister, find_stale_mentions, is_current
 from flows.cli import main
-from flows.loading import load_dataset
-from flows.site import prepare
+from flows.config.loading import load_dataset
+from flows.notice.prepare import prepare
 
 from .conftest import SHARED
 
@@ -36,8 +36,8 @@ SIXTEEN_PLUS = {"northgate-academy", "st-aidans-all-through", "brookside-special
 
 @pytest.fixture(scope="module")
 def rendered(sample, env) -> dict[str, dict[str, bytes]]:
-    from flows.dataset_text import render_dataset_text
-    from flows.render import render_notice
+    from flows.notice.dataset_text import render_dataset_text
+    from flows.notice.render import render_notice
 
     text = render_dataset_text(sample.inputs.dataset)
     return {n.slug: render_notice(env, n, text, pdf=False).files for n in sample.notices}
@@ -112,8 +112,8 @@ def test_an_acknowledged_body_is_published_with_a_plain_note(tree: Path, env) ->
     _pin(tree, "2026-1", {b: "Our DPO is checking the DfE's current wording." for b in SEED_STALE})
     prepared = prepare(tree / "schools", tree / "shared_data")
     assert prepared.errors == () and len(prepared.notices) == 6
-    from flows.dataset_text import render_dataset_text
-    from flows.render import render_notice
+    from flows.notice.dataset_text import render_dataset_text
+    from flows.notice.render import render_notice
 
     notice = next(n for n in prepared.notices if n.slug == "oakfield-primary")
     page = _words(render_notice(env, notice, render_dataset_text(notice.dataset), pdf=False).files["index.html"])
@@ -210,7 +210,7 @@ def test_the_seed_edition_is_kept_exactly() -> None:
 
 def test_the_flow_publishes_the_schools_it_may_and_refuses_the_rest(flow_env, seaweed, tree: Path) -> None:
     """Through the Prefect flow against SeaweedFS: a stale section blocks only the schools that include it."""
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
     from flows.runs.parameters import PublishParameters
 
     _pin(tree, "2026-1", {b: "our DPO is checking the DfE's current wording" for b in SEED_STALE if b != "skills-funding-agency"})

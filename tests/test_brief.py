@@ -1,6 +1,6 @@
 """In brief is complete (every right, the ICO, consent only where it is relied on) and easy to read.
 
-Measured with flows.readability (textstat 0.7.3, British syllables) on what the notice renders.
+Measured with flows.notice.readability (textstat 0.7.3, British syllables) on what the notice renders.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import textstat
 
-from flows import readability
+from flows.notice import readability
 from flows.cli import main
-from flows.readability_report import BRIEF_MAX_GRADE, OWN_TEXT_MAX_GRADE, brief_text, measure, own_texts
-from flows.render import render_notice
+from flows.notice.readability_report import BRIEF_MAX_GRADE, OWN_TEXT_MAX_GRADE, brief_text, measure, own_texts
+from flows.notice.render import render_notice
 from tests.test_parent_pages import text_of
 
 

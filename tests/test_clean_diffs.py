@@ -16,15 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from flows.diff import redline, unified_diff
+from flows.editions.diff import redline, unified_diff
 from flows.publish import layout
-from flows.publish.context import Approval, RunResult, make_context
+from flows.publish.context import Approval, make_context
+from flows.publish.results import RunResult
 from flows.publish.root import publish_batch, publish_root
 from flows.publish.s3 import S3Publisher, make_client
 from flows.publish.target import Target
-from flows.dataset_text import render_dataset_text
-from flows.render import EditionStamp, build_environment, render_notice
-from flows.site import prepare
+from flows.notice.dataset_text import render_dataset_text
+from flows.notice.render import EditionStamp, build_environment, render_notice
+from flows.notice.prepare import prepare
 
 from .conftest import REPO, TEMPLATES
 

@@ -21,7 +21,7 @@ from .conftest import FIXTURES, REPO, SCHOOLS
 def test_validate_sample_trust_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate"]) == 0
     out, err = capsys.readouterr()
-    # No error: only the facts the edition asks a DPO to check (flows.models.Check), each with where.
+    # No error: only the facts the edition asks a DPO to check (flows.config.models.Check), each with where.
     assert all(line.startswith("dataset edition 2026-2 asks you to check: ") and "(https://" in line for line in err.splitlines()), err
     assert out.strip() == "6 school(s) valid, 0 broken; dataset edition 2026-2"
 

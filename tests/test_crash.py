@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from flows.editions import Manifest, sha256_hex
+from flows.editions.records import Manifest, sha256_hex
 from flows.publish import layout
 from flows.publish.lease import lease_key
 from flows.publish.s3 import make_client
@@ -103,7 +103,7 @@ def _publish_killed(env: dict[str, str], proxy: KillProxy, trigger: Trigger) -> 
 
 def _publish_clean() -> dict[str, Any]:
     """A clean run of the flow, in this process, straight to SeaweedFS."""
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
     from flows.runs.parameters import ApprovalOptions, PublishParameters
 
     params = PublishParameters(schools=list(SCHOOLS), approval=ApprovalOptions(approved_by=APPROVER))

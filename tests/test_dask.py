@@ -12,7 +12,7 @@ from .test_pipeline import _params
 
 def test_a_dask_cluster_of_two_worker_processes_publishes_the_sample_trust(flow_env, seaweed, tree: Path) -> None:  # noqa: F811
     distributed = pytest.importorskip("distributed")
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:

@@ -6,10 +6,10 @@ import re
 import shutil
 from pathlib import Path
 
-from flows.loading import load_dataset
-from flows.models import DatasetEdition
-from flows.dataset_text import render_dataset_text
-from flows.site import prepare
+from flows.config.loading import load_dataset
+from flows.config.models import DatasetEdition
+from flows.notice.dataset_text import render_dataset_text
+from flows.notice.prepare import prepare
 
 from .conftest import REPO
 

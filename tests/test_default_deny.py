@@ -14,7 +14,7 @@ import pytest
 
 from flows.publish import layout
 from flows.publish.s3 import make_client
-from flows.words import notice_words
+from flows.notice.words import notice_words
 
 from .conftest import SAMPLE_SLUGS, TEMPLATES
 
@@ -22,7 +22,7 @@ SCHOOL = "oakfield-primary"
 
 
 def _run(**values):
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
     from flows.runs.parameters import PublishParameters
 
     values.setdefault("approval", {"wait": False})
@@ -93,7 +93,7 @@ def test_template_wording_is_content(flow_env, seaweed, tree: Path, monkeypatch:
     shutil.copytree(TEMPLATES, templates)
     for name in ("_sections.html.j2", "notice.md.j2"):
         _edit(templates / name, "with anyone without consent unless", "with anyone who asks, and without consent unless")
-    monkeypatch.setattr("flows.pipeline.TEMPLATES_DIR", templates)
+    monkeypatch.setattr("flows.runs.flow.TEMPLATES_DIR", templates)
     school = _run(schools=[SCHOOL])[SCHOOL]
     assert (school["status"], school["edition"], school["change_class"]) == ("held", 2, "material")
     assert school["changes"] == ["Wording outside the settings changed (templates or fixed text): see the diff"]
@@ -125,7 +125,7 @@ def test_a_presentation_update_changes_no_word_of_any_form(flow_env, seaweed, tr
     templates = tree / "templates"
     shutil.copytree(TEMPLATES, templates)
     _edit(templates / "notice.css", "line-height: 1.6;", "line-height: 1.7;")
-    monkeypatch.setattr("flows.pipeline.TEMPLATES_DIR", templates)
+    monkeypatch.setattr("flows.runs.flow.TEMPLATES_DIR", templates)
     school = _run(schools=[SCHOOL])[SCHOOL]
     assert (school["status"], school["edition"]) == ("presentation", 1)
     after = _public(seaweed, prefix)
@@ -148,7 +148,7 @@ def test_a_declared_minor_field_needs_no_approver_but_not_beside_a_wording_chang
     templates = tree / "templates"
     shutil.copytree(TEMPLATES, templates)
     _edit(templates / "notice.md.j2", "with anyone without consent unless", "with anyone who asks, and without consent unless")
-    monkeypatch.setattr("flows.pipeline.TEMPLATES_DIR", templates)
+    monkeypatch.setattr("flows.runs.flow.TEMPLATES_DIR", templates)
     school = _run(schools=[SCHOOL])[SCHOOL]
     assert (school["status"], school["change_class"]) == ("held", "material")
 
@@ -162,7 +162,7 @@ def test_a_first_edition_needs_an_approver_unless_the_trust_onboards(flow_env, t
 
 
 def test_what_can_never_be_declared_minor_is_refused(tree: Path) -> None:
-    from flows.site import prepare
+    from flows.notice.prepare import prepare
 
     _edit(tree / "schools" / "_trust.yaml", "minor_fields: [school.headteacher, school.phone]", "minor_fields: [school.headteacher, dpo.email, dfe_recipients]")
     prepared = prepare(tree / "schools", tree / "shared_data")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.editions import Manifest
+from flows.editions.records import Manifest
 from flows.publish import layout
 from flows.publish.s3 import make_client
 

@@ -16,8 +16,8 @@ import pytest
 
 from flows.publish import layout, private
 from flows.publish.context import Approval
-from flows.runs.approval import check_approver
-from flows.site import prepare
+from flows.editions.approval import check_approver
+from flows.notice.prepare import prepare
 
 from .test_publish import _CrashBeforeManifest, _client, _manifest, _objects, _only, _publish, _publisher
 
@@ -141,7 +141,8 @@ def test_a_system_account_or_empty_name_is_not_an_approver(name: str) -> None:
 
 def test_private_run_files_are_not_public_and_are_removed_after_the_decision(seaweed, prefix: str) -> None:
     pub = _publisher(seaweed)
-    from flows.publish.context import SchoolResult, Upload
+    from flows.publish.context import Upload
+    from flows.publish.results import SchoolResult
 
     held = SchoolResult("oakfield-primary", "held", edition=2, planned=[Upload("changes.html", b"<p>preview</p>", "no-store")])
     links = private.stage_previews(pub, prefix, "run-1", [held])

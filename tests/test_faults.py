@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.editions import Manifest, sha256_hex
+from flows.editions.records import Manifest, sha256_hex
 from flows.publish import layout
 from flows.publish.base import PublishError
 from flows.publish.s3 import S3Publisher, make_client
@@ -54,7 +54,7 @@ def _verify(objects: dict[str, bytes], prefix: str, slug: str) -> tuple[Manifest
 
 
 def _publish(monkeypatch: pytest.MonkeyPatch, proxy: FaultProxy):
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
     from flows.runs.parameters import PublishParameters
 
     monkeypatch.setenv("NOTICES_S3_ENDPOINT", proxy.url)

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from flows.cli import main
-from flows.discovery import Skipped
-from flows.loading import load_inputs
-from flows.models import PublishingTarget
+from flows.config.discovery import Skipped
+from flows.config.loading import load_inputs
+from flows.config.models import PublishingTarget
 from flows.publish.target import TargetError, resolve_target
-from flows.site import prepare
+from flows.notice.prepare import prepare
 
 from .conftest import FIXTURES, REPO, SAMPLE_SLUGS
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.folders import ConfigNotFound, find_folder, templates_dir
+from flows.config.paths import ConfigNotFound, find_folder, templates_dir
 
 
 def test_the_flag_then_the_current_directory_then_the_variable(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from flows.cli import main
-from flows.gias_files import dump, read_document
+from flows.gias.school_files import dump, read_document
 
 from .conftest import SCHOOLS, SHARED
 
@@ -290,8 +290,8 @@ def test_readme_path_import_fill_validate_publish(here: Path, capsys: pytest.Cap
 
 
 def test_digits_beyond_what_int_converts_are_kept_as_text_for_validation_to_name() -> None:
-    from flows.gias import Establishment
-    from flows.gias_fields import gias_fields
+    from flows.gias.export import Establishment
+    from flows.gias.fields import gias_fields
 
     row = dict.fromkeys(Establishment.__dataclass_fields__, "")
     est = Establishment(**{**row, "urn": "9" * 5000, "name": "Hostile Test School", "low_age": "4" * 5000, "high_age": "11"})

@@ -10,11 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from flows import edition_commands
-from flows.editions import Edition, Manifest
-from flows.dataset_text import render_dataset_text
-from flows.render import render_notice
-from flows.site import prepare
+from flows.cli import editions as edition_commands
+from flows.editions.records import Edition, Manifest
+from flows.notice.dataset_text import render_dataset_text
+from flows.notice.render import render_notice
+from flows.notice.prepare import prepare
 
 from .conftest import SCHOOLS
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.site import prepare
+from flows.notice.prepare import prepare
 
 
 def _edit(path: Path, old: str, new: str) -> None:

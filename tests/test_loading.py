@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.site import prepare
-from flows.yamlsource import MAX_BYTES
+from flows.notice.prepare import prepare
+from flows.config.yaml_source import MAX_BYTES
 
 from .conftest import FIXTURES
 
@@ -156,7 +156,7 @@ def test_school_value_replaces_trust_default(sample) -> None:
     ],
 )
 def test_a_value_yaml_cannot_build_is_a_problem_with_its_line_and_the_rest_is_read(value: str, message: str) -> None:
-    from flows.yamlsource import parse_yaml
+    from flows.config.yaml_source import parse_yaml
 
     doc = parse_yaml(f"name: Test\nvalue: {value}\nafter: 3\n", "t.yaml")
     assert [(p.where, p.line, p.message) for p in doc.problems] == [(("value",), 2, message)]

@@ -1,4 +1,4 @@
-"""The embedded S3 (flows/local_s3.py) against a real SeaweedFS: what stays closed, and restarts.
+"""The embedded S3 (flows/embedded_s3/) against a real SeaweedFS: what stays closed, and restarts.
 
 Every port SeaweedFS opens on 127.0.0.1 is tried without credentials. Only S3 GET/HEAD may
 answer; the stored bytes must be unchanged afterwards (README "The target" says what stays
@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from flows import local_s3
+from flows import embedded_s3 as local_s3
 from .conftest import _free_base_port
 
 BUCKET = "local-s3-test"

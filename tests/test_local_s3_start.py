@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from flows import local_s3
-from flows.local_s3_ready import START_ATTEMPTS
+from flows import embedded_s3 as local_s3
+from flows.embedded_s3.ready import START_ATTEMPTS
 
 from .conftest import _free_base_port
 

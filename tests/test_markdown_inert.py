@@ -23,15 +23,15 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from flows.diff import describe_changes, unified_diff
-from flows.models import Notice
-from flows.notice_view import escape_markdown, markdown_email, markdown_link
-from flows.publish.context import RunResult, SchoolResult
+from flows.editions.diff import describe_changes, unified_diff
+from flows.config.models import Notice
+from flows.notice.markdown import escape_markdown, markdown_email, markdown_link
+from flows.publish.results import RunResult, SchoolResult
 from flows.publish.target import Target
-from flows.dataset_text import render_dataset_text
-from flows.render import EditionStamp, build_environment, render_notice
+from flows.notice.dataset_text import render_dataset_text
+from flows.notice.render import EditionStamp, build_environment, render_notice
 from flows.runs import report
-from flows.site import Prepared, prepare
+from flows.notice.prepare import Prepared, prepare
 
 from .conftest import TEMPLATES
 

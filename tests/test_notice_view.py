@@ -1,11 +1,11 @@
-"""The strings computed once per notice (flows.notice_view) that every form places."""
+"""The strings computed once per notice (flows.notice.view) that every form places."""
 
 from __future__ import annotations
 
 from markupsafe import Markup
 
-from flows.models import Address, LocalRecipient, Purpose
-from flows.notice_view import (
+from flows.config.models import Address, LocalRecipient, Purpose
+from flows.notice.view import (
     NO_CONDITION,
     basis_with_law,
     law_or_condition,

@@ -30,8 +30,8 @@ import tinycss2
 
 from flows.publish import layout
 from flows.publish.office import embed_snippet, host_csp, office_links
-from flows.render import render_notice
-from flows.site import prepare
+from flows.notice.render import render_notice
+from flows.notice.prepare import prepare
 
 from .conftest import SCHOOLS, SHARED, TEMPLATES
 
@@ -170,8 +170,8 @@ def test_history_and_index_give_the_published_addresses_and_the_snippet(publishe
 
 
 def test_printed_pages_name_the_school_or_the_trust_in_their_footer(published: dict[str, Any]) -> None:
-    from flows.render import css_string
-    from flows.typography import curl_apostrophes
+    from flows.notice.render import css_string
+    from flows.notice.typography import curl_apostrophes
 
     def footer(page: str) -> str:  # the --school custom property the print stylesheet shows at each page's foot
         return page.split("--school: ", 1)[1].split(";", 1)[0] if "--school: " in page else ""
@@ -315,9 +315,9 @@ def test_two_fragments_work_on_a_host_page_with_a_strict_csp(published: dict[str
 
 def test_the_trust_pages_are_rewritten_when_the_templates_change_though_no_notice_did() -> None:
     """fragment.css (or the index template) changed, every notice the same: the root pages are checked again."""
-    from flows.pipeline import _index_stale
-    from flows.publish.context import SchoolResult
-    from flows.publish.state import SchoolState
+    from flows.runs.flow import _index_stale
+    from flows.publish.results import SchoolResult
+    from flows.publish.results import SchoolState
 
     before = SchoolState(edition=1, manifest_etag='"m"', content_hash="c", presentation_hash="p", fingerprint="old", etags={})
     same = SchoolResult("oak", "unchanged", edition=1, state=before)

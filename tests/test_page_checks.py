@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.site import prepare
+from flows.notice.prepare import prepare
 
 from .test_accessibility import AXE, _axe, _require_browser, browser  # noqa: F401  (fixture)
 from .test_publish import _publish

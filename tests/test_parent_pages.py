@@ -7,12 +7,12 @@ from html.parser import HTMLParser
 
 import pytest
 
-from flows.diff import redline
-from flows.editions import Edition, Manifest
+from flows.editions.diff import redline
+from flows.editions.records import Edition, Manifest
 from flows.publish.office import host_csp, office_links
 from flows.publish.pages import _render, render_changes_page
-from flows.summary import MAX_CATEGORIES
-from flows.render import EditionStamp, render_notice
+from flows.notice.summary import MAX_CATEGORIES
+from flows.notice.render import EditionStamp, render_notice
 
 SUMMER = "2026-07-01T16:30:00Z"  # 17:30 BST
 WINTER = "2026-01-15T09:05:00Z"  # 09:05 GMT
@@ -184,7 +184,7 @@ def test_no_straight_apostrophe_between_letters_in_what_parents_read(sample, env
 
 
 def test_apostrophes_in_addresses_are_left_alone() -> None:
-    from flows.typography import curl_apostrophes, typeset_html, typeset_markdown
+    from flows.notice.typography import curl_apostrophes, typeset_html, typeset_markdown
 
     assert curl_apostrophes("Email o'brien@example.org, it's open") == "Email o'brien@example.org, it’s open"
     assert typeset_markdown("[St Aidan's](<https://example.org/a'b>)") == "[St Aidan’s](<https://example.org/a'b>)"

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from flows.publish.context import Approval
-from flows.site import prepare
+from flows.notice.prepare import prepare
 
 from .conftest import SCHOOLS, SHARED
 from .test_markdown_inert import PARTS, launch_chromium, load_in_browser, poison_tree, write_page

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from flows.pdf import FontsMissing, render_pdf
-from flows.render import render_notice
+from flows.pdf.weasy import FontsMissing, render_pdf
+from flows.notice.render import render_notice
 
 from .conftest import REPO
 
 # Renders a notice with the function the rest of the code uses, in a fresh interpreter.
 SCRIPT = (
-    "import sys; from pathlib import Path; from flows.render import render_pdf; "
+    "import sys; from pathlib import Path; from flows.notice.render import render_pdf; "
     "Path(sys.argv[2]).write_bytes(render_pdf(Path(sys.argv[1]).read_text(encoding='utf-8')))"
 )
 SERIF = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
@@ -111,7 +111,7 @@ def test_missing_fonts_are_named_before_rendering(notice_html: str, tmp_path: Pa
 
 
 def test_worker_processes_make_the_same_pdf_on_every_core(notice_html: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from flows import pdf
+    from flows.pdf import weasy as pdf
 
     monkeypatch.setenv("NOTICES_PDF_WORKERS", "2")
     try:
@@ -125,7 +125,7 @@ def test_worker_processes_make_the_same_pdf_on_every_core(notice_html: str, monk
 
 
 def test_a_dead_pdf_worker_fails_that_pdf_with_a_clear_error_and_the_next_gets_a_new_pool(notice_html: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from flows import pdf
+    from flows.pdf import weasy as pdf
 
     monkeypatch.setenv("NOTICES_PDF_WORKERS", "1")
     try:
@@ -145,7 +145,7 @@ def test_a_dead_pdf_worker_fails_that_pdf_with_a_clear_error_and_the_next_gets_a
 
 def test_pdf_workers_end_when_their_publisher_is_killed() -> None:
     script = (
-        "import sys, time; from flows import pdf; pdf.make_pdf('<p>x</p>'); "
+        "import sys, time; from flows.pdf import weasy as pdf; pdf.make_pdf('<p>x</p>'); "
         "print(*pdf._pool._processes, flush=True); time.sleep(60)"
     )
     run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env={**os.environ, "NOTICES_PDF_WORKERS": "2"})

@@ -15,9 +15,9 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 
-from flows.pdf import render_pdf
+from flows.pdf.weasy import render_pdf
 from flows.publish.layout import edition_url
-from flows.render import EditionStamp, render_notice
+from flows.notice.render import EditionStamp, render_notice
 
 BASE = "https://notices.example.org/"
 MM = 72 / 25.4
@@ -156,8 +156,8 @@ def test_published_pdfs_link_to_published_objects(seaweed, sample, prefix: str) 
 
 
 def test_a_draft_pdf_links_to_the_configured_public_folder_or_stays_relative() -> None:
-    from flows.models import PublishingTarget
-    from flows.site import draft_pdf_base_url
+    from flows.config.models import PublishingTarget
+    from flows.publish.folder import draft_pdf_base_url
 
     assert draft_pdf_base_url(None, "oakfield-primary") is None
     assert draft_pdf_base_url(PublishingTarget(bucket="trust-notices"), "oakfield-primary") is None

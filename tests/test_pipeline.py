@@ -13,7 +13,7 @@ from uuid import UUID
 
 import pytest
 
-from flows.editions import Manifest
+from flows.editions.records import Manifest
 from flows.publish import layout
 from flows.publish.s3 import make_client
 
@@ -49,7 +49,7 @@ def _artifacts(flow_run_id: UUID) -> list:
 
 
 def test_trust_wide_run_publishes_every_school_with_a_task_each_and_reports(flow_env, seaweed) -> None:
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
 
     state = publish_notices(_params(), return_state=True)
     assert state.is_completed(), state.message
@@ -83,7 +83,7 @@ def test_trust_wide_run_publishes_every_school_with_a_task_each_and_reports(flow
 
 
 def test_rerun_by_slug_or_urn_and_failure_names_the_school(flow_env, seaweed, tree: Path) -> None:
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
 
     state = publish_notices(_params(schools=["oakfield-primary", "990001"]), return_state=True)
     assert state.is_completed()
@@ -97,7 +97,7 @@ def test_rerun_by_slug_or_urn_and_failure_names_the_school(flow_env, seaweed, tr
 
 
 def test_batches_keep_task_runs_bounded_and_few_per_worker() -> None:
-    from flows.pipeline import BATCHES_PER_WORKER, MAX_TASK_RUNS, batch_size
+    from flows.runs.flow import BATCHES_PER_WORKER, MAX_TASK_RUNS, batch_size
 
     assert batch_size(6, parallel=8) == 1  # a small trust shows one task per school
     assert batch_size(1000, parallel=8) == 32  # 32 schools a task: 32 task runs, 4 per thread
@@ -119,7 +119,7 @@ def _add_local_recipient(tree: Path, slug: str) -> None:
 
 
 def _run_in_thread(params):
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
 
     box: dict = {}
 
@@ -163,7 +163,7 @@ def test_a_manual_run_waits_for_approval_holding_no_lock(flow_env, seaweed, tree
     goes through; every outcome ends with a table of exactly what was published."""
     from prefect.flow_runs import resume_flow_run
 
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
     from flows.runs.parameters import ApprovalOptions
 
     schools = ["oakfield-primary", "riverside-infant", "northgate-academy"]
@@ -222,7 +222,7 @@ def test_a_manual_run_waits_for_approval_holding_no_lock(flow_env, seaweed, tree
 
 
 def test_inline_approval_publishes_without_pausing(flow_env, seaweed, tree: Path) -> None:
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
     from flows.runs.parameters import ApprovalOptions
 
     assert publish_notices(_params(schools=["northgate-academy"]), return_state=True).is_completed()
@@ -246,7 +246,7 @@ def test_an_inline_approver_must_be_a_person() -> None:
 def test_retries_retry_only_the_failed_school_and_the_report_is_exact(flow_env, seaweed, monkeypatch) -> None:
     """A batch of three where one school's edition file fails (503) past botocore's own retries:
     the batch retries that school alone, and the table says six first editions."""
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
 
     from .faults import FaultProxy
 
@@ -270,7 +270,7 @@ def test_retries_retry_only_the_failed_school_and_the_report_is_exact(flow_env, 
 def test_two_flow_runs_at_once_lose_no_edition(flow_env, seaweed, tree: Path, tmp_path: Path) -> None:
     import shutil
 
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
 
     assert publish_notices(_params(schools=["st-aidans-all-through"]), return_state=True).is_completed()
     other = tmp_path / "other"
@@ -303,7 +303,7 @@ def test_task_inputs_are_plain_data_that_any_worker_can_unpickle(sample) -> None
     from flows.publish.context import Approval
     from flows.publish.spec import RunSpec, context_for
     from flows.publish.target import Target
-    from flows.site import TEMPLATES_DIR
+    from flows.notice.prepare import TEMPLATES_DIR
 
     target = Target("b", "notices", "https://notices.example.org/", "http://127.0.0.1:9", None, True)
     spec = RunSpec(target, sample.valid.trust, sample.valid.dataset, str(TEMPLATES_DIR), ("k", "s"), approval=Approval("Alex Example"))

@@ -105,7 +105,7 @@ def _post(api: str, path: str, body: dict) -> bytes:
 def test_custom_run_of_one_school_from_the_ui_publishes_its_new_edition(ui_stack, seaweed, tree: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from flows.site import prepare
+    from flows.notice.prepare import prepare
 
     from .test_publish import _publish
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.render import EditionStamp, render_notice
-from flows.typography import curl_apostrophes
+from flows.notice.render import EditionStamp, render_notice
+from flows.notice.typography import curl_apostrophes
 
 from .test_accessibility import CHROMIUM, CHROMIUM_ARGS, _require_browser
 from .test_pdf_structure import _column_lines, _facts_page, _page_texts, _pair_rows

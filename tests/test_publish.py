@@ -12,16 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from flows.editions import Manifest
+from flows.editions.records import Manifest
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed
 from flows.publish.s3 import S3Publisher, make_client
-from flows.publish.context import Approval, RunResult, make_context
+from flows.publish.context import Approval, make_context
+from flows.publish.results import RunResult
 from flows.publish.root import publish_batch, publish_root
 from flows.publish.target import Target
-from flows.dataset_text import render_dataset_text
-from flows.render import build_environment
-from flows.site import prepare
+from flows.notice.dataset_text import render_dataset_text
+from flows.notice.render import build_environment
+from flows.notice.prepare import prepare
 
 from .conftest import SAMPLE_SLUGS, TEMPLATES
 

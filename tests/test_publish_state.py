@@ -9,7 +9,8 @@ import pytest
 
 from flows.publish import layout
 from flows.publish.s3 import S3Publisher, make_client
-from flows.publish.state import REFRESH_DAYS, Known, PublishState, SchoolState, confirm, read_state, save_state, state_key
+from flows.publish.state import REFRESH_DAYS, Known, PublishState, confirm, read_state, save_state, state_key
+from flows.publish.results import SchoolState
 
 from .conftest import SAMPLE_SLUGS
 from .test_pipeline import _params
@@ -20,7 +21,7 @@ def _client(seaweed):
 
 
 def _run(**values) -> dict:
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
 
     state = publish_notices(_params(**values), return_state=True)
     assert state.is_completed(), state.message

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import yaml
 
-from flows.pupil_view import pupil_text, view_pupils
-from flows.readability import grade
-from flows.render import render_notice
-from flows.site import prepare
-from flows.words import words_hash
+from flows.notice.pupil_view import pupil_text, view_pupils
+from flows.notice.readability import grade
+from flows.notice.render import render_notice
+from flows.notice.prepare import prepare
+from flows.notice.words import words_hash
 
 from .conftest import SAMPLE_SLUGS
 from .test_publish import _by_slug, _client, _only, _publish

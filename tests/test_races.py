@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flows.editions import Manifest, sha256_hex
+from flows.editions.records import Manifest, sha256_hex
 from flows.publish import layout
 from flows.publish.s3 import make_client
 

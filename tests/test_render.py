@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
-from flows.compose import build_notice
-from flows.models import School, SchoolFile, TrustFile
-from flows.dataset_text import render_dataset_text
-from flows.render import OUTPUT_FILES, build_environment, render_notice
-from flows.site import render_all
+from flows.notice.compose import build_notice
+from flows.config.models import School, SchoolFile, TrustFile
+from flows.notice.dataset_text import render_dataset_text
+from flows.notice.render import OUTPUT_FILES, build_environment, render_notice
+from flows.publish.folder import render_all
 
 from .conftest import SAMPLE_SLUGS, SCHOOLS, TEMPLATES
 

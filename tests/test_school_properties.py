@@ -21,13 +21,13 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from flows.diff import describe_changes
-from flows.discovery import display_path
-from flows.editions import Edition, Manifest
+from flows.editions.diff import describe_changes
+from flows.config.discovery import display_path
+from flows.editions.records import Edition, Manifest
 from flows.publish.pages import CHANGE_LABELS
-from flows.dataset_text import render_dataset_text
-from flows.render import build_environment, render_notice
-from flows.site import prepare
+from flows.notice.dataset_text import render_dataset_text
+from flows.notice.render import build_environment, render_notice
+from flows.notice.prepare import prepare
 
 from .conftest import SCHOOLS, SHARED, TEMPLATES
 

@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from flows import local_s3
+from flows import embedded_s3 as local_s3
 
 NOTICES = str(Path(sys.executable).parent / "notices")
 ALLOWED = {"credentials.json", "s3.json"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.models import Override, SchoolFile
-from flows.select import decide_recipients
+from flows.config.models import Override, SchoolFile
+from flows.notice.recipients import decide_recipients
 
 # The sections of the current dataset edition (shared_data/dfe-recipients/2026-2.yaml).
 DFE, SAR, YOUTH, OFSTED, STA, NCMP, LRS, POST14 = (

@@ -11,11 +11,11 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from flows import wording
-from flows.categories import SpecialCategory, special_words
-from flows.models import NoticeSettings
-from flows.render import render_notice
-from flows.site import prepare
+from flows.notice import wording
+from flows.config.categories import SpecialCategory, special_words
+from flows.config.models import NoticeSettings
+from flows.notice.render import render_notice
+from flows.notice.prepare import prepare
 
 from .conftest import REPO, SCHOOLS
 from .test_parent_pages import text_of

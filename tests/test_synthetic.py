@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flows.cli import main
-from flows.site import prepare
+from flows.notice.prepare import prepare
 
 from .conftest import SHARED
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.editions import Manifest
+from flows.editions.records import Manifest
 from flows.publish import layout
 from flows.publish.s3 import make_client
 
@@ -120,7 +120,7 @@ def test_diff_all_and_the_review_file_show_one_grouped_summary_and_one_approval_
 def test_the_prefect_approval_request_is_the_grouped_summary(flow_env, seaweed, tree: Path) -> None:
     from prefect.flow_runs import resume_flow_run
 
-    from flows.pipeline import publish_notices
+    from flows.runs.flow import publish_notices
 
     from .test_pipeline import _artifacts, _params, _run_in_thread, _wait_paused
 

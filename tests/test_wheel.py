@@ -67,5 +67,5 @@ def test_the_installed_wheel_renders_and_publishes_from_a_trusts_own_folder(inst
     assert not (xdg / "trust-notices" / "s3" / "state.json").exists() and not (trust / ".notices").exists()
     elsewhere = _run([notices, "validate"], tmp_path, env)
     assert elsewhere.returncode == 1 and "no schools/ folder in" in elsewhere.stderr and "--schools DIR" in elsewhere.stderr
-    flow = _run([str(installed / "python"), "-c", "from prefect.flows import load_flow_from_entrypoint as load; print(load('flows.pipeline:publish_notices').name)"], trust, env)
+    flow = _run([str(installed / "python"), "-c", "from prefect.flows import load_flow_from_entrypoint as load; print(load('flows.runs.flow:publish_notices').name)"], trust, env)
     assert flow.stdout.strip() == "publish-notices", flow.stderr[-2000:]  # the worker image's entrypoint

@@ -1,31 +1,25 @@
-"""What every school of a run shares, and what a run reports per school.
+"""What every school of a run shares: ``RunContext``, built once per run (templates, dataset
+text, target, clock, approval), and the ``Upload`` of one object.
 
-``RunContext`` is built once per run (templates, dataset text, target, clock, approval);
-``SchoolResult`` and ``RunResult`` are what the CLI prints and the flow reports.
+What a run reports per school is ``flows.publish.results``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from jinja2 import Environment
 
 from flows import __version__
-from flows.editions import code_version, template_version
-from flows.models import ApprovalPolicy, TrustFile
+from flows.editions.records import code_version, template_version
+from flows.config.models import ApprovalPolicy, TrustFile
 from flows.publish import layout
 from flows.publish.target import Target
-from flows.dataset_text import DatasetText
-
-if TYPE_CHECKING:
-    from flows.publish.state import SchoolState
-
-Status = Literal["published", "unchanged", "presentation", "held", "failed"]
+from flows.notice.dataset_text import DatasetText
 
 
 @dataclass(frozen=True)
@@ -73,7 +67,7 @@ class RunContext:
 
 def current_template_version(templates_dir: Path) -> str:
     """Of the templates and the code that word a notice: an edition records it."""
-    # The code words notices too (flows.wording, notice_view): a change to it is a change of wording source.
+    # The code words notices too (flows.notice.wording, notice_view): a change to it is a change of wording source.
     return template_version(templates_dir, f"{__version__}+{code_version()[:12]}")
 
 
@@ -107,86 +101,3 @@ class Upload:
     @property
     def content_type(self) -> str:
         return layout.content_type(self.key)
-
-
-@dataclass
-class SchoolResult:
-    """What happened to one school (``held``: a change waiting for a named approver)."""
-
-    slug: str
-    status: Status
-    edition: int | None = None
-    url: str | None = None
-    change_class: str | None = None
-    changes: tuple[str, ...] = ()
-    error: str | None = None
-    uploads: list[str] = field(default_factory=list)
-    name: str = ""
-    urn: str = ""
-    diff: str = ""
-    retryable: bool = True
-    content_hash: str = ""
-    approved_by: str | None = None
-    notes: tuple[str, ...] = ()
-    """Things the person running it should know (e.g. an edition number skipped)."""
-    planned: list[Upload] = field(default_factory=list, repr=False)
-    """For a held school: the draft edition's files (bodies included), for a private preview."""
-    state: SchoolState | None = field(default=None, repr=False)
-    """The school's publish-state entry after this run (None: the next run checks it in full)."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of `notices publish --json` (and of a saved plan)."""
-        data = asdict(dataclasses.replace(self, planned=[], state=None))
-        data.pop("planned")
-        data.pop("state")
-        data["changes"] = list(self.changes)
-        data["notes"] = list(self.notes)
-        data["uploads"] = len(self.uploads)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SchoolResult:
-        """The inverse of ``as_dict`` (upload keys are not kept: only their count)."""
-        values = dict(data)
-        values["changes"] = tuple(values.get("changes", ()))
-        values["notes"] = tuple(values.get("notes", ()))
-        values["uploads"] = [""] * int(values.get("uploads", 0))
-        return cls(**values)
-
-
-INDEX_NOT_UPDATED = "the trust's index page and schools.json were not updated"  # a school's note, when so
-
-
-@dataclass
-class RunResult:
-    """A whole run: one result per school plus the requests it cost."""
-
-    target: Target
-    schools: list[SchoolResult]
-    requests: dict[str, int]
-    root_uploads: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[SchoolResult]:
-        """The schools that failed (the run fails if any)."""
-        return [s for s in self.schools if s.status == "failed"]
-
-    @property
-    def index_error(self) -> str | None:
-        """Why the trust's index page and ``schools.json`` were not updated (None: they were,
-        or had no need to be). The schools' notices are live; the run still fails, so the IT
-        team sees it, and the next run updates the index."""
-        return next((n for s in self.schools for n in s.notes if n.startswith(INDEX_NOT_UPDATED)), None)
-
-    @property
-    def held(self) -> list[SchoolResult]:
-        """The schools whose change waits for a named approver."""
-        return [s for s in self.schools if s.status == "held"]
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON document `notices publish --json` prints."""
-        return {
-            "target": {"bucket": self.target.bucket, "prefix": self.target.prefix, "base_url": self.target.public_base_url},
-            "schools": [s.as_dict() for s in self.schools],
-            "requests": self.requests,
-        }

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from flows.diff import describe_changes, redline, unified_diff
-from flows.editions import ChangeClass, Edition
+from flows.editions.diff import describe_changes, redline, unified_diff
+from flows.editions.records import ChangeClass, Edition
 from flows.publish import layout
 from flows.publish.base import Publisher, PublishError
 from flows.publish.context import RunContext

@@ -25,7 +25,7 @@ from urllib.parse import quote
 NOTICE_DIR = "privacy-notice"
 PUPIL_FILES = ("for-pupils.html", "for-pupils-fragment.html", "for-pupils.md", "for-pupils.pdf")
 LATEST_FILES = ("index.html", "fragment.html", "notice.md", "notice.json", "notice.pdf", *PUPIL_FILES)
-PDF_FILES = ("notice.pdf", "for-pupils.pdf")  # made from their pages (flows.render.PDF_SOURCES)
+PDF_FILES = ("notice.pdf", "for-pupils.pdf")  # made from their pages (flows.notice.render.PDF_SOURCES)
 EDITION_FILES = (*LATEST_FILES, "changes.html")
 
 LATEST_CACHE = "public, max-age=300"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from flows.editions import Manifest
+from flows.editions.records import Manifest
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher, PublishError
 from flows.publish.writer import create_only
@@ -95,7 +95,7 @@ def refuse_move(ctx: RunContext, urn: str, home: Home) -> str | None:
 
 def source_manifest(pub: Publisher, home: Home) -> tuple[Manifest | None, str | None]:
     """The manifest at a URN's previous home, and its ETag."""
-    from flows.publish.school import read_manifest
+    from flows.publish.writer import read_manifest
 
     return read_manifest(pub, layout.record_key(home.prefix, home.slug, "manifest.json"))
 
@@ -137,7 +137,7 @@ def moved_files(ctx: RunContext, name: str, new_url: str) -> dict[str, bytes]:
 
     The pupils' files get the same stubs, pointing at the pupils' page at the new address.
     """
-    from flows.render import render_pdf
+    from flows.notice.render import render_pdf
 
     from flows.publish.pages import render_page
 

@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 from jinja2 import Environment
 from markupsafe import Markup
 
-from flows.editions import Edition, Manifest
+from flows.editions.records import Edition, Manifest
 from flows.publish import layout
 from flows.publish.context import RunContext, Upload
 from flows.publish.office import FRAGMENT_CSS, fragment_css_url, fragment_stylesheet, host_csp, office_links
-from flows.render import display_time, page_style
-from flows.typography import typeset_html
+from flows.notice.render import display_time, page_style
+from flows.notice.typography import typeset_html
 
 CHANGE_LABELS = {
     "first": "First edition.",
@@ -140,7 +140,7 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
             "history": base_url + "history.html",
             "feed": links.feed,
         },
-        # The pupils' version of the same edition (flows.pupil_view), in every form.
+        # The pupils' version of the same edition (flows.notice.pupil_view), in every form.
         "for_pupils": {
             "page": base_url + "for-pupils.html",
             "fragment": base_url + "for-pupils-fragment.html",

@@ -14,7 +14,7 @@ from typing import Any
 
 from flows.publish import layout
 from flows.publish.base import Publisher, PublishError
-from flows.publish.context import SchoolResult
+from flows.publish.results import SchoolResult
 from flows.publish.s3 import PRIVATE_EXPIRY_DAYS
 
 LINK_SECONDS = 7 * 24 * 3600  # SigV4's longest; the approval wait is at most 7 days too

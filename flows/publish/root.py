@@ -14,14 +14,14 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flows.models import Notice
+from flows.config.models import Notice
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher
-from flows.publish.context import RunContext, SchoolResult
+from flows.publish.context import RunContext
+from flows.publish.results import SchoolResult, SchoolState, Status
 from flows.publish.moves import Home
 from flows.publish.pages import root_pages
 from flows.publish.school import MAX_ATTEMPTS, publish_school
-from flows.publish.state import SchoolState
 from flows.publish.writer import write_if_changed
 
 RETRY_DELAYS_S: tuple[float, ...] = (2.0, 10.0, 30.0)  # a school's retries (never while the circuit is open)
@@ -48,17 +48,15 @@ def publish_batch(
             try:
                 results[notice.slug] = publish_school(pub, ctx, notice, known.get(notice.slug), homes)
             except Exception as exc:  # a bug or an unexpected answer: report it, carry on with the others
-                results[notice.slug] = SchoolResult(
-                    notice.slug, "failed", error=f"{type(exc).__name__}: {exc}", name=notice.school.name, urn=notice.school.urn, retryable=False
-                )
-        pending = [n for n in pending if results[n.slug].status == "failed" and results[n.slug].retryable]
+                results[notice.slug] = SchoolResult.failure(notice, f"{type(exc).__name__}: {exc}", retryable=False)
+        pending = [n for n in pending if results[n.slug].status is Status.FAILED and results[n.slug].retryable]
     return [results[n.slug] for n in notices]
 
 
 def publish_root(pub: Publisher, ctx: RunContext, results: Sequence[SchoolResult]) -> list[str]:
     """Update ``schools.json`` (conditionally) and the trust's index and error pages."""
     key = layout.root_key(ctx.target.prefix, "schools.json")
-    listed = [r for r in results if r.status not in ("failed", "held") and r.edition]
+    listed = [r for r in results if r.status.live and r.edition]
     for _ in range(MAX_ATTEMPTS):
         stored = pub.get(key)
         listing: dict[str, dict[str, Any]] = {}

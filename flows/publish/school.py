@@ -22,39 +22,26 @@ from collections.abc import Mapping
 
 from markupsafe import Markup
 
-from flows.editions import Edition, LatestRecord, Manifest, decide_outcome, next_number
-from flows.models import Notice
-from flows.pdf import PdfWorkerDied
+from flows.editions.records import Edition, LatestRecord, Manifest, decide_outcome, next_number
+from flows.config.models import Notice
+from flows.pdf.weasy import PdfWorkerDied
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher, PublishError
 from flows.publish.describe import describe_edition
-from flows.publish.context import Approval, RunContext, SchoolResult, Status, Upload
+from flows.publish.context import Approval, RunContext, Upload
+from flows.publish.results import SchoolResult, Status
 from flows.publish.moves import Home, copy_history, mark_moved, record_home, refuse_move, source_manifest
 from flows.publish.pages import mint_feed_id, record_uploads, render_changes_page
-from flows.publish.state import SchoolState, fingerprint, input_hash, school_state
+from flows.publish.state import fingerprint, input_hash, school_state
+from flows.publish.results import SchoolState
 from flows.publish.slots import Draft, edition_pdf, lazy_pdfs, render_draft, render_files, with_pdfs, write_edition
-from flows.publish.writer import file_record, write_if_changed, write_manifest
-from flows.render import EditionStamp
-from flows.runs.approval import needs_approval
+from flows.publish.writer import file_record, read_manifest, write_if_changed, write_manifest
+from flows.notice.render import EditionStamp
+from flows.editions.approval import needs_approval
 
 NO_APPROVER_NOTE = "published without an approver: the trust's approval.approve_first_editions is false (onboarding)"
 
 MAX_ATTEMPTS = 5
-
-
-def read_manifest(pub: Publisher, key: str) -> tuple[Manifest | None, str | None]:
-    """A school's manifest and its ETag, or (None, None) before its first edition."""
-    stored = pub.get(key)
-    if stored is None:
-        return None, None
-    try:
-        return Manifest.model_validate_json(stored.body), stored.etag
-    except ValueError as exc:
-        # Never overwrite a manifest we cannot read: it is the record of every edition.
-        raise PublishError(
-            f"{key}: cannot read the manifest ({str(exc).splitlines()[0]}); fix or restore it from a previous version",
-            transient=False,
-        ) from exc
 
 
 def publish_school(
@@ -73,10 +60,10 @@ def publish_school(
     if source is not None:
         refused = refuse_move(ctx, notice.school.urn, source)
         if refused:
-            return _failed(notice, refused, retryable=False)
+            return SchoolResult.failure(notice, refused, retryable=False)
         known = None  # a move takes the full path
     result = _publish_school(pub, ctx, notice, known, source)
-    if homes is not None and not ctx.dry_run and result.status in ("unchanged", "presentation", "published"):
+    if homes is not None and not ctx.dry_run and result.status.live:
         try:
             _settle_home(pub, ctx, notice, result, home, source)
         except (PublishError, PreconditionFailed) as exc:  # published here; the next run finishes the move
@@ -104,7 +91,7 @@ def _publish_school(pub: Publisher, ctx: RunContext, notice: Notice, known: Scho
     for attempt in range(MAX_ATTEMPTS):
         try:
             result = _publish_once(pub, ctx, notice, draft, source, final=attempt == MAX_ATTEMPTS - 1)
-            if not ctx.dry_run and result.status in ("unchanged", "presentation", "published"):
+            if not ctx.dry_run and result.status.live:
                 result.state = school_state(pub, ctx, notice, result, draft.presentation_hash, inputs)
             return result
         except PreconditionFailed as conflict:
@@ -112,21 +99,17 @@ def _publish_school(pub: Publisher, ctx: RunContext, notice: Notice, known: Scho
             pub.counts.retried += 1
             time.sleep(min(0.2 * 2**attempt, 2.0))
         except PublishError as exc:
-            return _failed(notice, str(exc), retryable=exc.transient)
+            return SchoolResult.failure(notice, str(exc), retryable=exc.transient)
         except PdfWorkerDied as exc:  # nothing of the edition was written yet: another attempt may work
-            return _failed(notice, str(exc))
-    return _failed(notice, f"gave up after {MAX_ATTEMPTS} attempts: {last_conflict} kept changing under us (another publisher running?)")
+            return SchoolResult.failure(notice, str(exc))
+    return SchoolResult.failure(notice, f"gave up after {MAX_ATTEMPTS} attempts: {last_conflict} kept changing under us (another publisher running?)")
 
 
 def _vouched(pub: Publisher, ctx: RunContext, notice: Notice, known: SchoolState) -> SchoolResult:
     """Unchanged, on the publish state's word (confirmed by the server's ETags): no request."""
-    result = _result(pub, ctx, notice, known.content_hash, "unchanged")
+    result = _result(pub, ctx, notice, known.content_hash, Status.UNCHANGED)
     result.edition, result.state = known.edition, known
     return result
-
-
-def _failed(notice: Notice, error: str, *, retryable: bool = True) -> SchoolResult:
-    return SchoolResult(notice.slug, "failed", error=error, name=notice.school.name, urn=notice.school.urn, retryable=retryable)
 
 
 def _result(pub: Publisher, ctx: RunContext, notice: Notice, chash: str, status: Status) -> SchoolResult:
@@ -143,7 +126,7 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft,
             f"{manifest_key}: this address holds the history of URN {manifest.urn}, but the school file {notice.slug}.yaml says URN "
             f"{notice.school.urn}: give this school's file another name", transient=False,
         )
-    result = _result(pub, ctx, notice, draft.content_hash, "unchanged")
+    result = _result(pub, ctx, notice, draft.content_hash, Status.UNCHANGED)
     moved = _continued(pub, notice, source) if manifest is None and source is not None else None
     manifest = moved or manifest
     outcome = decide_outcome(manifest, draft.content_hash, draft.presentation_hash)
@@ -162,7 +145,7 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft,
         if result.uploads and _made_by_this_run(ctx, last):  # an earlier attempt wrote it; its answer was lost
             _report_edition(result, last)
         elif result.uploads:  # drifted or missing objects were repaired
-            result.status, result.change_class = "presentation", "presentation"
+            result.status, result.change_class = Status.PRESENTATION, "presentation"
         return result
     # Same words, new layout (or a new address): the latest files again, no new number.
     if moved is not None and source is not None and not ctx.dry_run:
@@ -172,7 +155,7 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft,
     updated = manifest.model_copy(update={"latest": record, "presentation_updates": (*manifest.presentation_updates, record)})
     write_manifest(pub, manifest_key, _manifest_bytes(updated), etag, dry_run=ctx.dry_run)
     result.uploads += [manifest_key, *write_if_changed(pub, latest + record_uploads(ctx, updated, notice.branding.colour), force=True, dry_run=ctx.dry_run)]
-    result.status, result.change_class = "presentation", "presentation"
+    result.status, result.change_class = Status.PRESENTATION, "presentation"
     return result
 
 
@@ -184,7 +167,7 @@ def _made_by_this_run(ctx: RunContext, edition: Edition) -> bool:
 
 def _report_edition(result: SchoolResult, edition: Edition) -> None:
     """Report the edition this run published, as the attempt that made it would have."""
-    result.status, result.change_class, result.changes = "published", edition.change_class, edition.changes
+    result.status, result.change_class, result.changes = Status.PUBLISHED, edition.change_class, edition.changes
     result.approved_by = edition.approved_by
     if edition.published_without_approval:
         result.notes = (*result.notes, NO_APPROVER_NOTE)
@@ -238,10 +221,10 @@ def _new_edition(
     result.edition = next_number(manifest)
     held, approval = _approval_for(ctx, notice.slug, result)
     if held:
-        result.status = "held"
+        result.status = Status.HELD
         result.planned = _preview(ctx, notice, draft, result, redlined)
         return result
-    result.status = "published"
+    result.status = Status.PUBLISHED
     result.approved_by = approval.approver if approval else None
     if result.change_class == "first" and approval is None:
         result.notes = (*result.notes, NO_APPROVER_NOTE)

@@ -16,16 +16,17 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from flows.editions import Edition, FileRecord, Manifest, canonical_content, content_hash, next_number, presentation_hash
-from flows.models import Notice
+from flows.editions.records import Edition, FileRecord, Manifest, canonical_content, content_hash, next_number, presentation_hash
+from flows.config.models import Notice
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher, PublishError
-from flows.publish.context import Approval, RunContext, SchoolResult, Upload
+from flows.publish.context import Approval, RunContext, Upload
+from flows.publish.results import SchoolResult
 from flows.publish.office import fragment_css_url
 from flows.publish.pages import render_changes_page
 from flows.publish.writer import SlotTaken, create_only, file_record
-from flows.render import PDF_SOURCES, EditionStamp, render_notice, render_pdf, render_pdfs
-from flows.words import words_hash
+from flows.notice.render import PDF_SOURCES, EditionStamp, render_notice, render_pdf, render_pdfs
+from flows.notice.words import words_hash
 
 MAX_SKIPS = 5
 ONBOARDING = "first edition published at once: the trust's approval.approve_first_editions is false (onboarding)"

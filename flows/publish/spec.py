@@ -13,13 +13,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.models import DatasetEdition, TrustFile
+from flows.config.models import DatasetEdition, TrustFile
 from flows.publish.base import Publisher
 from flows.publish.context import Approval, RunContext, make_context
 from flows.publish.s3 import S3Publisher, make_client
 from flows.publish.target import Target
-from flows.dataset_text import render_dataset_text
-from flows.render import build_environment
+from flows.notice.dataset_text import render_dataset_text
+from flows.notice.render import build_environment
 
 
 @dataclass(frozen=True)

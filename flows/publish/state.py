@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
-from flows.editions import code_version
-from flows.models import Notice
+from flows.editions.records import code_version
+from flows.config.models import Notice
 from flows.publish import layout
 from flows.publish.base import ObjectHead, PreconditionFailed, Publisher, PublishError
-from flows.publish.context import RunContext, SchoolResult
+from flows.publish.context import RunContext
+from flows.publish.results import SchoolResult, SchoolState, Status
 
 STATE_FORMAT = "trust-notices/publish-state/1"
 REFRESH_DAYS = 3
@@ -40,25 +41,6 @@ TRACKED = (*layout.LATEST_FILES, "history.html", "feed.xml", "latest.json")
 """Per school, besides the manifest: the objects a rerun that changes nothing would rewrite."""
 
 log = logging.getLogger(__name__)
-
-
-class SchoolState(BaseModel):
-    """What a school's objects held when a run last wrote or checked them."""
-
-    model_config = ConfigDict(frozen=True)
-
-    edition: int
-    input_hash: str = ""
-    """Of everything the draft is rendered from: equal means the same draft, without rendering it."""
-    manifest_etag: str
-    content_hash: str
-    presentation_hash: str
-    fingerprint: str
-    etags: dict[str, str]
-
-    def matches(self, content_hash: str, presentation_hash: str, fingerprint: str) -> bool:
-        """True if a draft with these hashes, in this run's context, needs nothing written."""
-        return (self.content_hash, self.presentation_hash, self.fingerprint) == (content_hash, presentation_hash, fingerprint)
 
 
 class PublishState(BaseModel):
@@ -195,7 +177,7 @@ def save_state(pub: Publisher, prefix: str, known: Known, results: Sequence[Scho
         for result in results:
             if result.state is not None:
                 schools[result.slug] = result.state
-            elif result.status != "held":  # its objects changed and were not all seen: no entry
+            elif result.status is not Status.HELD:  # its objects changed and were not all seen: no entry
                 schools.pop(result.slug, None)
         if schools == current.state.schools and current.etag and current.age_s < REFRESH_DAYS * 86400:
             return False

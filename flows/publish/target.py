@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from flows import local_s3
-from flows.loading import PUBLISHING_VARIABLES, environment_overrides, publishing_override_errors
-from flows.models import PublishingTarget, TrustFile
+from flows import embedded_s3 as local_s3
+from flows.config.loading import PUBLISHING_VARIABLES, environment_overrides, publishing_override_errors
+from flows.config.models import PublishingTarget, TrustFile
 from flows.publish.base import Publisher
 from flows.publish.s3 import S3Publisher, make_client, setup_bucket
 

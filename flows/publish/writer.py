@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flows.editions import FileRecord, sha256_hex
+from flows.editions.records import FileRecord, Manifest, sha256_hex
 from flows.publish import layout
-from flows.publish.base import PreconditionFailed, Publisher, StoredObject
+from flows.publish.base import PreconditionFailed, Publisher, PublishError, StoredObject
 from flows.publish.context import Upload
 
 
@@ -102,3 +102,18 @@ def write_manifest(pub: Publisher, key: str, body: bytes, etag: str | None, *, d
         if_match=etag,
         if_none_match=etag is None,
     )
+
+
+def read_manifest(pub: Publisher, key: str) -> tuple[Manifest | None, str | None]:
+    """A school's manifest and its ETag, or (None, None) before its first edition."""
+    stored = pub.get(key)
+    if stored is None:
+        return None, None
+    try:
+        return Manifest.model_validate_json(stored.body), stored.etag
+    except ValueError as exc:
+        # Never overwrite a manifest we cannot read: it is the record of every edition.
+        raise PublishError(
+            f"{key}: cannot read the manifest ({str(exc).splitlines()[0]}); fix or restore it from a previous version",
+            transient=False,
+        ) from exc

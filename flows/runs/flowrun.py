@@ -20,12 +20,13 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.states import Cancelled, Completed, Failed, State
 
-from flows.models import ApprovalPolicy, Notice
+from flows.config.models import ApprovalPolicy, Notice
 from flows.publish import private
-from flows.publish.context import Approval, RunContext, RunResult, SchoolResult
+from flows.publish.context import Approval, RunContext
+from flows.publish.results import RunResult, SchoolResult, Status
 from flows.publish.target import Connection
 from flows.runs import report
-from flows.runs.approval import check_approver
+from flows.editions.approval import check_approver
 
 REPORT_CAP = 20  # markdown artifacts per run; the full report has every school
 APPROVAL_KEY = "approval"
@@ -188,7 +189,7 @@ def finish(conn: Connection, ctx: RunContext, run: RunResult, run_id: str, dry_r
     """The report (table, each school's changes, full report) and the run's final state."""
     pub, prefix = conn.fresh(), conn.target.prefix
     report_url = None
-    changed = [r for r in run.schools if r.status in ("published", "held")]
+    changed = [r for r in run.schools if r.status in (Status.PUBLISHED, Status.HELD)]
     try:
         if changed and not dry_run:
             report_url = private.write_report(pub, prefix, run_id, report.full_report(run, f"Run {run_id}"))
@@ -199,7 +200,7 @@ def finish(conn: Connection, ctx: RunContext, run: RunResult, run_id: str, dry_r
     _table(run, f"{decided}; " if decided else "")
     for r in changed[:REPORT_CAP]:
         create_markdown_artifact(report.school_changes(r), key=f"changes-{r.slug}"[:100], description=report.escape_markdown(f"What changed for {r.slug}"))
-        if r.url and r.status == "published":
+        if r.url and r.status is Status.PUBLISHED:
             create_link_artifact(r.url, link_text=report.escape_markdown(f"{r.slug} edition {r.edition}"), key=f"latest-{r.slug}"[:100])
     if report_url:
         create_link_artifact(report_url, link_text=f"Full report: {len(changed)} changed school(s) (private link, 7 days)", key="full-report")

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flows.notice_view import escape_markdown, markdown_link
-from flows.textcheck import visible
-from flows.typography import curl_apostrophes
+from flows.notice.markdown import code_block, escape_markdown, markdown_link
+from flows.config.text_rules import visible
+from flows.notice.typography import curl_apostrophes
 
-# The change notes (flows.diff) that say who receives the data: the "how" of each school's line.
+# The change notes (flows.editions.diff) that say who receives the data: the "how" of each school's line.
 _RECIPIENT_NOTES = {"added": ("DfE recipient added: ", "Local recipient added: "),
                     "removed": ("DfE recipient removed: ", "Local recipient removed: "),
                     "renamed": ("DfE recipient renamed: ",)}
@@ -116,7 +116,6 @@ def summary_text(items: Iterable[Mapping[str, Any] | Any]) -> str:
 
 def summary_markdown(items: Sequence[Any], links: Mapping[str, Mapping[str, str]], diff_cap: int) -> str:
     """The grouped summary as Markdown for the Prefect approval request (every value escaped)."""
-    from flows.runs.report import code_block  # report imports this module: import here, not at the top
 
     groups = group_changes(items)
     lines = [f"{sum(len(g.schools) for g in groups)} school(s) change, in **{len(groups)} distinct change(s)**.", ""]

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from prefect.input import RunInput
 
-from flows.runs.approval import check_approver
+from flows.editions.approval import check_approver
 from flows.runs.runners import check_task_runner
 
 

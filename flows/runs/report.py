@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flows.notice_view import escape_markdown
-from flows.publish.context import RunResult, SchoolResult
+from flows.notice.markdown import code_block, escape_markdown
+from flows.publish.results import RunResult, SchoolResult, Status
 from flows.runs.grouping import summary_markdown
 
-STATUSES = ("published", "presentation", "unchanged", "held", "failed")
+STATUSES = tuple(Status)
 DIFF_CAP = 4000
 
 
@@ -53,20 +53,11 @@ def school_changes(result: SchoolResult, cap: int | None = DIFF_CAP) -> str:
     return "\n".join([*lines, "", "Diff of notice.md:", "", code_block(diff), ""])
 
 
-def code_block(text: str) -> str:
-    """``text`` as an indented code block: literal in every Markdown renderer.
-
-    Not a fence: a diff line of backticks would close it, and python-markdown without its
-    fenced_code extension shows a fence's lines as Markdown (raw HTML included).
-    """
-    return "\n".join(f"    {line}" for line in text.splitlines())
-
-
 def full_report(run: RunResult, title: str) -> str:
     """Every changed or held school with its notes and whole diff."""
     body = [f"# {escape_markdown(title)}", "", summary_line(run.schools), ""]
     for r in run.schools:
-        if r.status in ("published", "held"):
+        if r.status in (Status.PUBLISHED, Status.HELD):
             body.append(school_changes(r, cap=None))
     return "\n".join(body)
 

@@ -6,10 +6,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from flows.discovery import display_path
-from flows.documents import nearest
-from flows.errors import ConfigError
-from flows.site import Prepared, prepare
+from flows.config.discovery import display_path
+from flows.config.documents import nearest
+from flows.config.errors import ConfigError
+from flows.notice.prepare import Prepared, prepare
 
 
 def select_schools(prepared: Prepared, selectors: Sequence[str], *, where: str = "") -> Prepared:

@@ -3,7 +3,7 @@
     make bench-faults                               # 4 runs at each of 10, 20 and 40 %
     .venv/bin/python tests/bench/bench_faults.py --rates 0.1,0.4 --runs 2
 
-Never part of `make test`. Its own SeaweedFS (``flows.local_s3``) in a temp folder on
+Never part of `make test`. Its own SeaweedFS (``flows.embedded_s3``) in a temp folder on
 127.0.0.1, stopped at the end; the fault proxy of the tests (``tests/faults.py``) in front of
 it, injecting every kind of fault, broken bodies of error answers included, with a read
 timeout of 1 s. Per rate, the runs publish into one prefix; the third run follows a wording
@@ -73,7 +73,7 @@ def main() -> int:
     parser.add_argument("--rates", default="0.1,0.2,0.4", help="fault rates, e.g. 0.1,0.4")
     parser.add_argument("--runs", type=int, default=4, help="runs per rate before the clean one")
     args = parser.parse_args()
-    from flows import local_s3
+    from flows import embedded_s3 as local_s3
 
     with tempfile.TemporaryDirectory(prefix="bench-faults-") as temp:
         root = Path(temp)

@@ -7,7 +7,7 @@
 
 Never part of `make test`. Everything runs on 127.0.0.1 with fictional data:
 
-* its own SeaweedFS (``flows.local_s3``) in a temp folder, stopped at the end, and the bucket
+* its own SeaweedFS (``flows.embedded_s3``) in a temp folder, stopped at the end, and the bucket
   configured as `notices setup-bucket` does (``flows.publish.s3.setup_bucket``), less the
   lifecycle rule, whose scan would take a core in the middle of the run (see ``main``);
 * a counting proxy (``counting_proxy.py``) between every measured client and SeaweedFS, which
@@ -355,7 +355,7 @@ def _latest_flow_run(home: Path, before: set[str]) -> dict[str, Any] | None:
 
 def free_port(start: int) -> int:
     """A port p such that p..p+3 and their gRPC twins (+10000) are free on 127.0.0.1."""
-    from flows.local_s3 import port_free as free
+    from flows.embedded_s3 import port_free as free
 
     for base in range(start, start + 400, 10):
         if all(free(p) and free(p + 10000) for p in range(base, base + 4)):
@@ -430,7 +430,7 @@ def bare_cmd(trust: Path, target: Target, prefix: str, *, real_pdf: bool = False
 
 def generate(trust: Path, count: int) -> list[str]:
     """A synthetic trust of ``count`` schools; returns the slugs."""
-    from flows.synthetic import generate_trust
+    from flows.config.synthetic import generate_trust
 
     return list(generate_trust(count, trust, seed=SEED).slugs)
 
@@ -737,20 +737,20 @@ def _bare_init(dataset: Any, trust_name: str, prefix: str, published_at: str, st
         import notices_stub_pdf
 
         notices_stub_pdf.install()
-    from flows.dataset_text import render_dataset_text
-    from flows.render import build_environment
-    from flows.site import TEMPLATES_DIR
+    from flows.notice.dataset_text import render_dataset_text
+    from flows.notice.render import build_environment
+    from flows.notice.prepare import TEMPLATES_DIR
 
     _bare.update(env=build_environment(TEMPLATES_DIR), text=render_dataset_text(dataset), trust_name=trust_name, prefix=prefix, at=published_at)
 
 
 def _bare_files(notice: Any) -> list[tuple[str, bytes, str, str]]:
     """One school's objects, as a first publish writes them: v1/ (6 files) and the latest (5 files)."""
-    from flows import pdf
-    from flows.editions import Edition
+    from flows.pdf import weasy as pdf
+    from flows.editions.records import Edition
     from flows.publish import layout
     from flows.publish.pages import render_changes_page
-    from flows.render import EditionStamp, render_notice
+    from flows.notice.render import EditionStamp, render_notice
 
     env, text, prefix, at = _bare["env"], _bare["text"], _bare["prefix"], _bare["at"]
     edition_files = dict(render_notice(env, notice, text, pdf=False, stamp=EditionStamp(1, at, "edition")).files)
@@ -782,7 +782,7 @@ def bare_main(argv: Sequence[str]) -> int:
     import boto3
     from botocore.config import Config
 
-    from flows.site import prepare
+    from flows.notice.prepare import prepare
 
     started = time.perf_counter()
     prepared = prepare(args.schools_dir, args.shared_data)
@@ -888,7 +888,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if aws is None:
         print(f"note: {args.aws} not found: the aws s3 sync rows are skipped (make bench installs it into .venv-bench)", file=sys.stderr)
 
-    from flows import local_s3
+    from flows import embedded_s3 as local_s3
     from flows.publish.s3 import setup_bucket
 
     tmp = Path(tempfile.mkdtemp(prefix="notices-bench-"))

@@ -3,7 +3,7 @@
     .venv/bin/python tests/bench/notices_stub_pdf.py publish --schools DIR ...
 
 WeasyPrint takes ~0.4 s per PDF, which would hide everything else a benchmark wants to see.
-Before the command is imported, the PDF dispatch point of ``flows.pdf`` (``make_pdf``, and
+Before the command is imported, the PDF dispatch point of ``flows.pdf.weasy`` (``make_pdf``, and
 ``render_pdf`` which older call sites reach) is replaced by ``fake_pdf``: ``%PDF-1.7`` and
 the SHA-256 of the page, so unchanged input still gives identical bytes. On exit one line on
 stderr says how many fake PDFs were made (``bench-stub-pdf: N``), so the benchmark can tell
@@ -36,8 +36,8 @@ def fake_pdf(html: str, *args: Any, **kwargs: Any) -> bytes:
 
 
 def install() -> list[str]:
-    """Replace the PDF functions of ``flows.pdf`` (and any copy already imported elsewhere)."""
-    from flows import pdf
+    """Replace the PDF functions of ``flows.pdf.weasy`` (and any copy already imported elsewhere)."""
+    from flows.pdf import weasy as pdf
 
     originals: dict[int, Callable[..., bytes]] = {}
     for name in PATCHED_NAMES:
@@ -45,8 +45,8 @@ def install() -> list[str]:
         if original is not None:
             originals[id(original)] = original
             setattr(pdf, name, fake_pdf)
-            _patched.append(f"flows.pdf.{name}")
-    # A module that did `from flows.pdf import make_pdf` before us holds the original: swap it too.
+            _patched.append(f"flows.pdf.weasy.{name}")
+    # A module that did `from flows.pdf.weasy import make_pdf` before us holds the original: swap it too.
     for module_name, module in list(sys.modules.items()):
         if not module_name.startswith("flows.") or module is pdf or module is None:
             continue

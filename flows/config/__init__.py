@@ -1,0 +1,1 @@
+"""Inputs: configuration files → one typed, complete inputs object, every problem reported at once."""

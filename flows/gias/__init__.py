@@ -1,0 +1,1 @@
+"""School files from the DfE's "Get Information about Schools" export."""

@@ -1,0 +1,1 @@
+"""One school's notice (pure): recipients selected, composed, summarised and rendered."""
