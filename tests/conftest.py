@@ -200,7 +200,9 @@ def fresh_circuits(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def fault_env(tree: Path, seaweed, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, fresh_circuits: None) -> dict[str, str]:
+def fault_env(
+    tree: Path, seaweed, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, fresh_circuits: None
+) -> dict[str, str]:
     """Short timeouts and retry delays for this test; the rest of the settings are the defaults."""
     values = {
         "AWS_ACCESS_KEY_ID": seaweed.access_key,

@@ -41,7 +41,11 @@ from urllib.parse import urlsplit
 
 KINDS = ("503", "500", "slowdown", "reset", "stall", "truncate")
 BODY_KINDS = tuple(f"{how}-{answer}" for how in ("stall", "cut", "reset") for answer in ("404", "412", "503", "body"))
-_MADE_UP = {"404": (404, "NoSuchKey", "The specified key does not exist."), "412": (412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"), "503": (503, "ServiceUnavailable", "Please reduce your request rate.")}
+_MADE_UP = {
+    "404": (404, "NoSuchKey", "The specified key does not exist."),
+    "412": (412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"),
+    "503": (503, "ServiceUnavailable", "Please reduce your request rate."),
+}
 _ERRORS = {
     "503": (503, "ServiceUnavailable", "Please reduce your request rate."),
     "500": (500, "InternalError", "We encountered an internal error. Please try again."),
@@ -93,7 +97,9 @@ class FaultProxy:
                 self.failed += 1
                 self.injected["503"] += 1
                 return "503"
-            chosen = not (self.spare and re.search(self.spare, path)) and not (self.only and not re.search(self.only, f"{method} {path}"))
+            chosen = not (self.spare and re.search(self.spare, path)) and not (
+                self.only and not re.search(self.only, f"{method} {path}")
+            )
             if self.limit is not None and sum(self.injected.values()) >= self.limit:
                 chosen = False
             if self.rate and chosen and self._random.random() < self.rate:
@@ -184,7 +190,9 @@ class FaultProxy:
             def _broken(self, kind: str, status: int, reason: str, headers: list[tuple[str, str]], data: bytes) -> None:
                 """Half an answer (its true length announced), then a stall, a FIN or a RST."""
                 lines = [f"HTTP/1.1 {status} {reason}"]
-                lines += [f"{n}: {v}" for n, v in headers if n.lower() not in ("transfer-encoding", "connection", "content-length")]
+                lines += [
+                    f"{n}: {v}" for n, v in headers if n.lower() not in ("transfer-encoding", "connection", "content-length")
+                ]
                 lines.append(f"Content-Length: {len(data)}")
                 head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
                 # No body to break (a HEAD, a PUT's empty answer): break the status line. A header
@@ -202,7 +210,11 @@ class FaultProxy:
 
             def _truncated(self, response: http.client.HTTPResponse, data: bytes) -> None:
                 lines = [f"HTTP/1.1 {response.status} {response.reason}"]
-                lines += [f"{n}: {v}" for n, v in response.getheaders() if n.lower() not in ("transfer-encoding", "connection", "content-length")]
+                lines += [
+                    f"{n}: {v}"
+                    for n, v in response.getheaders()
+                    if n.lower() not in ("transfer-encoding", "connection", "content-length")
+                ]
                 lines.append(f"Content-Length: {len(data) + 1000}")  # more than will ever come
                 head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
                 if self.command == "HEAD":  # a HEAD has no body to cut: cut the headers instead

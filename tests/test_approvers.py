@@ -17,13 +17,55 @@ LISTED = (Approver(name="Alex Example", role="DPO", email="dpo@trust.example.org
 NOT_A_PERSON = [
     "r\u043e\u043et",  # rооt, Cyrillic о
     "\uff52\uff4f\uff4f\uff54",  # ｒｏｏｔ, full width
-    "r00t", "\u0391DMIN", "adrnin", "\u0501ocker",  # digit zero, Greek Α, rn for m, Cyrillic ԁ
+    "r00t",
+    "\u0391DMIN",
+    "adrnin",
+    "\u0501ocker",  # digit zero, Greek Α, rn for m, Cyrillic ԁ
     "\u0410lex Example",  # Аlex with a Cyrillic А: two alphabets in one name
-    "x", "X", "J", "yes", "Yes.", "no", "y", "n", "ok", "OK", "okay", "approved", "Approved!", "approve", "approver",
-    "n/a", "N/A", "na", "none", "dpo", "DPO", "head", "headteacher", "Head Teacher", "admin", "it", "I.T.", "staff",
-    "test", "me", "TBC",
-    "github-actions[bot]", "dependabot[bot]", "renovate-bot", "release bot", "Bot",
-    "root", "ROOT", "runner", "", "   ", "12345", "a\x1b[31mb", "Alex\u200bExample",
+    "x",
+    "X",
+    "J",
+    "yes",
+    "Yes.",
+    "no",
+    "y",
+    "n",
+    "ok",
+    "OK",
+    "okay",
+    "approved",
+    "Approved!",
+    "approve",
+    "approver",
+    "n/a",
+    "N/A",
+    "na",
+    "none",
+    "dpo",
+    "DPO",
+    "head",
+    "headteacher",
+    "Head Teacher",
+    "admin",
+    "it",
+    "I.T.",
+    "staff",
+    "test",
+    "me",
+    "TBC",
+    "github-actions[bot]",
+    "dependabot[bot]",
+    "renovate-bot",
+    "release bot",
+    "Bot",
+    "root",
+    "ROOT",
+    "runner",
+    "",
+    "   ",
+    "12345",
+    "a\x1b[31mb",
+    "Alex\u200bExample",
 ]
 
 
@@ -59,7 +101,10 @@ def test_each_refusal_says_why(name: str, says: str) -> None:
         ("Dr Dana Example", "Dr Dana Example"),
         ("Abbott Example", "Abbott Example"),  # 'bot' inside a word is not a bot
         ("Zo\u00eb Example", "Zo\u00eb Example"),
-        ("\u0410\u043b\u0435\u043a\u0441 \u0418\u0432\u0430\u043d\u043e\u0432", "\u0410\u043b\u0435\u043a\u0441 \u0418\u0432\u0430\u043d\u043e\u0432"),  # one alphabet
+        (
+            "\u0410\u043b\u0435\u043a\u0441 \u0418\u0432\u0430\u043d\u043e\u0432",
+            "\u0410\u043b\u0435\u043a\u0441 \u0418\u0432\u0430\u043d\u043e\u0432",
+        ),  # one alphabet
         ("\u5c71\u7530 \u592a\u90ce", "\u5c71\u7530 \u592a\u90ce"),
         ("\uff21\uff4c\uff45\uff58 \uff25\uff58\uff41\uff4d\uff50\uff4c\uff45", "Alex Example"),  # full width: recorded in NFKC
     ],
@@ -94,7 +139,10 @@ def test_a_name_the_trust_did_not_list_is_refused_with_the_list() -> None:
 @pytest.mark.parametrize(
     ("given", "says"),
     [
-        ("\u0410lex Example", "'\u0410lex Example' uses look-alike characters (Cyrillic \u0410) and reads as the approver 'Alex Example (DPO)'"),
+        (
+            "\u0410lex Example",
+            "'\u0410lex Example' uses look-alike characters (Cyrillic \u0410) and reads as the approver 'Alex Example (DPO)'",
+        ),
         ("S\u0430m Ex\u0430mple", "uses look-alike characters (Cyrillic \u0430) and reads as the approver 'Sam Example'"),
         ("r\u043e\u043et", "'r\u043e\u043et' uses look-alike characters (Cyrillic \u043e) and reads as 'root', a system account"),
         ("root", "'root' is a system account, not a person"),
@@ -150,7 +198,7 @@ def _trust_errors(tree: Path, approvers: str) -> tuple[int, list[str]]:
             "once case, spacing and character width are ignored; list each person once",
         ),
         (
-            "    - name: Alex Example\n    - name: \"n/a\"\n",
+            '    - name: Alex Example\n    - name: "n/a"\n',
             3,
             "approval.approvers[1].name: 'n/a' is an answer or a role, not a person's name: "
             "give the name of the person approving, e.g. 'Alex Example (DPO)'",

@@ -59,14 +59,19 @@ def _pin(tree: Path, edition: str, acknowledge: dict[str, str] | None = None) ->
     path.write_text(text, encoding="utf-8")
     if edition == "2026-1":  # the school's override names the section by that edition's id
         school = tree / "schools" / "brookside-special.yaml"
-        school.write_text(school.read_text(encoding="utf-8").replace("national-child-measurement-programme:", "department-of-health:"), encoding="utf-8")
+        school.write_text(
+            school.read_text(encoding="utf-8").replace("national-child-measurement-programme:", "department-of-health:"),
+            encoding="utf-8",
+        )
 
 
 def test_every_body_is_cited_and_every_successor_is_known() -> None:
     register = _register()
     ids = {b.id for b in register.bodies}
     for body in register.bodies:
-        assert body.sources and all(str(c.url).startswith("https://") and c.checked <= dt.date(2026, 12, 2) for c in body.sources), body.id
+        assert body.sources and all(
+            str(c.url).startswith("https://") and c.checked <= dt.date(2026, 12, 2) for c in body.sources
+        ), body.id
         assert body.successor is None or body.successor in ids, body.id
         assert body.status == "active" or body.successor or body.what_changed, body.id
 
@@ -94,13 +99,19 @@ def test_the_seed_edition_names_every_stale_body_with_place_and_successor(tree: 
         lines = [e for e in err if f"add {{body: {body}, reason: ...}}" in e]
         assert lines, body
         for line in lines:
-            assert re.match(r"shared_data/dfe-recipients/2026-1\.yaml:\d+: recipients\[\d\]\.[a-z_]+(\[\d\])?: names '", line), line
+            assert re.match(r"shared_data/dfe-recipients/2026-1\.yaml:\d+: recipients\[\d\]\.[a-z_]+(\[\d\])?: names '", line), (
+                line
+            )
             assert successor in line and "Used by: " in line, line
 
 
 def test_a_school_naming_a_stale_body_is_refused_the_others_are_not(tree: Path) -> None:
     # Only the Skills Funding sections are left unacknowledged: the three schools with pupils of 14+ are refused.
-    _pin(tree, "2026-1", {b: "our DPO is checking the DfE's current wording" for b in SEED_STALE if b not in ("skills-funding-agency",)})
+    _pin(
+        tree,
+        "2026-1",
+        {b: "our DPO is checking the DfE's current wording" for b in SEED_STALE if b not in ("skills-funding-agency",)},
+    )
     prepared = prepare(tree / "schools", tree / "shared_data")
     assert set(prepared.broken) == SIXTEEN_PLUS
     assert {n.slug for n in prepared.notices} == {"riverside-infant", "oakfield-primary", "hillcrest-middle"}
@@ -128,7 +139,8 @@ def test_an_acknowledgement_must_name_a_registered_body(tree: Path) -> None:
     prepared = prepare(tree / "schools", tree / "shared_data")
     (error,) = prepared.errors
     assert re.fullmatch(
-        r"schools/_trust\.yaml:\d+: dataset_acknowledgements\[0\]\.body: names no body in shared_data/bodies\.yaml: 'qcdaa'", str(error)
+        r"schools/_trust\.yaml:\d+: dataset_acknowledgements\[0\]\.body: names no body in shared_data/bodies\.yaml: 'qcdaa'",
+        str(error),
     )
 
 
@@ -156,7 +168,9 @@ def test_a_recipient_must_name_a_registered_body(tree: Path) -> None:
 
 def test_a_register_successor_must_exist(tree: Path) -> None:
     path = tree / "shared_data" / "bodies.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("successor: standards-and-testing-agency", "successor: sta"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("successor: standards-and-testing-agency", "successor: sta"), encoding="utf-8"
+    )
     prepared = prepare(tree / "schools", tree / "shared_data")
     assert [re.sub(r":\d+:", ":N:", str(e)) for e in prepared.errors] == [
         "shared_data/bodies.yaml:N: bodies[2].successor: names no body in this register: 'sta'"
@@ -189,7 +203,10 @@ def test_about_this_notice_names_the_edition_and_its_source(rendered) -> None:
     assert "uses dataset edition 2026-2 (effective 1 December 2026)" in page
     assert '<a href="https://www.gov.uk/government/publications/data-protection-and-privacy-privacy-notices">' in page
     data = json.loads(rendered["oakfield-primary"]["notice.json"])
-    assert data["dataset"]["source"]["url"] == "https://www.gov.uk/government/publications/data-protection-and-privacy-privacy-notices"
+    assert (
+        data["dataset"]["source"]["url"]
+        == "https://www.gov.uk/government/publications/data-protection-and-privacy-privacy-notices"
+    )
 
 
 def test_validate_lists_what_the_edition_asks_a_dpo_to_check(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -217,4 +234,8 @@ def test_the_flow_publishes_the_schools_it_may_and_refuses_the_rest(flow_env, se
     state = publish_notices(PublishParameters(approval={"wait": False}), return_state=True)
     schools = {s["slug"]: s["status"] for s in state.result(raise_on_failure=False)["schools"]}
     assert {slug for slug, status in schools.items() if status == "failed"} == SIXTEEN_PLUS
-    assert {slug for slug, status in schools.items() if status == "published"} == {"riverside-infant", "oakfield-primary", "hillcrest-middle"}
+    assert {slug for slug, status in schools.items() if status == "published"} == {
+        "riverside-infant",
+        "oakfield-primary",
+        "hillcrest-middle",
+    }

@@ -35,7 +35,14 @@ def test_in_brief_names_every_right_the_ico_and_links_complaints(sample, env, da
     for notice in sample.notices:
         html = _brief_html(render_notice(env, notice, dataset_text, pdf=False).files)
         text = " ".join(text_of(html).split())
-        for words in ("see your child’s information", "correct it", "delete it", "use it less", "stop using it", "a copy to take"):
+        for words in (
+            "see your child’s information",
+            "correct it",
+            "delete it",
+            "use it less",
+            "stop using it",
+            "a copy to take",
+        ):
             assert words in text, (notice.slug, words)
         assert text.count("In some cases") == 2
         assert "Information Commissioner’s Office (ICO)" in text
@@ -57,7 +64,9 @@ def test_the_trusts_own_text_is_at_most_grade_9_per_section(sample) -> None:
             assert figures.grade <= OWN_TEXT_MAX_GRADE, (notice.slug, title, figures)
 
 
-@pytest.mark.parametrize(("british", "american"), [("colour", "color"), ("organisation", "organization"), ("behaviour", "behavior")])
+@pytest.mark.parametrize(
+    ("british", "american"), [("colour", "color"), ("organisation", "organization"), ("behaviour", "behavior")]
+)
 def test_british_spellings_are_counted_like_american_ones(british: str, american: str) -> None:
     # The British word in our (British) measure scores about as the American word does in an American one.
     sentence = "We talk to your family about the {} of the pupils in each class."

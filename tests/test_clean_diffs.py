@@ -103,14 +103,23 @@ def _publish(seaweed, prefix: str, tree: Path, approval: Approval | None) -> Run
     client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
     pub = S3Publisher(client, seaweed.bucket, f"{seaweed.endpoint_url}/{seaweed.bucket}/")
     target = Target(seaweed.bucket, prefix, pub.public_base_url, seaweed.endpoint_url, None, True)
-    ctx = make_context(build_environment(TEMPLATES), render_dataset_text(prepared.inputs.dataset), target, prepared.inputs.trust, TEMPLATES, approval=approval)
+    ctx = make_context(
+        build_environment(TEMPLATES),
+        render_dataset_text(prepared.inputs.dataset),
+        target,
+        prepared.inputs.trust,
+        TEMPLATES,
+        approval=approval,
+    )
     results = publish_batch(pub, ctx, notices, delays=())
     return RunResult(target, results, pub.counts.as_dict(), publish_root(pub, ctx, results))
 
 
 def test_the_approval_request_and_changes_page_show_only_the_changed_word(seaweed, tree: Path, prefix: str) -> None:
     path = tree / "schools" / "_trust.yaml"  # a minor change waits for an approver too
-    path.write_text(path.read_text(encoding="utf-8").replace("\napproval:\n", "\napproval:\n  minor_changes: true\n"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("\napproval:\n", "\napproval:\n  minor_changes: true\n"), encoding="utf-8"
+    )
     first = _publish(seaweed, prefix, tree, approval=None)
     assert [(r.status, r.edition) for r in first.schools] == [("published", 1)]
     _edit_one_word(tree)
@@ -123,7 +132,9 @@ def test_the_approval_request_and_changes_page_show_only_the_changed_word(seawee
     published = _publish(seaweed, prefix, tree, approval=Approval("Test Example (DPO)")).schools[0]
     assert (published.status, published.edition) == ("published", 2)
     client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
-    page = client.get_object(Bucket=seaweed.bucket, Key=layout.edition_key(prefix, SLUG, 2, "changes.html"))["Body"].read().decode()
+    page = (
+        client.get_object(Bucket=seaweed.bucket, Key=layout.edition_key(prefix, SLUG, 2, "changes.html"))["Body"].read().decode()
+    )
     _assert_only_the_one_word(published.diff, _page_redline(page))
     assert "edition-note" not in _page_redline(page)
 
@@ -164,7 +175,9 @@ def test_notices_diff_says_unchanged_when_dry_run_does_and_shows_only_a_change(t
 
     _edit_one_word(tree)
     dry = _notices(["publish", "--dry-run", "--school", SLUG], tree, cli_env)
-    assert re.search(rf"^would publish\s+{SLUG} v2 \(minor: School headteacher changed: {OLD} → {NEW}\)", dry.stdout, re.M), dry.stdout
+    assert re.search(rf"^would publish\s+{SLUG} v2 \(minor: School headteacher changed: {OLD} → {NEW}\)", dry.stdout, re.M), (
+        dry.stdout
+    )
     changed = _notices(["diff", SLUG, "--redline", "changed.html"], tree, cli_env)
     assert changed.returncode == dry.returncode == 0, changed.stderr
     assert f"{SLUG}: v1 → draft: minor change\n  - School headteacher changed: {OLD} → {NEW}\n" in changed.stdout

@@ -22,7 +22,9 @@ def test_validate_sample_trust_is_clean(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["validate"]) == 0
     out, err = capsys.readouterr()
     # No error: only the facts the edition asks a DPO to check (flows.config.models.Check), each with where.
-    assert all(line.startswith("dataset edition 2026-2 asks you to check: ") and "(https://" in line for line in err.splitlines()), err
+    assert all(
+        line.startswith("dataset edition 2026-2 asks you to check: ") and "(https://" in line for line in err.splitlines()
+    ), err
     assert out.strip() == "6 school(s) valid, 0 broken; dataset edition 2026-2"
 
 
@@ -54,7 +56,14 @@ def test_render_renders_valid_schools_and_names_the_broken(tree: Path, capsys: p
     out, err = capsys.readouterr()
     assert code == 1
     assert sorted(p.name for p in (tree / "out").iterdir()) == sorted(
-        ["brookside-special", "hillcrest-middle", "northgate-academy", "oakfield-primary", "riverside-infant", "st-aidans-all-through"]
+        [
+            "brookside-special",
+            "hillcrest-middle",
+            "northgate-academy",
+            "oakfield-primary",
+            "riverside-infant",
+            "st-aidans-all-through",
+        ]
     )
     assert "not rendered bad-urn: see the errors above" in err
     assert "schools/bad-urn.yaml:2: urn:" in err
@@ -63,7 +72,9 @@ def test_render_renders_valid_schools_and_names_the_broken(tree: Path, capsys: p
 
 
 def test_render_selected_school(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["render", "--schools", "schools", "--shared-data", "shared_data", "--school", "riverside-infant", "--out", "out"])
+    code = main(
+        ["render", "--schools", "schools", "--shared-data", "shared_data", "--school", "riverside-infant", "--out", "out"]
+    )
     assert code == 0
     assert [p.name for p in (tree / "out").iterdir()] == ["riverside-infant"]
     assert (tree / "out" / "riverside-infant" / "notice.pdf").read_bytes().startswith(b"%PDF")
@@ -108,12 +119,16 @@ def test_console_script_is_installed() -> None:
     assert "validate" in result.stdout and "Example:" in result.stdout
 
 
-def test_an_unknown_school_is_named_with_the_nearest_ones_and_render_exits_1(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_school_is_named_with_the_nearest_ones_and_render_exits_1(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["render", "--school", "990099", "--out", str(tree / "site"), "--no-pdf"]) == 1
     err = capsys.readouterr().err
     assert "--school: no valid school has URN 990099; did you mean 990" in err and "not rendered 990099" in err
     assert main(["render", "--school", "oakfeld-primary", "--out", str(tree / "site"), "--no-pdf"]) == 1
-    assert "no school file for 'oakfeld-primary' (oakfeld-primary.yaml); did you mean 'oakfield-primary'?" in capsys.readouterr().err
+    assert (
+        "no school file for 'oakfeld-primary' (oakfeld-primary.yaml); did you mean 'oakfield-primary'?" in capsys.readouterr().err
+    )
     assert not (tree / "site").exists() or not any((tree / "site").iterdir())
 
 

@@ -56,7 +56,9 @@ def test_edits_made_while_the_prompt_is_open_are_not_published(tree: Path, embed
     assert _run(["publish", "--school", SCHOOL], tree, embedded_env).returncode == 0
     _add_recipient(tree)
     master, slave = pty.openpty()
-    child = subprocess.Popen([NOTICES, "publish", "--school", SCHOOL], cwd=tree, env=embedded_env, stdin=slave, stdout=slave, stderr=slave)
+    child = subprocess.Popen(
+        [NOTICES, "publish", "--school", SCHOOL], cwd=tree, env=embedded_env, stdin=slave, stdout=slave, stderr=slave
+    )
     os.close(slave)
     seen: list[str] = []
     try:
@@ -64,7 +66,9 @@ def test_edits_made_while_the_prompt_is_open_are_not_published(tree: Path, embed
         assert "Local recipient added: Oakfield after-school club" in "".join(seen)
         # While the approver reads: the DPO's email changes and a second recipient slips in.
         trust = tree / "schools" / "_trust.yaml"
-        trust.write_text(trust.read_text(encoding="utf-8").replace("dpo@trust.example.org", "dpo@elsewhere.example.org", 1), encoding="utf-8")
+        trust.write_text(
+            trust.read_text(encoding="utf-8").replace("dpo@trust.example.org", "dpo@elsewhere.example.org", 1), encoding="utf-8"
+        )
         path = tree / "schools" / f"{SCHOOL}.yaml"
         hidden = "local_recipients:\n  - name: Example data brokers\n    purpose: marketing\n    lawful_basis: public_task\n"
         path.write_text(path.read_text(encoding="utf-8").replace("local_recipients:\n", hidden, 1), encoding="utf-8")
@@ -82,7 +86,9 @@ def test_edits_made_while_the_prompt_is_open_are_not_published(tree: Path, embed
     assert [e["number"] for e in _editions(tree, embedded_env)] == [1]
 
 
-def test_approved_by_shows_every_change_it_approves_and_records_the_person_as_listed(tree: Path, embedded_env: dict[str, str]) -> None:
+def test_approved_by_shows_every_change_it_approves_and_records_the_person_as_listed(
+    tree: Path, embedded_env: dict[str, str]
+) -> None:
     assert _run(["publish", "--school", SCHOOL, "--school", "riverside-infant"], tree, embedded_env).returncode == 0
     _add_recipient(tree)
     _add_recipient(tree, "riverside-infant")
@@ -105,7 +111,10 @@ def test_an_approval_file_publishes_exactly_the_words_it_shows(tree: Path, embed
     assert {s["slug"] for s in json.loads(review.read_text())["schools"]} == {SCHOOL, "riverside-infant"}
     # After the file was written, riverside's words change again.
     path = tree / "schools" / "riverside-infant.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("running the after-school club", "running the club and selling photos"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("running the after-school club", "running the club and selling photos"),
+        encoding="utf-8",
+    )
     result = _run(["publish", "--approve", str(review), "--approved-by", "Alex Example (DPO)"], tree, embedded_env)
     assert result.returncode == 1
     assert "riverside-infant: its words changed after the approval file was written" in result.stderr
@@ -117,7 +126,15 @@ def test_a_look_alike_or_unlisted_name_is_refused(tree: Path, embedded_env: dict
     """Bypass 5: `rооt` (Cyrillic о) published a material edition."""
     assert _run(["publish", "--school", SCHOOL], tree, embedded_env).returncode == 0
     _add_recipient(tree)
-    for name in ("r\u043e\u043et", "\uff52\uff4f\uff4f\uff54", "x", "approved", "github-actions[bot]", "Alex Examp1e (DPO)", "Jo Bloggs"):
+    for name in (
+        "r\u043e\u043et",
+        "\uff52\uff4f\uff4f\uff54",
+        "x",
+        "approved",
+        "github-actions[bot]",
+        "Alex Examp1e (DPO)",
+        "Jo Bloggs",
+    ):
         result = _run(["publish", "--school", SCHOOL, "--approved-by", name], tree, embedded_env)
         assert result.returncode == 1 and "--approved-by" in result.stderr, (name, result.stderr)
     assert [e["number"] for e in _editions(tree, embedded_env)] == [1]

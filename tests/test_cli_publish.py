@@ -32,7 +32,12 @@ def test_make_run_path_prints_urls_that_curl_fetches(tree: Path, embedded_env: d
     urls = re.findall(r"^published\s+(\S+) v1 \(first edition\) (http://\S+)$", first.stdout, re.M)
     assert sorted(slug for slug, _ in urls) == sorted(SAMPLE_SLUGS)
     for _, url in urls:
-        fetched = subprocess.run(["curl", "-fsS", "-o", "/dev/null", "-w", "%{http_code} %{content_type}", url], capture_output=True, text=True, timeout=30)
+        fetched = subprocess.run(
+            ["curl", "-fsS", "-o", "/dev/null", "-w", "%{http_code} %{content_type}", url],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert fetched.stdout == "200 text/html; charset=utf-8", url
     index = re.search(r"^all schools: (http://\S+)$", first.stdout, re.M).group(1)
     page = subprocess.run(["curl", "-fsS", index], capture_output=True, text=True, timeout=30).stdout
@@ -87,7 +92,9 @@ def _material_edit(tree: Path, slug: str) -> None:
     path = tree / "schools" / f"{slug}.yaml"
     text = path.read_text(encoding="utf-8")
     text += "" if "local_recipients:" in text else "local_recipients:\n"
-    path.write_text(text + "  - name: Example Photography Ltd\n    purpose: school photographs\n    lawful_basis: consent\n", encoding="utf-8")
+    path.write_text(
+        text + "  - name: Example Photography Ltd\n    purpose: school photographs\n    lawful_basis: consent\n", encoding="utf-8"
+    )
 
 
 def test_a_material_change_needs_a_named_approver_on_the_command_line(tree: Path, embedded_env: dict[str, str]) -> None:
@@ -95,14 +102,22 @@ def test_a_material_change_needs_a_named_approver_on_the_command_line(tree: Path
     _material_edit(tree, "oakfield-primary")
     held = _run(["publish", "--school", "oakfield-primary"], tree, embedded_env)  # no terminal, nobody named
     assert held.returncode == 1
-    assert re.search(r"^held for approval\s+oakfield-primary v2 \(material: Local recipient added: Example Photography Ltd\)", held.stdout, re.M)
+    assert re.search(
+        r"^held for approval\s+oakfield-primary v2 \(material: Local recipient added: Example Photography Ltd\)",
+        held.stdout,
+        re.M,
+    )
     assert "--approved-by" in held.stderr
     history = json.loads(_run(["history", "oakfield-primary", "--json"], tree, embedded_env).stdout)
     assert [e["number"] for e in history] == [1]  # nothing was published
     for name in ("root", "", "runner"):
         refused = _run(["publish", "--school", "oakfield-primary", "--approved-by", name], tree, embedded_env)
         assert refused.returncode == 1 and "--approved-by:" in refused.stderr, name
-    approved = _run(["publish", "--school", "oakfield-primary", "--approved-by", "Alex Example (DPO)", "--approval-note", "photos consent"], tree, embedded_env)
+    approved = _run(
+        ["publish", "--school", "oakfield-primary", "--approved-by", "Alex Example (DPO)", "--approval-note", "photos consent"],
+        tree,
+        embedded_env,
+    )
     assert approved.returncode == 0, approved.stderr
     assert "approved by Alex Example (DPO)" in approved.stdout
     text = _run(["history", "oakfield-primary"], tree, embedded_env).stdout
@@ -116,7 +131,14 @@ def test_on_a_terminal_the_command_asks_for_the_approver(tree: Path, embedded_en
     assert _run(["publish", "--school", "hillcrest-middle"], tree, embedded_env).returncode == 0
     _material_edit(tree, "hillcrest-middle")
     leader, follower = pty.openpty()  # a real terminal: stdin, stdout and stderr all on it
-    process = subprocess.Popen([NOTICES, "publish", "--school", "hillcrest-middle"], cwd=tree, env=embedded_env, stdin=follower, stdout=follower, stderr=follower)
+    process = subprocess.Popen(
+        [NOTICES, "publish", "--school", "hillcrest-middle"],
+        cwd=tree,
+        env=embedded_env,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
     os.close(follower)
     seen = b""
     answers = [(b"Your full name", b"root\n"), (b"system account", b"Alex Example (DPO)\n"), (b"A note", b"\n")]

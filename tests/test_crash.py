@@ -145,7 +145,9 @@ def _check_served(seaweed, prefix: str, slug: str) -> tuple[Manifest, int]:
     page = _get(seaweed, layout.latest_key(prefix, slug, "index.html")).decode()
     assert page.rstrip().endswith("</html>"), f"{slug}: the latest page is cut short"
     on_page = re.findall(r"<strong>edition (\d+)</strong>", page)
-    assert len(on_page) == 1 and int(on_page[0]) in listed, f"{slug}: the latest page shows edition {on_page}, the manifest lists {listed}"
+    assert len(on_page) == 1 and int(on_page[0]) in listed, (
+        f"{slug}: the latest page shows edition {on_page}, the manifest lists {listed}"
+    )
     shown = json.loads(_get(seaweed, layout.latest_key(prefix, slug, "notice.json")))["edition"]["number"]
     assert shown in listed, f"{slug}: latest notice.json shows v{shown}, the manifest lists {listed}"
     return manifest, shown
@@ -159,7 +161,7 @@ def _check_converged(seaweed, prefix: str, slug: str, editions: int | None = Non
     numbers = [e.number for e in manifest.editions]
     assert numbers == list(range(1, len(numbers) + 1)), f"{slug}: edition numbers {numbers} (skipped {manifest.skipped})"
     assert shown == numbers[-1], f"{slug}: latest shows v{shown}, the manifest's highest is v{numbers[-1]}"
-    for edition in manifest.editions[-(editions or len(numbers)):]:
+    for edition in manifest.editions[-(editions or len(numbers)) :]:
         for name, record in edition.files.items():
             body = _get(seaweed, layout.edition_key(prefix, slug, edition.number, name))
             assert sha256_hex(body) == record.sha256, f"{slug}: v{edition.number}/{name} differs from its manifest record"
@@ -187,7 +189,9 @@ def test_a_publisher_killed_at_any_moment_never_shows_half_an_edition_and_the_re
             _check_served(seaweed, prefix, slug)
         data = _publish_clean()  # at once: the dead run's lease must not block it
         edition += 1
-        assert {s["slug"]: _check_converged(seaweed, prefix, s["slug"], editions=1) for s in data["schools"]} == dict.fromkeys(SCHOOLS, edition), moment
+        assert {s["slug"]: _check_converged(seaweed, prefix, s["slug"], editions=1) for s in data["schools"]} == dict.fromkeys(
+            SCHOOLS, edition
+        ), moment
         listing = {s["slug"]: s["edition"] for s in json.loads(_get(seaweed, layout.root_key(prefix, "schools.json")))["schools"]}
         assert {slug: listing[slug] for slug in SCHOOLS} == dict.fromkeys(SCHOOLS, edition), f"{moment}: the trust index lags"
         after = _edition_etags(seaweed, prefix)

@@ -14,7 +14,9 @@ def test_a_dask_cluster_of_two_worker_processes_publishes_the_sample_trust(flow_
     distributed = pytest.importorskip("distributed")
     from flows.runs.flow import publish_notices
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         with distributed.Client(cluster) as client:
             state = publish_notices(_params(task_runner=cluster.scheduler_address), return_state=True)
             executed = client.run(lambda dask_worker: dask_worker.state.executed_count)

@@ -93,7 +93,7 @@ def test_markdown_cannot_inject_html_or_script_links() -> None:
     edition = _seed()
     hostile = edition.model_copy(
         update={
-            "introduction": 'Hi <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)> [ok](https://example.org/)',
+            "introduction": "Hi <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)> [ok](https://example.org/)",
         }
     )
     html = str(render_dataset_text(hostile).introduction_html)
@@ -104,7 +104,9 @@ def test_markdown_cannot_inject_html_or_script_links() -> None:
 def _write_edition(shared: Path, edition_id: str, effective: str, change: str = "") -> None:
     folder = shared / "dfe-recipients"
     text = (folder / "2026-1.yaml").read_text(encoding="utf-8")
-    text = text.replace('id: "2026-1"', f'id: "{edition_id}"').replace("effective_date: 2026-09-01", f"effective_date: {effective}")
+    text = text.replace('id: "2026-1"', f'id: "{edition_id}"').replace(
+        "effective_date: 2026-09-01", f"effective_date: {effective}"
+    )
     if change:
         text = text.replace("Inspection reports do not identify individual pupils.", change)
     (folder / f"{edition_id}.yaml").write_text(text, encoding="utf-8")
@@ -121,7 +123,9 @@ def test_latest_edition_is_used_unless_told(tree: Path) -> None:
     assert chosen is not None and chosen.id == "2026-1"
     _, none = load_dataset(tree / "shared_data", "1999-9", errors)
     assert none is None
-    assert [str(e) for e in errors] == ["shared_data/dfe-recipients: dataset_edition: no edition '1999-9'; available: 2026-1, 2026-2, 2027-1"]
+    assert [str(e) for e in errors] == [
+        "shared_data/dfe-recipients: dataset_edition: no edition '1999-9'; available: 2026-1, 2026-2, 2027-1"
+    ]
 
 
 def test_broken_dataset_edition_blocks_every_school_and_says_why(tree: Path) -> None:
@@ -131,8 +135,20 @@ def test_broken_dataset_edition_blocks_every_school_and_says_why(tree: Path) -> 
     path.write_text(text, encoding="utf-8")
     prepared = prepare(tree / "schools", tree / "shared_data")
     messages = [str(e) for e in prepared.errors]
-    assert any(re.fullmatch(r"shared_data/dfe-recipients/2026-1\.yaml:\d+: recipients\[1\]: link reference \[ofsted-typo\] names no recipient or link; expected one of: .*", m) for m in messages), messages
-    assert any(re.fullmatch(r"shared_data/dfe-recipients/2026-1\.yaml:\d+: recipients\[4\]\.applies_to\.max_age: must be greater than min_age \(15\)", m) for m in messages), messages
+    assert any(
+        re.fullmatch(
+            r"shared_data/dfe-recipients/2026-1\.yaml:\d+: recipients\[1\]: link reference \[ofsted-typo\] names no recipient or link; expected one of: .*",
+            m,
+        )
+        for m in messages
+    ), messages
+    assert any(
+        re.fullmatch(
+            r"shared_data/dfe-recipients/2026-1\.yaml:\d+: recipients\[4\]\.applies_to\.max_age: must be greater than min_age \(15\)",
+            m,
+        )
+        for m in messages
+    ), messages
     assert prepared.notices == ()
     assert len(prepared.broken) == 6
 
@@ -146,4 +162,6 @@ def test_inline_links_in_dataset_prose_are_refused(tree: Path) -> None:
     shutil.rmtree(tree / "shared_data" / "dfe-recipients")
     errors = []
     load_dataset(tree / "shared_data", None, errors)
-    assert [str(e) for e in errors] == ["shared_data/dfe-recipients: no dataset edition found: expected one or more <edition>.yaml files here"]
+    assert [str(e) for e in errors] == [
+        "shared_data/dfe-recipients: no dataset edition found: expected one or more <edition>.yaml files here"
+    ]

@@ -34,12 +34,17 @@ def test_a_user_without_the_packages_gets_the_one_apt_get_line_and_exit_1(tmp_pa
     env = _fake_bin(tmp_path / "bin", uid=1000, installed={"python3-venv", "fonts-dejavu-core"})
     result = _run(env)
     assert result.returncode == 1
-    assert "  sudo apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0\n" in result.stderr
+    assert (
+        "  sudo apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0\n"
+        in result.stderr
+    )
     assert not (tmp_path / "bin" / "apt.log").exists()
 
 
 def test_root_installs_exactly_the_missing_packages(tmp_path: Path) -> None:
-    env = _fake_bin(tmp_path / "bin", uid=0, installed={"python3-venv", "libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"})
+    env = _fake_bin(
+        tmp_path / "bin", uid=0, installed={"python3-venv", "libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"}
+    )
     result = _run(env)
     assert result.returncode == 0, result.stderr
     log = (tmp_path / "bin" / "apt.log").read_text().splitlines()
@@ -56,7 +61,11 @@ def test_nothing_happens_when_everything_is_installed(tmp_path: Path) -> None:
 def test_make_run_checks_the_packages_before_pip() -> None:
     # --no-print-directory: under `make test` this make is a sub-make, which would print "Entering directory" first.
     plan = subprocess.run(
-        ["make", "--no-print-directory", "-n", "run", "STAMP=/nonexistent/.installed"], cwd=REPO, capture_output=True, text=True, timeout=30
+        ["make", "--no-print-directory", "-n", "run", "STAMP=/nonexistent/.installed"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     lines = plan.stdout.splitlines()
     assert lines and "debian-packages.sh" in lines[0], plan.stdout + plan.stderr

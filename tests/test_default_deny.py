@@ -54,7 +54,9 @@ def test_a_reworded_dataset_paragraph_is_held_everywhere(flow_env, seaweed, tree
         "Pupils' names, ethnicity and health records go to the Home Office and to commercial data brokers.",
     )
     held = _run()
-    assert {slug: (s["status"], s["change_class"]) for slug, s in held.items()} == {slug: ("held", "material") for slug in SAMPLE_SLUGS}
+    assert {slug: (s["status"], s["change_class"]) for slug, s in held.items()} == {
+        slug: ("held", "material") for slug in SAMPLE_SLUGS
+    }
     assert held[SCHOOL]["changes"] == ["DfE section reworded: Ofsted"]
     assert "+" in held[SCHOOL]["diff"] and "commercial data brokers" in held[SCHOOL]["diff"]
     assert _public(seaweed, flow_env["NOTICES_S3_PREFIX"]) == before
@@ -63,9 +65,15 @@ def test_a_reworded_dataset_paragraph_is_held_everywhere(flow_env, seaweed, tree
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        pytest.param("We do not transfer pupil information outside the UK.", "We transfer pupil information to a US advertising company.", id="transfers"),
+        pytest.param(
+            "We do not transfer pupil information outside the UK.",
+            "We transfer pupil information to a US advertising company.",
+            id="transfers",
+        ),
         pytest.param("and we do not profile pupils.", "and we profile pupils to decide admissions.", id="profiling"),
-        pytest.param("otherwise we keep it until the pupil's", "otherwise we keep it forever, not until the pupil's", id="retention"),
+        pytest.param(
+            "otherwise we keep it until the pupil's", "otherwise we keep it forever, not until the pupil's", id="retention"
+        ),
         pytest.param(
             "    - safeguarding information (such as court orders and professional involvement)\n",
             "    - safeguarding information (such as court orders and professional involvement)\n"
@@ -116,7 +124,9 @@ def _pdf_text(pdf: bytes) -> str:
     return re.sub(r" ?Oakfield Primary School Page \d+ of \d+ ?", " ", words).strip()
 
 
-def test_a_presentation_update_changes_no_word_of_any_form(flow_env, seaweed, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_presentation_update_changes_no_word_of_any_form(
+    flow_env, seaweed, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Same words, new layout: the latest files are replaced, and every form reads the same."""
     assert _run(schools=[SCHOOL])[SCHOOL]["status"] == "published"
     prefix = flow_env["NOTICES_S3_PREFIX"]
@@ -137,7 +147,9 @@ def test_a_presentation_update_changes_no_word_of_any_form(flow_env, seaweed, tr
     assert set(_pdf_text(after[keys["notice.pdf"]]).split()) == set(_pdf_text(before[keys["notice.pdf"]]).split())
 
 
-def test_a_declared_minor_field_needs_no_approver_but_not_beside_a_wording_change(flow_env, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_declared_minor_field_needs_no_approver_but_not_beside_a_wording_change(
+    flow_env, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert _run(schools=[SCHOOL])[SCHOOL]["status"] == "published"
     _edit(tree / "schools" / f"{SCHOOL}.yaml", "headteacher: Mr Sam Example", "headteacher: Ms Jo Example")
     school = _run(schools=[SCHOOL])[SCHOOL]  # the sample trust declares school.headteacher minor
@@ -164,8 +176,15 @@ def test_a_first_edition_needs_an_approver_unless_the_trust_onboards(flow_env, t
 def test_what_can_never_be_declared_minor_is_refused(tree: Path) -> None:
     from flows.notice.prepare import prepare
 
-    _edit(tree / "schools" / "_trust.yaml", "minor_fields: [school.headteacher, school.phone]", "minor_fields: [school.headteacher, dpo.email, dfe_recipients]")
+    _edit(
+        tree / "schools" / "_trust.yaml",
+        "minor_fields: [school.headteacher, school.phone]",
+        "minor_fields: [school.headteacher, dpo.email, dfe_recipients]",
+    )
     prepared = prepare(tree / "schools", tree / "shared_data")
     errors = [str(e) for e in prepared.errors]
-    assert any(e.startswith("schools/_trust.yaml:") and "approval.minor_fields" in e and "'dpo.email' can never be declared minor" in e for e in errors), errors
+    assert any(
+        e.startswith("schools/_trust.yaml:") and "approval.minor_fields" in e and "'dpo.email' can never be declared minor" in e
+        for e in errors
+    ), errors
     assert any("'dfe_recipients' can never be declared minor" in e for e in errors), errors

@@ -74,7 +74,9 @@ def test_served_rerun_deployment_publishes_the_chosen_school(served, seaweed, tr
     assert run.state.is_completed(), (run.state, (tree / "serve.log").read_text()[-3000:])
     assert run.name == "rerun-oakfield-primary"
     client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
-    body = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key("served", "oakfield-primary", "manifest.json"))["Body"].read()
+    body = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key("served", "oakfield-primary", "manifest.json"))[
+        "Body"
+    ].read()
     assert [e.number for e in Manifest.model_validate_json(body).editions] == [1]
     with get_client(sync_client=True) as api:
         trust_wide = api.read_deployment_by_name("publish-notices/trust-wide")
@@ -99,12 +101,20 @@ def test_prefect_deploy_all_registers_both_deployments(prefect_api: str, tmp_pat
     env = dict(os.environ, PREFECT_API_URL=prefect_api, NOTICES_REPO_DIR=str(REPO))
     pool = subprocess.run(
         [str(BIN / "prefect"), "work-pool", "create", "trust-notices", "--type", "process", "--overwrite"],
-        env=env, capture_output=True, text=True, timeout=120, cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
     )
     assert pool.returncode == 0, pool.stdout + pool.stderr
     deployed = subprocess.run(
         [str(BIN / "prefect"), "--no-prompt", "deploy", "--all", "--prefect-file", "deploy/prefect.yaml"],
-        env=env, capture_output=True, text=True, timeout=180, cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=REPO,
     )
     assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
     from prefect.client.orchestration import get_client
@@ -160,14 +170,22 @@ def test_a_quick_run_with_a_material_change_is_suspended_holding_nothing(served,
         body = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key("served", slug, "manifest.json"))["Body"].read()
         return list(Manifest.model_validate_json(body).editions)
 
-    first = run_deployment("publish-notices/rerun", parameters={"params": {"schools": ["hillcrest-middle", "northgate-academy"]}}, timeout=240, poll_interval=1)
+    first = run_deployment(
+        "publish-notices/rerun",
+        parameters={"params": {"schools": ["hillcrest-middle", "northgate-academy"]}},
+        timeout=240,
+        poll_interval=1,
+    )
     assert first.state.is_completed(), first.state
     before = {slug: len(editions(slug)) for slug in ("hillcrest-middle", "northgate-academy")}
     for slug in ("hillcrest-middle", "northgate-academy"):
         path = tree / "schools" / f"{slug}.yaml"
         text = path.read_text(encoding="utf-8")
         text += "" if "local_recipients:" in text else "local_recipients:\n"
-        path.write_text(text + "  - name: Example Counselling Ltd\n    purpose: counselling\n    lawful_basis: public_task\n", encoding="utf-8")
+        path.write_text(
+            text + "  - name: Example Counselling Ltd\n    purpose: counselling\n    lawful_basis: public_task\n",
+            encoding="utf-8",
+        )
     waiting = run_deployment("publish-notices/rerun", parameters={"params": {"schools": ["hillcrest-middle"]}}, timeout=0)
     run = _wait_state(waiting.id, lambda s: s.is_paused())
     assert run.state.name == "Suspended"
@@ -177,8 +195,14 @@ def test_a_quick_run_with_a_material_change_is_suspended_holding_nothing(served,
     assert _children_running_flows(served.pid) == []  # no process waits for the person
     urgent = run_deployment(
         "publish-notices/rerun",
-        parameters={"params": {"schools": ["northgate-academy"], "approval": {"approved_by": "Alex Example (DPO)", "approval_note": "urgent"}}},
-        timeout=240, poll_interval=1,
+        parameters={
+            "params": {
+                "schools": ["northgate-academy"],
+                "approval": {"approved_by": "Alex Example (DPO)", "approval_note": "urgent"},
+            }
+        },
+        timeout=240,
+        poll_interval=1,
     )
     assert urgent.state.is_completed(), (urgent.state, (tree / "serve.log").read_text()[-3000:])
     assert len(editions("northgate-academy")) == before["northgate-academy"] + 1
@@ -187,7 +211,11 @@ def test_a_quick_run_with_a_material_change_is_suspended_holding_nothing(served,
     done = _wait_state(waiting.id, lambda s: s.is_final())
     assert done.state.is_completed(), (done.state, (tree / "serve.log").read_text()[-3000:])
     latest = editions("hillcrest-middle")[-1]
-    assert (len(editions("hillcrest-middle")), latest.approved_by, latest.approval_note) == (before["hillcrest-middle"] + 1, "Alex Example (DPO)", "ok")
+    assert (len(editions("hillcrest-middle")), latest.approved_by, latest.approval_note) == (
+        before["hillcrest-middle"] + 1,
+        "Alex Example (DPO)",
+        "ok",
+    )
 
 
 def _approval_requests(run_id) -> list:
@@ -197,7 +225,9 @@ def _approval_requests(run_id) -> list:
 
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]), key=ArtifactFilterKey(any_=["approval-request"]))
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]), key=ArtifactFilterKey(any_=["approval-request"])
+            )
         )
     return sorted(found, key=lambda a: a.created)
 
@@ -221,7 +251,10 @@ def test_a_refused_answer_asks_again_and_a_person_then_approves(served, seaweed,
     path = tree / "schools" / f"{slug}.yaml"
     text = path.read_text(encoding="utf-8")
     text += "" if "local_recipients:" in text else "local_recipients:\n"
-    path.write_text(text + "  - name: Example Speech Therapy Ltd\n    purpose: speech therapy\n    lawful_basis: public_task\n", encoding="utf-8")
+    path.write_text(
+        text + "  - name: Example Speech Therapy Ltd\n    purpose: speech therapy\n    lawful_basis: public_task\n",
+        encoding="utf-8",
+    )
     waiting = run_deployment("publish-notices/rerun", parameters={"params": {"schools": [slug]}}, timeout=0)
     _wait_state(waiting.id, lambda s: s.is_paused())
     assert len(_approval_requests(waiting.id)) == 1

@@ -38,7 +38,8 @@ def _pdf_text(pdf: bytes) -> bytes:
     # A decompress object, not zlib.decompress: binary stream data may itself contain
     # "\nendstream", which cuts the regex's match short (whatever was inflated is kept).
     return pdf + b"".join(
-        zlib.decompressobj().decompress(m.group(1)) for m in re.finditer(rb"/FlateDecode[^>]*>>\s*stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+        zlib.decompressobj().decompress(m.group(1))
+        for m in re.finditer(rb"/FlateDecode[^>]*>>\s*stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
     )
 
 
@@ -113,7 +114,9 @@ def test_an_orphan_edition_with_other_words_is_never_overwritten(seaweed, tree: 
     versions = _client(seaweed).list_object_versions(Bucket=seaweed.bucket, Prefix=orphan_key)["Versions"]
     assert len([v for v in versions if v["Key"] == orphan_key]) == 1
     assert b"Published Ltd" in after[layout.edition_key(prefix, "brookside-special", 3, "notice.json")]
-    assert "Edition numbers 2 were never published" in after[layout.record_key(prefix, "brookside-special", "history.html")].decode()
+    assert (
+        "Edition numbers 2 were never published" in after[layout.record_key(prefix, "brookside-special", "history.html")].decode()
+    )
 
 
 def test_a_material_change_without_a_named_approver_is_held_and_writes_nothing(seaweed, tree: Path, prefix: str) -> None:
@@ -125,7 +128,9 @@ def test_a_material_change_without_a_named_approver_is_held_and_writes_nothing(s
     assert (held.status, held.change_class, held.edition) == ("held", "material", 2)
     assert {u.key for u in held.planned} == {"index.html", "changes.html"}  # a preview for the approver
     assert _objects(seaweed, prefix) == before  # nothing written, not even a latest file
-    done = _publish(seaweed, prepare(schools, shared, only=("northgate-academy",)), prefix, approval=Approval("Alex Example (DPO)", "checked"))
+    done = _publish(
+        seaweed, prepare(schools, shared, only=("northgate-academy",)), prefix, approval=Approval("Alex Example (DPO)", "checked")
+    )
     assert (done.schools[0].status, done.schools[0].approved_by) == ("published", "Alex Example (DPO)")
     history = _objects(seaweed, prefix)[layout.record_key(prefix, "northgate-academy", "history.html")].decode()
     feed = _objects(seaweed, prefix)[layout.record_key(prefix, "northgate-academy", "feed.xml")].decode()

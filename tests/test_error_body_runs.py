@@ -37,9 +37,19 @@ def _statuses(state) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("step", ["lock", "registry", "state", "plan", "school", "index"])
-def test_broken_bodies_a_few_times_at_a_step_are_retried_and_the_run_completes(step: str, prefect_api: str, fault_env, seaweed, monkeypatch) -> None:
+def test_broken_bodies_a_few_times_at_a_step_are_retried_and_the_run_completes(
+    step: str, prefect_api: str, fault_env, seaweed, monkeypatch
+) -> None:
     prefix = fault_env["NOTICES_S3_PREFIX"]
-    with FaultProxy(seaweed.endpoint_url, rate=1.0, seed=len(step), kinds=BODY_KINDS, stall_s=READ_TIMEOUT + 0.5, only=steps(prefix)[step], limit=3) as proxy:
+    with FaultProxy(
+        seaweed.endpoint_url,
+        rate=1.0,
+        seed=len(step),
+        kinds=BODY_KINDS,
+        stall_s=READ_TIMEOUT + 0.5,
+        only=steps(prefix)[step],
+        limit=3,
+    ) as proxy:
         state, took = _publish(monkeypatch, proxy)
     print(f"\n{step}: {dict(proxy.injected)} injected; completed in {took:.1f} s")
     assert sum(proxy.injected.values()) == 3, f"the step's requests were never faulted: {step}"
@@ -84,7 +94,9 @@ def test_a_step_broken_at_every_request_ends_the_run_with_its_own_message(
     prefix = fault_env["NOTICES_S3_PREFIX"]
     monkeypatch.setenv("NOTICES_S3_ATTEMPTS", "2")
     monkeypatch.setenv("NOTICES_RETRY_DELAYS", "0.5")
-    with FaultProxy(seaweed.endpoint_url, rate=1.0, seed=7, kinds=BODY_KINDS, stall_s=READ_TIMEOUT + 0.5, only=steps(prefix)[step]) as proxy:
+    with FaultProxy(
+        seaweed.endpoint_url, rate=1.0, seed=7, kinds=BODY_KINDS, stall_s=READ_TIMEOUT + 0.5, only=steps(prefix)[step]
+    ) as proxy:
         state, took = _publish(monkeypatch, proxy)
     statuses = {} if step == "plan" else _statuses(state)  # the plan's failure comes before any school
     print(f"\n{step} broken: {state.type.value} in {took:.1f} s; {dict(proxy.injected)}; {state.message}")
@@ -111,7 +123,9 @@ def test_a_step_broken_at_every_request_ends_the_run_with_its_own_message(
         assert all(re.search(pattern, e) for e in errors), errors[0]
 
 
-def test_a_first_edition_finished_on_a_later_attempt_is_reported_as_published(prefect_api: str, fault_env, seaweed, monkeypatch) -> None:
+def test_a_first_edition_finished_on_a_later_attempt_is_reported_as_published(
+    prefect_api: str, fault_env, seaweed, monkeypatch
+) -> None:
     """The latest page's PUT fails every attempt once, after v1's files and manifest landed: the
     school's next attempt finds v1 and finishes it. It was reported as "presentation update v1"."""
     from flows.publish import layout

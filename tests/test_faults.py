@@ -75,8 +75,12 @@ def test_each_fault_names_the_key_the_endpoint_and_the_cause(kind: str, fault_en
     assert message.startswith("faults/some-school/privacy-notice/manifest.json: GET failed at "), message
     assert f"{proxy.url}/{seaweed.bucket}" in message and "None" not in message, message
     expected = {
-        "503": "HTTP 503 ServiceUnavailable", "500": "HTTP 500 InternalError", "slowdown": "HTTP 503 SlowDown",
-        "reset": "connection reset", "stall": f"read timeout: no answer within {READ_TIMEOUT:g} s", "truncate": "cut short",
+        "503": "HTTP 503 ServiceUnavailable",
+        "500": "HTTP 500 InternalError",
+        "slowdown": "HTTP 503 SlowDown",
+        "reset": "connection reset",
+        "stall": f"read timeout: no answer within {READ_TIMEOUT:g} s",
+        "truncate": "cut short",
     }[kind]
     assert expected in message, message
     assert proxy.injected[kind] >= 2 and proxy.forwarded == 0, message  # botocore's attempts (and one more for a cut body)
@@ -121,8 +125,10 @@ def test_a_trust_wide_publish_completes_through_faults_with_every_object_intact(
     objects = _stored(seaweed, prefix)
     verified = sum(_verify(objects, prefix, slug)[1] for slug in SAMPLE_SLUGS)
     assert sum(proxy.injected.values()) > 0
-    print(f"\n{rate:.0%} faults: completed in {took:.1f} s; injected {dict(sorted(proxy.injected.items()))} of "
-          f"{sum(proxy.injected.values()) + proxy.forwarded} requests; {verified} objects match their manifests")
+    print(
+        f"\n{rate:.0%} faults: completed in {took:.1f} s; injected {dict(sorted(proxy.injected.items()))} of "
+        f"{sum(proxy.injected.values()) + proxy.forwarded} requests; {verified} objects match their manifests"
+    )
 
 
 OUTAGES = {  # what is spared of the outage, and where the run then fails
@@ -156,7 +162,10 @@ def test_a_total_outage_fails_fast_naming_the_key_and_leaves_the_last_edition_se
     assert took < 60, f"a total outage took {took:.0f} s to fail"
     message = state.message or ""
     if where == "plan":
-        assert re.match(rf"could not read this run's saved plan, so nothing was published: _private/{re.escape(prefix)}/runs/\S+/plan\.json: GET failed at {re.escape(proxy.url)}", message), message
+        assert re.match(
+            rf"could not read this run's saved plan, so nothing was published: _private/{re.escape(prefix)}/runs/\S+/plan\.json: GET failed at {re.escape(proxy.url)}",
+            message,
+        ), message
         assert CAUSE.search(message), message
     else:
         errors = {s["slug"]: s["error"] or "" for s in state.result(raise_on_failure=False)["schools"]}

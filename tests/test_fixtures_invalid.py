@@ -93,7 +93,10 @@ def test_every_file_in_the_schools_folder_is_loaded_or_named_as_skipped(tree: Pa
         Skipped("schools/gone.yaml", f"a symbolic link to {schools.resolve() / 'no-such-file.yaml'}, which does not exist"),
         Skipped("schools/hillcrest-middle.yaml~", "an editor backup or temporary file"),
         Skipped("schools/new-school.YAML", "the extension must be lower-case; rename it to new-school.yaml"),
-        Skipped("schools/outside.yaml", f"a symbolic link to {(tree / 'elsewhere.yaml').resolve()}, outside this folder; copy the file here instead"),
+        Skipped(
+            "schools/outside.yaml",
+            f"a symbolic link to {(tree / 'elsewhere.yaml').resolve()}, outside this folder; copy the file here instead",
+        ),
     ]
 
 
@@ -159,7 +162,9 @@ def test_environment_overrides_are_checked_like_the_trust_file(tree: Path, monke
     assert prepared.valid is None and prepared.notices == ()
 
 
-def test_publish_with_a_bad_bucket_variable_is_one_line_not_a_traceback(tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_publish_with_a_bad_bucket_variable_is_one_line_not_a_traceback(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("NOTICES_S3_BUCKET", "Bad_Bucket!")
     assert main(["publish", "--schools", "schools", "--shared-data", "shared_data", "--dry-run"]) == 1
     err = capsys.readouterr().err.splitlines()
@@ -185,7 +190,22 @@ def test_flags_and_variables_are_refused_before_reaching_boto3(monkeypatch: pyte
 
 @pytest.mark.parametrize(
     "bucket",
-    ["ab", "a" * 64, "-abc", "abc-", "ab..cd", "10.0.0.1", "sthree-x", "amzn-s3-demo-x", "x-s3alias", "x--ol-s3", "x.mrap", "x--x-s3", "x--table-s3", "ABC"],
+    [
+        "ab",
+        "a" * 64,
+        "-abc",
+        "abc-",
+        "ab..cd",
+        "10.0.0.1",
+        "sthree-x",
+        "amzn-s3-demo-x",
+        "x-s3alias",
+        "x--ol-s3",
+        "x.mrap",
+        "x--x-s3",
+        "x--table-s3",
+        "ABC",
+    ],
 )
 def test_every_s3_bucket_naming_rule_is_enforced(bucket: str) -> None:
     with pytest.raises(ValueError):
@@ -198,7 +218,19 @@ def test_sample_trust_settings_still_pass() -> None:
 
 
 def test_setup_bucket_with_a_bad_flag_is_one_line_not_a_traceback(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["setup-bucket", "--schools", "schools", "--shared-data", "shared_data", "--endpoint-url", "https://s3.example.org", "--bucket", "Bad_Bucket!"])
+    code = main(
+        [
+            "setup-bucket",
+            "--schools",
+            "schools",
+            "--shared-data",
+            "shared_data",
+            "--endpoint-url",
+            "https://s3.example.org",
+            "--bucket",
+            "Bad_Bucket!",
+        ]
+    )
     assert code == 1
     assert capsys.readouterr().err.splitlines() == [
         "notices setup-bucket: --bucket: S3 bucket names are 3-63 lower-case letters, digits, dots and hyphens, "

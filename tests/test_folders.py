@@ -25,7 +25,9 @@ def test_nothing_found_says_where_it_looked(tmp_path: Path) -> None:
     with pytest.raises(ConfigNotFound, match="--schools .*: no such folder"):
         find_folder(tmp_path / "missing", "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=tmp_path, env={})
     with pytest.raises(ConfigNotFound, match=r"\$NOTICES_SCHOOLS is .*, which is not a folder"):
-        find_folder(None, "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=tmp_path, env={"NOTICES_SCHOOLS": str(tmp_path / "x")})
+        find_folder(
+            None, "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=tmp_path, env={"NOTICES_SCHOOLS": str(tmp_path / "x")}
+        )
 
 
 def test_templates_and_fonts_are_found() -> None:

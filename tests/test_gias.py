@@ -42,10 +42,24 @@ IMPORTED = {
 # What GIAS does not know, per file: exactly what validate must list (field names, not messages).
 TODO_FIELDS = {
     "_trust.yaml": {
-        "company_number", "registered_address.lines[0]", "registered_address.town", "registered_address.postcode",
-        "ico_registration", "website", "dpo.name", "dpo.email", "dpo.phone", "dpo.address.lines[0]", "dpo.address.town",
-        "dpo.address.postcode", "complaints.contact", "complaints.url", "defaults.retention.policy_url",
-        "defaults.local_recipients", "publishing.bucket", "approval.approvers[0].name",
+        "company_number",
+        "registered_address.lines[0]",
+        "registered_address.town",
+        "registered_address.postcode",
+        "ico_registration",
+        "website",
+        "dpo.name",
+        "dpo.email",
+        "dpo.phone",
+        "dpo.address.lines[0]",
+        "dpo.address.town",
+        "dpo.address.postcode",
+        "complaints.contact",
+        "complaints.url",
+        "defaults.retention.policy_url",
+        "defaults.local_recipients",
+        "publishing.bucket",
+        "approval.approvers[0].name",
     },
     "st-aidans-church-of-england-primary-school.yaml": {"email", "local_recipients"},
     "bronte-academy.yaml": {"email", "local_recipients"},
@@ -67,7 +81,9 @@ def _notices(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int
     return code, out.out, out.err
 
 
-def _import(capsys: pytest.CaptureFixture[str], csv: Path = FIRST, *extra: str, trust: str = "Meadowbank Learning Trust") -> tuple[int, str, str]:
+def _import(
+    capsys: pytest.CaptureFixture[str], csv: Path = FIRST, *extra: str, trust: str = "Meadowbank Learning Trust"
+) -> tuple[int, str, str]:
     return _notices(capsys, "import-gias", csv, "--trust", trust, "--out", "schools", *extra)
 
 
@@ -119,19 +135,33 @@ def test_validate_lists_exactly_the_todos_with_their_lines(here: Path, capsys: p
         assert error["message"].startswith('still "TODO" from import-gias: ') and len(error["message"]) > 40, error
         line = (here / "schools" / name).read_text(encoding="utf-8").splitlines()[error["line"] - 1]
         key = error["field"].split(".")[-1].removesuffix("[0]")
-        assert "TODO (import-gias)" in line and (line.lstrip().startswith(f"{key}:") or line.lstrip().startswith("- ")), (error, line)
+        assert "TODO (import-gias)" in line and (line.lstrip().startswith(f"{key}:") or line.lstrip().startswith("- ")), (
+            error,
+            line,
+        )
     assert found == TODO_FIELDS
     assert len(result["errors"]) == sum(len(v) for v in TODO_FIELDS.values())  # nothing else, nothing twice
 
 
 # A DPO's answers, by the last part of the field validate names.
 ANSWERS = {
-    "company_number": '"09990001"', "ico_registration": "Z9990001", "lines[0]": "1 Example Road", "town": "Exampleton",
-    "postcode": "EX1 2MB", "website": "https://www.example.org/", "name": "Alex Example", "email": "office@example.org",
-    "phone": '"01632 960000"', "contact": "Please raise a concern with our data protection officer first.",
-    "url": "https://www.example.org/complaints", "policy_url": "https://www.example.org/retention",
-    "bucket": "test-notices", "phase": "Not applicable", "headteacher": "Mr Riley Example",
-    "statutory_low_age": "2", "statutory_high_age": "5",
+    "company_number": '"09990001"',
+    "ico_registration": "Z9990001",
+    "lines[0]": "1 Example Road",
+    "town": "Exampleton",
+    "postcode": "EX1 2MB",
+    "website": "https://www.example.org/",
+    "name": "Alex Example",
+    "email": "office@example.org",
+    "phone": '"01632 960000"',
+    "contact": "Please raise a concern with our data protection officer first.",
+    "url": "https://www.example.org/complaints",
+    "policy_url": "https://www.example.org/retention",
+    "bucket": "test-notices",
+    "phase": "Not applicable",
+    "headteacher": "Mr Riley Example",
+    "statutory_low_age": "2",
+    "statutory_high_age": "5",
     "local_recipients": "[{name: Exampleshire County Council, purpose: admissions and attendance, lawful_basis: legal_obligation}]",
 }
 
@@ -171,13 +201,17 @@ def test_update_changes_gias_fields_and_keeps_the_dpos_edits_and_comments(here: 
     (schools / "bronte-academy.yaml").rename(schools / "bronte.yaml")
     bronte = schools / "bronte.yaml"
     text = bronte.read_text(encoding="utf-8")
-    text = re.sub(r'^email: .*$', "email: office@bronte.example.org  # from the office, 3 November", text, flags=re.M)
+    text = re.sub(r"^email: .*$", "email: office@bronte.example.org  # from the office, 3 November", text, flags=re.M)
     text += "# Reviewed by the DPO\nrecipient_overrides:\n  ofsted:\n    include: true\n    reason: Always shared.\n"
     bronte.write_text(text, encoding="utf-8")
     aidan = schools / "st-aidans-church-of-england-primary-school.yaml"
-    aidan.write_text(aidan.read_text(encoding="utf-8").replace('"01632960101"', '"01632 960 101"  # the office asked'), encoding="utf-8")
+    aidan.write_text(
+        aidan.read_text(encoding="utf-8").replace('"01632960101"', '"01632 960 101"  # the office asked'), encoding="utf-8"
+    )
     brook = schools / "brookfield-special-school.yaml"
-    brook.write_text(re.sub(r"^phase: .*$", "phase: Not applicable", brook.read_text(encoding="utf-8"), flags=re.M), encoding="utf-8")
+    brook.write_text(
+        re.sub(r"^phase: .*$", "phase: Not applicable", brook.read_text(encoding="utf-8"), flags=re.M), encoding="utf-8"
+    )
     before = {p.name: p.read_bytes() for p in schools.iterdir()}
 
     code, out, _ = _import(capsys, LATER)  # no --update: nothing is written
@@ -245,7 +279,9 @@ def test_an_export_resaved_as_utf8_by_excel_is_read_too(here: Path, capsys: pyte
 
 def test_a_todo_marker_replaces_the_fields_generic_error(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tree / "schools" / "oakfield-primary.yaml"
-    text = path.read_text(encoding="utf-8").replace("email: office@oakfield-primary.example.org", 'email: "TODO (import-gias): the office email"')
+    text = path.read_text(encoding="utf-8").replace(
+        "email: office@oakfield-primary.example.org", 'email: "TODO (import-gias): the office email"'
+    )
     path.write_text(text.replace("headteacher: Mr Sam Example", "headteacher: TODO"), encoding="utf-8")
     code, out, err = _notices(capsys, "validate", "--schools", "schools", "--shared-data", "shared_data")
     assert code == 1
@@ -267,17 +303,27 @@ def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Example:\n  notices import-gias " in capsys.readouterr().out
 
 
-def test_readme_path_import_fill_validate_publish(here: Path, capsys: pytest.CaptureFixture[str], seaweed: Any, prefect_api: str) -> None:
+def test_readme_path_import_fill_validate_publish(
+    here: Path, capsys: pytest.CaptureFixture[str], seaweed: Any, prefect_api: str
+) -> None:
     assert _import(capsys)[0] == 0
     _, result = _validate(capsys)
     _fill_todos(here / "schools", result["errors"])
     assert _validate(capsys)[0] == 0
     env = dict(
-        os.environ, NOTICES_STATE_DIR=str(Path(seaweed.state_dir).parent), PREFECT_API_URL=prefect_api, NOTICES_S3_PREFIX="gias-e2e"
+        os.environ,
+        NOTICES_STATE_DIR=str(Path(seaweed.state_dir).parent),
+        PREFECT_API_URL=prefect_api,
+        NOTICES_S3_PREFIX="gias-e2e",
     )
     notices = str(Path(sys.executable).parent / "notices")
     published = subprocess.run(
-        [notices, "publish", "--schools", "schools", "--shared-data", str(SHARED)], cwd=here, env=env, capture_output=True, text=True, timeout=300
+        [notices, "publish", "--schools", "schools", "--shared-data", str(SHARED)],
+        cwd=here,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert published.returncode == 0, published.stderr
     urls = dict(re.findall(r"^published\s+(\S+) v1 \(first edition\) (http://\S+)$", published.stdout, re.M))

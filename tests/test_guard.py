@@ -46,7 +46,9 @@ def _after(how: str) -> list[bytes]:
     """The command lines of the run's processes left once the script ended ``how``."""
     marker = uuid.uuid4().hex
     env = dict(os.environ, GUARD_TEST=marker, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    run = subprocess.Popen([sys.executable, "-c", SCRIPT, how], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    run = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, how], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     assert run.stdout is not None and run.stdout.readline() == "started\n"
     if how == "hang":
         run.send_signal(signal.SIGKILL)

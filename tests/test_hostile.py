@@ -18,8 +18,31 @@ from flows.notice.prepare import prepare
 
 from .conftest import SCHOOLS
 
-SNIPPETS = [b"{", b"}", b"[", b"]", b": ", b"- ", b"&a ", b"*a", b"!!binary ", b"\t", b"\xff\xfe", b"\x00",
-            b"'", b'"', b"\n  ", b"<<: ", b"~", b"? ", b"%YAML 1.1\n", b"---\n", b"...\n", b"1e99999", b"0o777"]
+SNIPPETS = [
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b": ",
+    b"- ",
+    b"&a ",
+    b"*a",
+    b"!!binary ",
+    b"\t",
+    b"\xff\xfe",
+    b"\x00",
+    b"'",
+    b'"',
+    b"\n  ",
+    b"<<: ",
+    b"~",
+    b"? ",
+    b"%YAML 1.1\n",
+    b"---\n",
+    b"...\n",
+    b"1e99999",
+    b"0o777",
+]
 
 
 def _mangle(data: bytes, rng: random.Random) -> bytes:
@@ -101,14 +124,21 @@ def test_jinja_syntax_in_a_field_is_rendered_literally_never_evaluated(tree: Pat
     for name in ("index.html", "fragment.html", "notice.md", "notice.json"):
         body = files[name].decode("utf-8")
         assert "1337" not in body, name  # 7*191 was never evaluated
-        assert "{{ 7*191 }}" in body or "{{ 7*191 }}".replace(" ", "") in body or "\\{\\{ 7\\*191 \\}\\}" in body or "{{ 7\\*191 }}" in body, name
+        assert (
+            "{{ 7*191 }}" in body
+            or "{{ 7*191 }}".replace(" ", "") in body
+            or "\\{\\{ 7\\*191 \\}\\}" in body
+            or "{{ 7\\*191 }}" in body
+        ), name
     assert json.loads(files["notice.json"])["school"]["name"] == "Oak {{ 7*191 }} {% if true %}x{% endif %}"
 
 
 def test_script_and_markup_in_a_name_are_valid_text(tree: Path) -> None:
     # Refusing them would not make output safer (escaping does that) and would stop a school
     # called "St Mary & St John <Juniors>"; the inert-output tests check the escaping.
-    _school_with(tree, name="<script>alert(1)</script> & **bold** [x](javascript:alert(1))", headteacher="<img src=x onerror=alert(1)>")
+    _school_with(
+        tree, name="<script>alert(1)</script> & **bold** [x](javascript:alert(1))", headteacher="<img src=x onerror=alert(1)>"
+    )
     prepared = prepare(tree / "schools", tree / "shared_data", only=("oakfield-primary",))
     assert prepared.errors == () and len(prepared.notices) == 1
 
@@ -117,20 +147,37 @@ def test_script_and_markup_in_a_name_are_valid_text(tree: Path) -> None:
 
 
 def _hostile_manifest() -> Manifest:
-    edition = dict(presentation_hash="b", dataset_edition="2026-1\x1b[2J", template_version="1", published_at="2026-11-28T17:30:00Z")
+    edition = dict(
+        presentation_hash="b", dataset_edition="2026-1\x1b[2J", template_version="1", published_at="2026-11-28T17:30:00Z"
+    )
     return Manifest(
         slug="oakfield-primary",
         urn="990002",
         name="Oak\x1b]0;pwned\x07",
         editions=(
             Edition(number=1, change_class="minor", content_hash="sha256:1", **edition),
-            Edition(number=2, change_class="material", changes=("name: Oak → Oak\x1b[31mRED\u202e",), approved_by="Ms \x1b[8mHidden", approval_note="ok\x9b2J", content_hash="sha256:2", **edition),
+            Edition(
+                number=2,
+                change_class="material",
+                changes=("name: Oak → Oak\x1b[31mRED\u202e",),
+                approved_by="Ms \x1b[8mHidden",
+                approval_note="ok\x9b2J",
+                content_hash="sha256:2",
+                **edition,
+            ),
         ),
     )
 
 
 def _args(**values: object) -> argparse.Namespace:
-    defaults: dict[str, object] = {"slug": "oakfield-primary", "json": False, "command": "history", "from_": None, "to": "2", "redline": None}
+    defaults: dict[str, object] = {
+        "slug": "oakfield-primary",
+        "json": False,
+        "command": "history",
+        "from_": None,
+        "to": "2",
+        "redline": None,
+    }
     return argparse.Namespace(**{**defaults, **values})
 
 
@@ -148,11 +195,15 @@ def test_history_shows_control_characters_as_escapes(monkeypatch: pytest.MonkeyP
     assert data[1]["approved_by"] == "Ms \x1b[8mHidden" and data[1]["changes"] == ["name: Oak → Oak\x1b[31mRED\u202e"]
 
 
-def test_diff_shows_control_characters_as_escapes(sample, env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_diff_shows_control_characters_as_escapes(
+    sample, env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     notice = next(n for n in sample.notices if n.slug == "oakfield-primary")
     text = render_dataset_text(notice.dataset)
     # Built without validation: what an older version could have published.
-    hostile = notice.model_copy(update={"school": notice.school.model_copy(update={"headteacher": "Mx \x1b[2J\x1b[31mEvil\u202e"})})
+    hostile = notice.model_copy(
+        update={"school": notice.school.model_copy(update={"headteacher": "Mx \x1b[2J\x1b[31mEvil\u202e"})}
+    )
     bodies = {1: render_notice(env, notice, text, pdf=False).files, 2: render_notice(env, hostile, text, pdf=False).files}
 
     class Store:

@@ -30,12 +30,22 @@ def _pub(seaweed) -> S3Publisher:
 
 def _plant(seaweed, prefix: str, holder: Holder) -> None:
     """A lease left by someone else (a dead run, or one on another machine)."""
-    _pub(seaweed).put(lease_key(prefix), json.dumps(holder.__dict__).encode(), content_type="application/json", cache_control="no-store")
+    _pub(seaweed).put(
+        lease_key(prefix), json.dumps(holder.__dict__).encode(), content_type="application/json", cache_control="no-store"
+    )
 
 
 def _stranger(**changes: object) -> Holder:
     now = time.time()
-    base = {"run": "other-run", "host": "elsewhere.example.org", "boot": "b", "pid": 1, "process_start": "1", "taken_at": now, "expires_at": now + 60}
+    base = {
+        "run": "other-run",
+        "host": "elsewhere.example.org",
+        "boot": "b",
+        "pid": 1,
+        "process_start": "1",
+        "taken_at": now,
+        "expires_at": now + 60,
+    }
     return Holder(**{**base, **changes})  # type: ignore[arg-type]
 
 
@@ -130,16 +140,22 @@ def _servers_of(pid: int) -> list[int]:
     return found
 
 
-def test_a_killed_publish_leaves_no_prefect_server_and_never_blocks_the_next(seaweed, tree: Path, prefix: str, tmp_path: Path) -> None:
+def test_a_killed_publish_leaves_no_prefect_server_and_never_blocks_the_next(
+    seaweed, tree: Path, prefix: str, tmp_path: Path
+) -> None:
     """Ephemeral mode (no PREFECT_API_URL), as `make run` uses it: killed while holding the lock."""
     with KillProxy(seaweed.endpoint_url) as proxy:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
         env.update(
             PREFECT_HOME=str(tmp_path / "prefect-home"),
-            NOTICES_S3_ENDPOINT=proxy.url, NOTICES_S3_BUCKET=seaweed.bucket, NOTICES_S3_PREFIX=prefix,
+            NOTICES_S3_ENDPOINT=proxy.url,
+            NOTICES_S3_BUCKET=seaweed.bucket,
+            NOTICES_S3_PREFIX=prefix,
             NOTICES_PUBLIC_BASE_URL=f"{seaweed.endpoint_url}/{seaweed.bucket}/",
-            AWS_ACCESS_KEY_ID=seaweed.access_key, AWS_SECRET_ACCESS_KEY=seaweed.secret_key,
-            NOTICES_SCHOOLS=str(tree / "schools"), NOTICES_SHARED_DATA=str(tree / "shared_data"),
+            AWS_ACCESS_KEY_ID=seaweed.access_key,
+            AWS_SECRET_ACCESS_KEY=seaweed.secret_key,
+            NOTICES_SCHOOLS=str(tree / "schools"),
+            NOTICES_SHARED_DATA=str(tree / "shared_data"),
         )
         args = [NOTICES, "publish", "--school", "oakfield-primary"]
         process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -158,7 +174,9 @@ def test_a_killed_publish_leaves_no_prefect_server_and_never_blocks_the_next(sea
         assert process.returncode == -signal.SIGKILL
         assert servers, "no temporary Prefect server was seen"
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and any(Path(f"/proc/{s}").exists() and SERVER_MARK in Path(f"/proc/{s}/cmdline").read_bytes() for s in servers):
+        while time.monotonic() < deadline and any(
+            Path(f"/proc/{s}").exists() and SERVER_MARK in Path(f"/proc/{s}/cmdline").read_bytes() for s in servers
+        ):
             time.sleep(0.2)
         orphans = [s for s in servers if Path(f"/proc/{s}").exists() and SERVER_MARK in Path(f"/proc/{s}/cmdline").read_bytes()]
         assert not orphans, f"Prefect server(s) {orphans} outlived the killed command"

@@ -35,9 +35,7 @@ def test_all_invalid_files_are_reported_in_one_run(tree: Path) -> None:
     for name in CASES:
         shutil.copy(INVALID / f"{name}.yaml", tree / "schools" / f"{name}.yaml")
     prepared = prepare(tree / "schools", tree / "shared_data")
-    expected = sorted(
-        line for name in CASES for line in (INVALID / f"{name}.expected").read_text(encoding="utf-8").splitlines()
-    )
+    expected = sorted(line for name in CASES for line in (INVALID / f"{name}.expected").read_text(encoding="utf-8").splitlines())
     assert sorted(str(e) for e in prepared.errors) == expected
     assert sorted(prepared.broken) == sorted(CASES)
     assert len(prepared.notices) == 6
@@ -146,10 +144,22 @@ def test_school_value_replaces_trust_default(sample) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("2026-02-30", "'2026-02-30' is not a real date (day is out of range for month); YAML reads a value written like this as a date: correct it, or put it in quotes if it is text"),
-        ("1" * 5000, "a number 5,000 digits long (11111111111111111111111…); no field takes a number that long: check the value, or put it in quotes if it is text"),
-        ("0x" + "f" * 40, "a number 42 digits long (0xfffffffffffffffffffff…); no field takes a number that long: check the value, or put it in quotes if it is text"),
-        ("1.0e+400", "YAML reads 1.0e+400 as the special number infinity, which no field takes; write the value out, or put it in quotes if it is text"),
+        (
+            "2026-02-30",
+            "'2026-02-30' is not a real date (day is out of range for month); YAML reads a value written like this as a date: correct it, or put it in quotes if it is text",
+        ),
+        (
+            "1" * 5000,
+            "a number 5,000 digits long (11111111111111111111111…); no field takes a number that long: check the value, or put it in quotes if it is text",
+        ),
+        (
+            "0x" + "f" * 40,
+            "a number 42 digits long (0xfffffffffffffffffffff…); no field takes a number that long: check the value, or put it in quotes if it is text",
+        ),
+        (
+            "1.0e+400",
+            "YAML reads 1.0e+400 as the special number infinity, which no field takes; write the value out, or put it in quotes if it is text",
+        ),
         ("!!bool maybe", "'maybe' cannot be read as YAML 'bool'; write a plain value"),
         ("!!timestamp soon", "'soon' cannot be read as YAML 'timestamp'; write a plain value"),
         ("!!map x", "YAML tag 'tag:yaml.org,2002:map' on a single value is not supported; write a plain value"),

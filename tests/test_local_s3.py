@@ -258,7 +258,9 @@ def test_master_admin_endpoints_refuse_anonymous_calls(own_s3: local_s3.LocalS3)
     assert client.get_object(Bucket=BUCKET, Key="admin/after.json")["Body"].read() == b"[]"
 
 
-def test_the_state_folder_is_per_user_and_a_running_store_is_named_not_doubled(seaweed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_state_folder_is_per_user_and_a_running_store_is_named_not_doubled(
+    seaweed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("NOTICES_STATE_DIR")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
     assert local_s3.default_state_dir() == tmp_path / "xdg" / "trust-notices" / "s3"

@@ -86,7 +86,9 @@ def test_a_weed_that_keeps_panicking_is_reported_with_the_logs_last_lines(fake_w
     logged = log.read_text().splitlines()
     assert len(logged) == 3 * 6  # each start's 6 lines, all kept
     error = result.stderr.splitlines()
-    quoted = error[error.index(f"notices s3 start: SeaweedFS exited with status 2 (after 3 attempts); the last 18 lines of {log}:") + 1 :]
+    quoted = error[
+        error.index(f"notices s3 start: SeaweedFS exited with status 2 (after 3 attempts); the last 18 lines of {log}:") + 1 :
+    ]
     assert quoted == [f"    {line}" for line in logged]
     assert error[-1] == "    github.com/seaweedfs/seaweedfs/weed/server.(*MasterServer).SetRaftServer(0x0, 0xc000a1e000)"
     assert "    panic: runtime error: invalid memory address or nil pointer dereference" in error
@@ -106,11 +108,15 @@ def test_a_taken_port_is_said_at_once_and_never_retried(fake_weed: Path, tmp_pat
     assert not fake_weed.exists()  # weed was never started
 
 
-def test_a_state_folder_too_long_for_weeds_sockets_is_said_at_once(fake_weed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_state_folder_too_long_for_weeds_sockets_is_said_at_once(
+    fake_weed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """weed failed all three attempts on such a folder, its reason buried in its log."""
     monkeypatch.setenv("FAKE_WEED_FAILS", "0")
     deep = tmp_path / ("d" * (120 - len(str(tmp_path))))
-    with pytest.raises(local_s3.LocalS3Error, match="too long a path for its unix sockets .* set NOTICES_STATE_DIR to a shorter folder"):
+    with pytest.raises(
+        local_s3.LocalS3Error, match="too long a path for its unix sockets .* set NOTICES_STATE_DIR to a shorter folder"
+    ):
         local_s3.start(deep, port=_free_base_port())
     assert not fake_weed.exists() and not deep.exists()  # weed never started, nothing written
 

@@ -39,33 +39,69 @@ from .conftest import TEMPLATES
 # to 300 characters, so each string gets two of them in turn: every part lands in many fields.
 PARTS = (
     "<svg onload=\"document.title='X'\"></svg>",
-    "<img src=x onerror=\"window.__pwned=1\">",
+    '<img src=x onerror="window.__pwned=1">',
     "<script>window.__pwned=1</script>",
-    "<iframe srcdoc=\"<script>top.__pwned=1</script>\"></iframe>",
+    '<iframe srcdoc="<script>top.__pwned=1</script>"></iframe>',
     "[x](javascript:window.__pwned=1)",
     "<javascript:window.__pwned=1>",
     "![i](data:text/html,hi)",
-    "<a href=\"javascript:window.__pwned=1\">a</a>",
-    "{{ 7*7 }} *b* _u_ `c` | p {: onclick=\"window.__pwned=1\" }",
-    "<object data=\"x\"></object><embed src=\"x\">",
+    '<a href="javascript:window.__pwned=1">a</a>',
+    '{{ 7*7 }} *b* _u_ `c` | p {: onclick="window.__pwned=1" }',
+    '<object data="x"></object><embed src="x">',
 )
 PAYLOAD = " ".join(PARTS)
 # A raw HTML block needs "<" at the start of a line: the value's first character (every value
 # starts with a tag) and, in prose, a line after a blank one.
 LEADS = tuple(p for p in PARTS if p.startswith("<"))
-BLOCK = "\n\n<div onmouseover=\"window.__pwned=1\"><script>window.__pwned=1</script></div>\n\n"
-PROSE = {"paragraphs", "paragraphs_after_list", "introduction", "opt_out", "list_items", "source", "attribution",
-         "statutory_requirement", "if_not_given", "international_transfers", "automated_decision_making", "statement", "contact"}
+BLOCK = '\n\n<div onmouseover="window.__pwned=1"><script>window.__pwned=1</script></div>\n\n'
+PROSE = {
+    "paragraphs",
+    "paragraphs_after_list",
+    "introduction",
+    "opt_out",
+    "list_items",
+    "source",
+    "attribution",
+    "statutory_requirement",
+    "if_not_given",
+    "international_transfers",
+    "automated_decision_making",
+    "statement",
+    "contact",
+}
 # The loader refuses tags and inline links in the dataset's Markdown prose; what it accepts
 # still tries: a reference definition to a script link, an attribute list with a handler.
-REFERENCE = "[pwn] {: onclick=\"window.__pwned=1\" } {{ 7*7 }}\n\n[pwn]: javascript:window.__pwned=1\n\n"
+REFERENCE = '[pwn] {: onclick="window.__pwned=1" } {{ 7*7 }}\n\n[pwn]: javascript:window.__pwned=1\n\n'
 DATASET_MARKDOWN = {"paragraphs", "list_items", "paragraphs_after_list", "opt_out", "introduction"}
 # Keys whose values are checked by a validator (or pick a file), so a payload would only be refused.
 VALIDATED = {
-    "urn", "phase", "email", "phone", "postcode", "website", "url", "link", "policy_url", "colour",
-    "lawful_basis", "company_number", "ico_registration", "endpoint_url", "bucket", "public_base_url",
-    "statutory_low_age", "statutory_high_age", "include", "region", "prefix", "id", "phases", "slug",
-    "body", "dataset_edition", "where",
+    "urn",
+    "phase",
+    "email",
+    "phone",
+    "postcode",
+    "website",
+    "url",
+    "link",
+    "policy_url",
+    "colour",
+    "lawful_basis",
+    "company_number",
+    "ico_registration",
+    "endpoint_url",
+    "bucket",
+    "public_base_url",
+    "statutory_low_age",
+    "statutory_high_age",
+    "include",
+    "region",
+    "prefix",
+    "id",
+    "phases",
+    "slug",
+    "body",
+    "dataset_edition",
+    "where",
 }
 ACTIVE_TAGS = {"script", "iframe", "frame", "svg", "math", "img", "object", "embed", "link", "meta", "base", "form", "style"}
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "srcdoc", "poster"}
@@ -175,18 +211,30 @@ def markdown_documents(sample: Prepared, poisoned: Prepared) -> dict[str, str]:
         docs[f"{notice.slug}-pupils"] = files["for-pupils.md"].decode()  # the pupils' version, from the same values
         old = clean[notice.slug]
         changes, change_class = describe_changes(json.loads(old["notice.json"]), json.loads(files["notice.json"]))
-        results.append(SchoolResult(
-            slug=notice.slug, status="held", edition=2, url="https://notices.example.org/x/index.html",
-            change_class=change_class, changes=changes, error=PAYLOAD, name=notice.school.name,
-            diff=unified_diff(old["notice.md"].decode(), docs[f"{notice.slug}-draft"], "v1", "draft"),
-            approved_by=f"{LEADS[3]} {PAYLOAD}", notes=(PAYLOAD, BLOCK),
-        ))
+        results.append(
+            SchoolResult(
+                slug=notice.slug,
+                status="held",
+                edition=2,
+                url="https://notices.example.org/x/index.html",
+                change_class=change_class,
+                changes=changes,
+                error=PAYLOAD,
+                name=notice.school.name,
+                diff=unified_diff(old["notice.md"].decode(), docs[f"{notice.slug}-draft"], "v1", "draft"),
+                approved_by=f"{LEADS[3]} {PAYLOAD}",
+                notes=(PAYLOAD, BLOCK),
+            )
+        )
     # An edition's notice.md (stamped) as well as the drafts; the stamp adds no configuration value.
     docs["edition"] = _render(poisoned.notices[0], EditionStamp(2, "2026-11-28T10:00:00Z"))["notice.md"].decode()
     run = RunResult(Target("b", "p", "https://notices.example.org/", None, None, True), results, {"PUT": 1})
     docs["report"] = report.full_report(run, f"Run {PAYLOAD}")
     docs["school-changes"] = report.school_changes(results[0])
-    links = {r.slug: {"changes.html": "javascript:window.__pwned=1", "index.html": f"https://x.example.org/?{PAYLOAD}"} for r in results}
+    links = {
+        r.slug: {"changes.html": "javascript:window.__pwned=1", "index.html": f"https://x.example.org/?{PAYLOAD}"}
+        for r in results
+    }
     docs["approval-request"] = report.approval_request(results, links, 60)
     rows = report.table_rows(run)
     # Prefect renders each table cell as Markdown; as one GFM table it must hold together too.
@@ -248,7 +296,9 @@ def test_only_web_and_mail_links_survive(rendered_html: dict[str, str]) -> None:
     assert hrefs and all(h.startswith(("https://", "http://", "mailto:")) for h in hrefs), sorted(hrefs)
 
 
-@pytest.mark.parametrize("value", ["1. one", "2) two", "# h", "- l", "+ l", "* l", "===", "---", "> q", "    code", "`c`", "a | b", "~~s~~"])
+@pytest.mark.parametrize(
+    "value", ["1. one", "2) two", "# h", "- l", "+ l", "* l", "===", "---", "> q", "    code", "`c`", "a | b", "~~s~~"]
+)
 def test_a_value_at_the_start_of_a_line_makes_no_block(value: str) -> None:
     """Escaping happens only where syntax could start, but there it always does: plain paragraphs."""
 
@@ -256,7 +306,11 @@ def test_a_value_at_the_start_of_a_line_makes_no_block(value: str) -> None:
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
             seen.add(tag)
 
-    for text in (escape_markdown(value), f"Line one  \n{escape_markdown(value)}", f"| a |\n| --- |\n| {escape_markdown(value)} |"):
+    for text in (
+        escape_markdown(value),
+        f"Line one  \n{escape_markdown(value)}",
+        f"| a |\n| --- |\n| {escape_markdown(value)} |",
+    ):
         for renderer, render in RENDERERS.items():
             seen: set[str] = set()
             Tags().feed(render(text))
@@ -316,7 +370,10 @@ def load_in_browser(browser: Any, urls: dict[str, str], *, bypass_csp: bool = Tr
 def write_page(folder: Path, name: str, body: str) -> Path:
     """``body`` in a page of its own, titled "clean", as a school's website would show it (no CSP)."""
     path = folder / f"{name}.html"
-    path.write_text(f'<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>clean</title></head><body>{body}</body></html>', encoding="utf-8")
+    path.write_text(
+        f'<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>clean</title></head><body>{body}</body></html>',
+        encoding="utf-8",
+    )
     return path
 
 

@@ -123,7 +123,9 @@ def _read_lines(stream: object, watch: Watch) -> None:
 def run_until(env: dict[str, str], cwd: Path, marker: str, moment: Milestone | None, limit_s: float = 180) -> Watch:
     """Start `notices publish`; SIGKILL it when ``moment`` is reached (None: let it finish)."""
     watch = Watch()
-    process = subprocess.Popen([NOTICES, "publish"], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [NOTICES, "publish"], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     # Prefect's server inherits stderr: read it on the side, never waiting for its end.
     threading.Thread(target=_read_lines, args=(process.stderr, watch), daemon=True).start()
     deadline = time.monotonic() + limit_s
@@ -171,7 +173,9 @@ def _stop_store(env: dict[str, str]) -> None:
     subprocess.run([NOTICES, "s3", "stop"], env=env, capture_output=True, timeout=60)
 
 
-def test_a_publish_killed_at_any_moment_of_start_up_leaves_no_process(publish_env: dict[str, str], tree: Path, tmp_path: Path) -> None:
+def test_a_publish_killed_at_any_moment_of_start_up_leaves_no_process(
+    publish_env: dict[str, str], tree: Path, tmp_path: Path
+) -> None:
     # A first, whole run migrates Prefect's new database (a kill mid-migration is not what is
     # tested) and shows the milestones. It leaves the store it started, as `make run` does;
     # once that is stopped nothing of the run remains.
@@ -196,7 +200,9 @@ def test_a_publish_killed_at_any_moment_of_start_up_leaves_no_process(publish_en
         _stop_store(env)
     for name, (watch, left, gone_in) in results.items():
         seen = sorted(watch.seen, key=watch.seen.__getitem__)
-        print(f"{name:<46} killed at {watch.seen['exit']:4.1f} s, seen {seen}; left {sorted(left.values()) or f'nothing after {gone_in:.1f} s'}")
+        print(
+            f"{name:<46} killed at {watch.seen['exit']:4.1f} s, seen {seen}; left {sorted(left.values()) or f'nothing after {gone_in:.1f} s'}"
+        )
     assert all(watch.killed for watch, _, _ in results.values()), "a run finished before its moment"
     assert not {name: left for name, (_, left, _) in results.items() if left}, "processes outlived a killed publish"
 

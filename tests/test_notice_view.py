@@ -27,7 +27,10 @@ def test_law_or_condition_joins_what_there_is() -> None:
 def test_local_recipient_basis_cell() -> None:
     with_law = LocalRecipient(name="LA", purpose="admissions", lawful_basis="legal_obligation", legislation="Education Act 1996")
     without = LocalRecipient(name="Caterer", purpose="lunches", lawful_basis="contract")
-    assert basis_with_law(with_law.lawful_basis, with_law.legislation) == "Article 6(1)(c) UK GDPR: legal obligation; Education Act 1996"
+    assert (
+        basis_with_law(with_law.lawful_basis, with_law.legislation)
+        == "Article 6(1)(c) UK GDPR: legal obligation; Education Act 1996"
+    )
     assert basis_with_law(without.lawful_basis, without.legislation) == "Article 6(1)(b) UK GDPR: contract"
 
 
@@ -46,8 +49,20 @@ def test_sections_in_order_with_the_dataset_title(sample) -> None:
     dataset = sample.notices[0].dataset
     sections = notice_sections(dataset.model_copy(update={"title": "What the DfE shares"}))
     assert [sid for sid, _ in sections] == [
-        "who-we-are", "dpo", "information", "why", "source", "statutory", "sharing",
-        "dfe", "transfers", "retention", "automated", "rights", "complaints", "about",
+        "who-we-are",
+        "dpo",
+        "information",
+        "why",
+        "source",
+        "statutory",
+        "sharing",
+        "dfe",
+        "transfers",
+        "retention",
+        "automated",
+        "rights",
+        "complaints",
+        "about",
     ]
     assert dict(sections)["dfe"] == "What the DfE shares"
     assert dict(sections)["who-we-are"] == "Who we are"
@@ -62,13 +77,22 @@ def test_view_of_a_sample_notice(sample, dataset_text) -> None:
     overridden = {d.recipient_id for d in notice.decisions if d.decided_by == "override" and d.applies}
     assert {r.id for r in view.dfe_recipients if r.override_reason} == overridden
     purposes = notice.purposes + (Purpose(purpose="x", lawful_basis="consent"),)  # public task would need its law
-    assert view_notice(notice.model_copy(update={"purposes": purposes}), dataset_text).purposes[-1].law_or_condition == NO_CONDITION
+    assert (
+        view_notice(notice.model_copy(update={"purposes": purposes}), dataset_text).purposes[-1].law_or_condition == NO_CONDITION
+    )
 
 
 def test_one_changes_page_for_an_edition_and_for_diff(env) -> None:
     page = render_changes_page(
-        env, trust_name="Trust", colour="#1d4f91", school_name="A & B School", redline=Markup("<p><ins>x</ins></p>"),
-        changes=("Purpose added: x",), change_class="material", from_label="v1", to_label="draft",
+        env,
+        trust_name="Trust",
+        colour="#1d4f91",
+        school_name="A & B School",
+        redline=Markup("<p><ins>x</ins></p>"),
+        changes=("Purpose added: x",),
+        change_class="material",
+        from_label="v1",
+        to_label="draft",
     ).decode()
     assert "<h1>Privacy notice: changes from v1 to draft</h1>" in page
     assert "<title>Changes from v1 to draft – A &amp; B School</title>" in page

@@ -82,7 +82,12 @@ def test_two_schools_fragments_share_no_id(env: Any, sample: Any, dataset_text: 
         assert ids and len(ids) == len(set(ids)), slug
         assert all(i.startswith(f"tn-{urn}-") for i in ids), [i for i in ids if not i.startswith(f"tn-{urn}-")]
         # Every reference points inside the same fragment.
-        refs = {r for _, a in Tags(fragment).tags for name in ("aria-labelledby", "aria-describedby", "for") for r in a.get(name, "").split()}
+        refs = {
+            r
+            for _, a in Tags(fragment).tags
+            for name in ("aria-labelledby", "aria-describedby", "for")
+            for r in a.get(name, "").split()
+        }
         assert refs <= set(ids), refs - set(ids)
         clash = set(ids) & set(seen)
         assert not clash, f"{slug} and {seen.get(next(iter(clash)))} share {sorted(clash)[:3]}"
@@ -103,8 +108,12 @@ def test_the_fragment_has_no_inline_style_or_script_and_links_its_stylesheet(env
 
 
 def test_the_fragment_stylesheet_is_scoped_under_tn_notice() -> None:
-    rules = tinycss2.parse_stylesheet((TEMPLATES / "fragment.css").read_text(encoding="utf-8"), skip_comments=True, skip_whitespace=True)
-    assert rules and not [r for r in rules if r.type != "qualified-rule"], "only plain rules (no @import, no @media escaping the scope)"
+    rules = tinycss2.parse_stylesheet(
+        (TEMPLATES / "fragment.css").read_text(encoding="utf-8"), skip_comments=True, skip_whitespace=True
+    )
+    assert rules and not [r for r in rules if r.type != "qualified-rule"], (
+        "only plain rules (no @import, no @media escaping the scope)"
+    )
     for rule in rules:
         for selector in tinycss2.serialize(rule.prelude).split(","):
             assert re.match(r"\.tn-notice(?![\w-])", selector.strip()), selector
@@ -143,7 +152,13 @@ def published(seaweed: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     bases = {s.slug: s.url.rsplit("/", 1)[0] + "/" for s in result.schools if s.url}
     root = next(iter(bases.values())).rsplit("/", 3)[0] + "/"
     again = _publish(seaweed, prepare(tree / "schools", tree / "shared_data", only=TWO), "t/office")
-    return {"bases": bases, "root": root, "first": result, "again": again, "names": {n.slug: n.school.name for n in prepared.notices}}
+    return {
+        "bases": bases,
+        "root": root,
+        "first": result,
+        "again": again,
+        "names": {n.slug: n.school.name for n in prepared.notices},
+    }
 
 
 def _get(url: str, **headers: str) -> tuple[bytes, Any]:
@@ -156,14 +171,24 @@ def test_history_and_index_give_the_published_addresses_and_the_snippet(publishe
     for slug, base in published["bases"].items():
         page = Tags(_get(base + "history.html")[0].decode())
         hrefs = {a["href"] for t, a in page.tags if t == "a"}
-        wanted = {base + "index.html", base + "notice.json", base + "feed.xml", base + "fragment.html", published["root"] + "fragment.css"}
+        wanted = {
+            base + "index.html",
+            base + "notice.json",
+            base + "feed.xml",
+            base + "fragment.html",
+            published["root"] + "fragment.css",
+        }
         assert wanted <= hrefs, wanted - hrefs
         assert all(u.startswith("http://127.0.0.1:") for u in wanted)
         (snippet,) = page.textareas.values()
         assert f'href="{base}index.html"' in snippet and f'data-tn-fragment="{base}fragment.html"' in snippet
         assert html.escape(published["names"][slug], quote=False) in snippet
         assert index.textareas[f"embed-{slug}"] == snippet  # the trust index gives the same snippet
-        for url, kind in ((base + "notice.json", "application/json"), (base + "feed.xml", "application/atom+xml"), (base + "fragment.html", "text/html")):
+        for url, kind in (
+            (base + "notice.json", "application/json"),
+            (base + "feed.xml", "application/atom+xml"),
+            (base + "fragment.html", "text/html"),
+        ):
             assert _get(url)[1]["Content-Type"].startswith(kind), url
     summaries = [t for t, _ in index.tags if t == "summary"]
     assert len(summaries) == len(published["bases"])  # one <details> per school
@@ -290,7 +315,10 @@ def test_two_fragments_work_on_a_host_page_with_a_strict_csp(published: dict[str
             page.goto(host["url"])
             _wait(page, "document.querySelectorAll('.tn-notice').length === 2")
             _wait(page, "document.getElementById('json-result').textContent.startsWith('Edition')")
-            _wait(page, "document.querySelector('.tn-table-scroll') && getComputedStyle(document.querySelector('.tn-table-scroll')).overflowX === 'auto'")
+            _wait(
+                page,
+                "document.querySelector('.tn-table-scroll') && getComputedStyle(document.querySelector('.tn-table-scroll')).overflowX === 'auto'",
+            )
             assert errors == []  # nothing blocked by the host's CSP, no CORS failure
             assert page.text_content("#json-result") == f"Edition 1 of {published['names'][next(iter(published['bases']))]}"
             ids = page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)")

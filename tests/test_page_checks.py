@@ -69,7 +69,9 @@ def pages(seaweed, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     _publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix)
     school = tree / "schools" / f"{SLUG}.yaml"
     edited = school.read_text(encoding="utf-8").replace("Mr Sam Example", "Ms Jo Example")
-    school.write_text(edited + "  - name: Example Tutoring Ltd\n    purpose: tutoring\n    lawful_basis: public_task\n", encoding="utf-8")
+    school.write_text(
+        edited + "  - name: Example Tutoring Ltd\n    purpose: tutoring\n    lawful_basis: public_task\n", encoding="utf-8"
+    )
     result = _publish(seaweed, prepare(tree / "schools", tree / "shared_data", only=(SLUG,)), prefix)
     base = result.schools[0].url.rsplit("/", 1)[0]  # …/<slug>/privacy-notice
     root = base.rsplit("/", 2)[0]

@@ -72,23 +72,45 @@ def test_edition_note_and_markdown_show_uk_time(sample, env, dataset_text, stamp
 
 def _edition(number: int, published_at: str) -> Edition:
     return Edition(
-        number=number, content_hash="c" * 64, presentation_hash="p" * 64, dataset_edition="2025-26",
-        template_version="t", published_at=published_at, change_class="first" if number == 1 else "minor",
+        number=number,
+        content_hash="c" * 64,
+        presentation_hash="p" * 64,
+        dataset_edition="2025-26",
+        template_version="t",
+        published_at=published_at,
+        change_class="first" if number == 1 else "minor",
     )
 
 
 def test_history_and_changes_pages_show_uk_time(env) -> None:
-    manifest = Manifest(slug="oakfield-primary", urn="990002", name="Oakfield Primary", editions=(_edition(1, WINTER), _edition(2, SUMMER)))
+    manifest = Manifest(
+        slug="oakfield-primary", urn="990002", name="Oakfield Primary", editions=(_edition(1, WINTER), _edition(2, SUMMER))
+    )
     base = "https://notices.example.org/"
     office = office_links(base, "notices", manifest.slug, manifest.name)
-    page = _render(env, "history.html.j2", "#1d4f91", "Trust", manifest=manifest, office=office, fragment_css=office.stylesheet, host_csp=host_csp(base))
+    page = _render(
+        env,
+        "history.html.j2",
+        "#1d4f91",
+        "Trust",
+        manifest=manifest,
+        office=office,
+        fragment_css=office.stylesheet,
+        host_csp=host_csp(base),
+    )
     history = text_of(page.decode())
     assert "Published 15 January 2026 at 09:05 GMT." in history
     assert "Published 1 July 2026 at 17:30 BST." in history
     for edition, shown in ((_edition(2, SUMMER), "17:30 BST"), (_edition(3, WINTER), "09:05 GMT")):
         page = render_changes_page(
-            env, trust_name="Trust", colour="#1d4f91", school_name="Oakfield Primary", redline=None,
-            changes=(), change_class="minor", edition=edition,
+            env,
+            trust_name="Trust",
+            colour="#1d4f91",
+            school_name="Oakfield Primary",
+            redline=None,
+            changes=(),
+            change_class="minor",
+            edition=edition,
         )
         assert shown in text_of(page.decode())
     assert not re.search(r"\d{2}:\d{2}(:\d{2})?\s*(UTC|Z\b|\+00:00)", history)
@@ -131,7 +153,9 @@ def test_in_brief_links_every_point_to_its_section(sample, env, dataset_text, fo
         assert block.count("<li>") == 6  # who, what, sharing, rights, complaining (the ICO), contacts
         links = _Ids()
         links.feed(block)
-        assert links.hrefs == [f"{prefix}{s}" for s in ("who-we-are", "information", "sharing", "dfe", "rights", "complaints", "dpo")]
+        assert links.hrefs == [
+            f"{prefix}{s}" for s in ("who-we-are", "information", "sharing", "dfe", "rights", "complaints", "dpo")
+        ]
         page = _Ids()
         page.feed(html)
         assert set(links.hrefs) <= set(page.ids)  # every link lands on a section
@@ -188,4 +212,7 @@ def test_apostrophes_in_addresses_are_left_alone() -> None:
 
     assert curl_apostrophes("Email o'brien@example.org, it's open") == "Email o'brien@example.org, it’s open"
     assert typeset_markdown("[St Aidan's](<https://example.org/a'b>)") == "[St Aidan’s](<https://example.org/a'b>)"
-    assert typeset_html("<p title=\"it's\">it&#39;s</p><style>a{}/*it's*/</style>") == "<p title=\"it's\">it’s</p><style>a{}/*it's*/</style>"
+    assert (
+        typeset_html("<p title=\"it's\">it&#39;s</p><style>a{}/*it's*/</style>")
+        == "<p title=\"it's\">it’s</p><style>a{}/*it's*/</style>"
+    )

@@ -124,7 +124,9 @@ def test_worker_processes_make_the_same_pdf_on_every_core(notice_html: str, monk
     assert all(m == render_pdf(notice_html) for m in made)  # byte-identical to one made in this process
 
 
-def test_a_dead_pdf_worker_fails_that_pdf_with_a_clear_error_and_the_next_gets_a_new_pool(notice_html: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dead_pdf_worker_fails_that_pdf_with_a_clear_error_and_the_next_gets_a_new_pool(
+    notice_html: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from flows.pdf import weasy as pdf
 
     monkeypatch.setenv("NOTICES_PDF_WORKERS", "1")
@@ -148,7 +150,9 @@ def test_pdf_workers_end_when_their_publisher_is_killed() -> None:
         "import sys, time; from flows.pdf import weasy as pdf; pdf.make_pdf('<p>x</p>'); "
         "print(*pdf._pool._processes, flush=True); time.sleep(60)"
     )
-    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env={**os.environ, "NOTICES_PDF_WORKERS": "2"})
+    run = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env={**os.environ, "NOTICES_PDF_WORKERS": "2"}
+    )
     try:
         workers = [int(pid) for pid in run.stdout.readline().split()]  # type: ignore[union-attr]
         assert len(workers) >= 1

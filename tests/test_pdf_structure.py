@@ -88,7 +88,9 @@ def test_one_table_element_per_html_table_with_its_header_once(long_notice: tupl
         assert len(pdf.pages) > 3
         tables = _roles(pdf, "/Table")
         assert len(tables) == html.count("<table"), "a table split by a page break must stay one /Table"
-        columns = [len(re.findall(r"<th[\s>]", table.split("</thead>", 1)[0])) for table in re.findall(r"<table.*?</table>", html, re.S)]
+        columns = [
+            len(re.findall(r"<th[\s>]", table.split("</thead>", 1)[0])) for table in re.findall(r"<table.*?</table>", html, re.S)
+        ]
         for table in tables:
             headers = [e for e in _elements(table) if e.S == "/TH"]
             pages = {e.Pg.objgen for e in _elements(table) if e.S == "/TR"}
@@ -108,13 +110,19 @@ def _assert_content_is_tagged_or_artifact(pdf: pikepdf.Pdf) -> None:
     parents = {int(nums[i]): nums[i + 1] for i in range(0, len(nums), 2)}
     for index, page in enumerate(pdf.pages):
         drawn = [
-            int(operands[1].MCID) for operands, operator in pikepdf.parse_content_stream(page)
+            int(operands[1].MCID)
+            for operands, operator in pikepdf.parse_content_stream(page)
             if operator == pikepdf.Operator("BDC") and isinstance(operands[1], pikepdf.Dictionary) and "/MCID" in operands[1]
         ]
         mapped = parents[index]
         assert all(m < len(mapped) and isinstance(mapped[m], pikepdf.Dictionary) for m in drawn), f"page {index + 1}"
-        tagged = {int(k) for e in _elements(pdf.Root.StructTreeRoot) if e.get("/Pg") is not None and e.Pg.objgen == page.objgen
-                  for k in (e.K if isinstance(e.K, pikepdf.Array) else [e.K]) if isinstance(k, int)}
+        tagged = {
+            int(k)
+            for e in _elements(pdf.Root.StructTreeRoot)
+            if e.get("/Pg") is not None and e.Pg.objgen == page.objgen
+            for k in (e.K if isinstance(e.K, pikepdf.Array) else [e.K])
+            if isinstance(k, int)
+        }
         assert tagged <= set(drawn), f"page {index + 1}: the tag tree names content that is not drawn"
 
 
@@ -145,11 +153,13 @@ def test_published_pdfs_link_to_published_objects(seaweed, sample, prefix: str) 
     objects = _objects(seaweed, prefix)
     base = run.target.public_base_url
     pdfs = {k: v for k, v in objects.items() if k.endswith(("/notice.pdf", "/for-pupils.pdf"))}  # the pupils' PDF too
-    assert {tuple(k.rsplit("/", 2)[-2:]) for k in pdfs} == {(f, n) for f in ("privacy-notice", "v1") for n in ("notice.pdf", "for-pupils.pdf")}
+    assert {tuple(k.rsplit("/", 2)[-2:]) for k in pdfs} == {
+        (f, n) for f in ("privacy-notice", "v1") for n in ("notice.pdf", "for-pupils.pdf")
+    }
     for key, data in pdfs.items():
         uris = _uris(data)
         assert uris and all(re.match(r"^[a-z][a-z0-9+.-]*:", u) for u in uris), (key, uris)
-        ours = [u[len(base):] for u in uris if u.startswith(base)]
+        ours = [u[len(base) :] for u in uris if u.startswith(base)]
         assert ours, f"{key} links to nothing published"
         missing = [u for u in ours if u not in objects]
         assert not missing, f"{key} links to objects that do not exist: {missing}"

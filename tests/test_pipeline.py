@@ -189,7 +189,9 @@ def test_a_manual_run_waits_for_approval_holding_no_lock(flow_env, seaweed, tree
     # The lock is not held while a person decides: an urgent, inline-approved rerun completes.
     _add_local_recipient(tree, "northgate-academy")
     urgent = publish_notices(
-        _params(schools=["northgate-academy"], approval=ApprovalOptions(approved_by="Alex Example (DPO)", approval_note="urgent fix")),
+        _params(
+            schools=["northgate-academy"], approval=ApprovalOptions(approved_by="Alex Example (DPO)", approval_note="urgent fix")
+        ),
         return_state=True,
     )
     assert urgent.is_completed(), urgent.message
@@ -206,9 +208,14 @@ def test_a_manual_run_waits_for_approval_holding_no_lock(flow_env, seaweed, tree
         assert state.is_completed(), state.message
         assert [e.number for e in editions] == [1, 2]
         assert (editions[1].change_class, editions[1].approved_by, editions[1].approval_note) == (
-            "material", "Alex Example (DPO)", "checked with the head",
+            "material",
+            "Alex Example (DPO)",
+            "checked with the head",
         )
-        assert (rows["oakfield-primary"]["status"], rows["oakfield-primary"]["approved_by"]) == ("published", "Alex Example (DPO)")
+        assert (rows["oakfield-primary"]["status"], rows["oakfield-primary"]["approved_by"]) == (
+            "published",
+            "Alex Example (DPO)",
+        )
     elif answer == "reject":
         assert state.is_cancelled() and state.message.startswith("rejected by Alex Example (DPO): wrong school")
         assert [e.number for e in editions] == [1] and rows["oakfield-primary"]["status"] == "held"
@@ -227,7 +234,9 @@ def test_inline_approval_publishes_without_pausing(flow_env, seaweed, tree: Path
 
     assert publish_notices(_params(schools=["northgate-academy"]), return_state=True).is_completed()
     _add_local_recipient(tree, "northgate-academy")
-    params = _params(schools=["northgate-academy"], approval=ApprovalOptions(approved_by="Alex Example (DPO)", approval_note="urgent fix"))
+    params = _params(
+        schools=["northgate-academy"], approval=ApprovalOptions(approved_by="Alex Example (DPO)", approval_note="urgent fix")
+    )
     state = publish_notices(params, return_state=True)
     assert state.is_completed()
     edition = _manifest(seaweed, flow_env["NOTICES_S3_PREFIX"], "northgate-academy").editions[-1]
@@ -252,8 +261,11 @@ def test_retries_retry_only_the_failed_school_and_the_report_is_exact(flow_env, 
 
     with FaultProxy(seaweed.endpoint_url, fail="/hillcrest-middle/privacy-notice/v1/notice.json", times=5) as proxy:
         for key, value in {
-            "NOTICES_S3_ENDPOINT": proxy.url, "AWS_ACCESS_KEY_ID": seaweed.access_key, "AWS_SECRET_ACCESS_KEY": seaweed.secret_key,
-            "NOTICES_MAX_TASK_RUNS": "2", "NOTICES_RETRY_DELAYS": "0.5",
+            "NOTICES_S3_ENDPOINT": proxy.url,
+            "AWS_ACCESS_KEY_ID": seaweed.access_key,
+            "AWS_SECRET_ACCESS_KEY": seaweed.secret_key,
+            "NOTICES_MAX_TASK_RUNS": "2",
+            "NOTICES_RETRY_DELAYS": "0.5",
         }.items():
             monkeypatch.setenv(key, value)
         state = publish_notices(_params(), return_state=True)
@@ -306,7 +318,9 @@ def test_task_inputs_are_plain_data_that_any_worker_can_unpickle(sample) -> None
     from flows.notice.prepare import TEMPLATES_DIR
 
     target = Target("b", "notices", "https://notices.example.org/", "http://127.0.0.1:9", None, True)
-    spec = RunSpec(target, sample.valid.trust, sample.valid.dataset, str(TEMPLATES_DIR), ("k", "s"), approval=Approval("Alex Example"))
+    spec = RunSpec(
+        target, sample.valid.trust, sample.valid.dataset, str(TEMPLATES_DIR), ("k", "s"), approval=Approval("Alex Example")
+    )
     copy, notices = pickle.loads(pickle.dumps((spec, list(sample.notices))))
     assert copy.key() == spec.key() and [n.slug for n in notices] == [n.slug for n in sample.notices]
     ctx = context_for(copy)

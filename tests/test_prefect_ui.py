@@ -64,7 +64,10 @@ def ui_stack(seaweed, tree: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
     logs = {name: open(tmp_path / f"{name}.log", "wb") for name in ("server", "serve")}  # noqa: SIM115
     server = subprocess.Popen(
         [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=logs["server"], stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=logs["server"],
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     serve = None
     try:
@@ -78,8 +81,12 @@ def ui_stack(seaweed, tree: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
                     raise AssertionError((tmp_path / "server.log").read_text()[-2000:]) from None
                 time.sleep(0.5)
         serve = subprocess.Popen(
-            [str(BIN / "notices"), "serve"], env=env, stdout=logs["serve"], stderr=subprocess.STDOUT,
-            start_new_session=True, cwd=tree,
+            [str(BIN / "notices"), "serve"],
+            env=env,
+            stdout=logs["serve"],
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=tree,
         )
         deadline = time.monotonic() + 90
         while b'"rerun"' not in _post(api, "/deployments/filter", {}):

@@ -62,7 +62,10 @@ def test_chromium_prints_the_footer_on_every_page(printed, sample, slug: str) ->
 def test_chromium_keeps_each_label_beside_its_value(printed, slug: str) -> None:
     html, data = printed[slug]
     facts = html.split('class="facts"', 1)[1].split("</dl>", 1)[0]
-    pairs = [[htmllib.unescape(re.sub(r"<[^>]+>", "", part)) for part in pair] for pair in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", facts)]
+    pairs = [
+        [htmllib.unescape(re.sub(r"<[^>]+>", "", part)) for part in pair]
+        for pair in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", facts)
+    ]
     labels, values = [p[0] for p in pairs], [p[1] for p in pairs]
     label_lines, value_lines = _column_lines(data, _facts_page(data, labels[0]))
     assert any(line[2] == "number" for line in label_lines), "expected 'ICO registration number' to wrap in Chromium's font"

@@ -35,7 +35,9 @@ def _publisher(seaweed) -> S3Publisher:
     return S3Publisher(_client(seaweed), seaweed.bucket, f"{seaweed.endpoint_url}/{seaweed.bucket}/")
 
 
-def _publish(seaweed, prepared, prefix: str, *, templates: Path = TEMPLATES, publisher: S3Publisher | None = None, **options) -> RunResult:
+def _publish(
+    seaweed, prepared, prefix: str, *, templates: Path = TEMPLATES, publisher: S3Publisher | None = None, **options
+) -> RunResult:
     pub = publisher or _publisher(seaweed)
     target = Target(seaweed.bucket, prefix, pub.public_base_url, seaweed.endpoint_url, None, True)
     env = build_environment(templates)
@@ -58,7 +60,11 @@ def _manifest(seaweed, prefix: str, slug: str) -> Manifest:
 
 def _objects(seaweed, prefix: str) -> dict[str, bytes]:
     client = _client(seaweed)
-    keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=seaweed.bucket, Prefix=prefix + "/") for o in page.get("Contents", [])]
+    keys = [
+        o["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=seaweed.bucket, Prefix=prefix + "/")
+        for o in page.get("Contents", [])
+    ]
     return {k: client.get_object(Bucket=seaweed.bucket, Key=k)["Body"].read() for k in keys}
 
 
@@ -94,10 +100,17 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
     results = _by_slug(edited)
     oak = results["oakfield-primary"]
     assert (oak.status, oak.edition, oak.change_class) == ("published", 2, "material")
-    assert oak.changes == ("Local recipient added: Example Catering Ltd", "School headteacher changed: Mr Sam Example → Ms Alex Example")
+    assert oak.changes == (
+        "Local recipient added: Example Catering Ltd",
+        "School headteacher changed: Mr Sam Example → Ms Alex Example",
+    )
     assert {results[s].status for s in SAMPLE_SLUGS if s != "oakfield-primary"} == {"unchanged"}
     assert edited.requests["put"] == 23 + 2  # the school's 23, the trust index and schools.json (fragment.css is unchanged)
-    changes = client.get_object(Bucket=seaweed.bucket, Key=layout.edition_key(prefix, "oakfield-primary", 2, "changes.html"))["Body"].read().decode()
+    changes = (
+        client.get_object(Bucket=seaweed.bucket, Key=layout.edition_key(prefix, "oakfield-primary", 2, "changes.html"))["Body"]
+        .read()
+        .decode()
+    )
     assert "<del>Mr Sam</del>" in changes and "<ins>Ms Alex</ins>" in changes
     assert "Example Catering Ltd" in changes and "<ins>" in changes
     manifest = _manifest(seaweed, prefix, "oakfield-primary")
@@ -121,17 +134,28 @@ def _new_dataset_edition(tree: Path, edit) -> None:
     text = text.replace('id: "2026-2"', 'id: "2027-1"').replace("effective_date: 2026-12-01", "effective_date: 2027-07-01")
     (folder / "2027-1.yaml").write_text(edit(text), encoding="utf-8")
     trust = tree / "schools" / "_trust.yaml"
-    trust.write_text(trust.read_text(encoding="utf-8").replace('dataset_edition: "2026-2"', 'dataset_edition: "2027-1"'), encoding="utf-8")
+    trust.write_text(
+        trust.read_text(encoding="utf-8").replace('dataset_edition: "2026-2"', 'dataset_edition: "2027-1"'), encoding="utf-8"
+    )
 
 
 def test_dataset_edition_change_is_material_only_where_it_applies(seaweed, tree: Path, prefix: str) -> None:
     _publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix)
     # The new edition stops NCMP applying to middle schools deemed secondary.
-    _new_dataset_edition(tree, lambda t: t.replace("phases: [Primary, Middle deemed primary, Middle deemed secondary, All-through]", "phases: [Primary, Middle deemed primary, All-through]"))
+    _new_dataset_edition(
+        tree,
+        lambda t: t.replace(
+            "phases: [Primary, Middle deemed primary, Middle deemed secondary, All-through]",
+            "phases: [Primary, Middle deemed primary, All-through]",
+        ),
+    )
     result = _by_slug(_publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix))
     hill = result["hillcrest-middle"]
     assert (hill.status, hill.edition, hill.change_class) == ("published", 2, "material")
-    label = ("Dataset attribution edition changed: 2026-2 → 2027-1", "Dataset attribution effective date changed: 2026-12-01 → 2027-07-01")
+    label = (
+        "Dataset attribution edition changed: 2026-2 → 2027-1",
+        "Dataset attribution effective date changed: 2026-12-01 → 2027-07-01",
+    )
     assert hill.changes == ("DfE recipient removed: National Child Measurement Programme (NCMP)", *label)
     # Everyone else's recipients are the same, but "About this notice" names the new dataset
     # edition: words a parent reads, so a new edition that needs an approver (default deny).
@@ -146,10 +170,13 @@ def test_dataset_rewording_is_held_for_every_school_without_an_approver(seaweed,
     _publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix)
     before = _objects(seaweed, prefix)
     text = tree / "shared_data" / "dfe-recipients" / "2026-2.yaml"
-    text.write_text(text.read_text(encoding="utf-8").replace(
-        "Its reports never name a pupil.",
-        "Pupils' names, ethnicity and health records go to the Home Office and to commercial data brokers.",
-    ), encoding="utf-8")
+    text.write_text(
+        text.read_text(encoding="utf-8").replace(
+            "Its reports never name a pupil.",
+            "Pupils' names, ethnicity and health records go to the Home Office and to commercial data brokers.",
+        ),
+        encoding="utf-8",
+    )
     held = _by_slug(_publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix, approval=None))
     for slug in SAMPLE_SLUGS:
         assert (held[slug].status, held[slug].edition, held[slug].change_class) == ("held", 2, "material")
@@ -178,7 +205,9 @@ def test_presentation_only_change_reuploads_latest_without_new_edition(seaweed, 
 
 
 def _only(prepared, *slugs: str):
-    return type(prepared)(prepared.inputs, tuple(n for n in prepared.notices if n.slug in slugs), prepared.errors, prepared.broken)
+    return type(prepared)(
+        prepared.inputs, tuple(n for n in prepared.notices if n.slug in slugs), prepared.errors, prepared.broken
+    )
 
 
 def test_dry_run_uploads_nothing(seaweed, sample, prefix: str) -> None:
@@ -195,8 +224,12 @@ def test_header_drift_is_detected_and_fixed(seaweed, sample, prefix: str) -> Non
     client = _client(seaweed)
     key = layout.latest_key(prefix, "northgate-academy", "notice.json")
     client.copy_object(
-        Bucket=seaweed.bucket, Key=key, CopySource={"Bucket": seaweed.bucket, "Key": key},
-        ContentType="binary/octet-stream", CacheControl="max-age=300", MetadataDirective="REPLACE",
+        Bucket=seaweed.bucket,
+        Key=key,
+        CopySource={"Bucket": seaweed.bucket, "Key": key},
+        ContentType="binary/octet-stream",
+        CacheControl="max-age=300",
+        MetadataDirective="REPLACE",
     )
     result = _publish(seaweed, one, prefix)
     assert result.schools[0].uploads == [key]

@@ -35,7 +35,13 @@ def test_a_rerun_trusts_the_state_only_where_the_server_still_holds_those_bytes(
     assert sorted(stored.schools) == sorted(SAMPLE_SLUGS)
     # A big trust's state: its keys are listed in ranges at once (here 3 ranges of 2 schools).
     padded = {**stored.schools, **{f"zz-elsewhere-{i}": next(iter(stored.schools.values())) for i in range(150)}}
-    trusted, counts = confirm(lambda: S3Publisher(client, bucket, "http://127.0.0.1/"), prefix, Known(PublishState(schools=padded)), SAMPLE_SLUGS, workers=3)
+    trusted, counts = confirm(
+        lambda: S3Publisher(client, bucket, "http://127.0.0.1/"),
+        prefix,
+        Known(PublishState(schools=padded)),
+        SAMPLE_SLUGS,
+        workers=3,
+    )
     assert sorted(trusted) == sorted(SAMPLE_SLUGS) and counts == {"list": 3}
     index = layout.latest_key(prefix, "oakfield-primary", "index.html")
     good_page = client.get_object(Bucket=bucket, Key=index)["Body"].read()
@@ -46,7 +52,9 @@ def test_a_rerun_trusts_the_state_only_where_the_server_still_holds_those_bytes(
     client.delete_object(Bucket=bucket, Key=layout.record_key(prefix, "northgate-academy", "feed.xml"))
     manifest_key = layout.record_key(prefix, "brookside-special", "manifest.json")
     manifest = json.loads(client.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
-    client.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode(), ContentType="application/json; charset=utf-8")
+    client.put_object(
+        Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode(), ContentType="application/json; charset=utf-8"
+    )
 
     repaired = {s["slug"]: s for s in _run()["schools"]}
     assert repaired["oakfield-primary"]["status"] == "presentation" and repaired["oakfield-primary"]["uploads"] == 1
@@ -75,7 +83,9 @@ def test_force_takes_the_full_path_and_a_rerun_of_one_school_lists_only_its_fold
 
 def test_the_state_is_rewritten_when_old_and_concurrent_writers_merge(seaweed, prefix: str) -> None:
     pub = S3Publisher(_client(seaweed), seaweed.bucket, f"{seaweed.endpoint_url}/{seaweed.bucket}/")
-    entry = SchoolState(edition=1, manifest_etag='"m"', content_hash="sha256:c", presentation_hash="sha256:p", fingerprint="f", etags={})
+    entry = SchoolState(
+        edition=1, manifest_etag='"m"', content_hash="sha256:c", presentation_hash="sha256:p", fingerprint="f", etags={}
+    )
 
     class Result:  # what save_state reads of a SchoolResult
         def __init__(self, slug: str) -> None:
@@ -93,7 +103,9 @@ def test_the_state_is_rewritten_when_old_and_concurrent_writers_merge(seaweed, p
     assert sorted(read_state(pub, prefix).state.schools) == ["a", "b", "c"]
 
 
-@pytest.mark.parametrize("value", ["2026-11-29T02:08:30.000Z", "2026-11-29T02:08:30Z", "Sun, 29 Nov 2026 02:08:30 GMT", "1764382110"])
+@pytest.mark.parametrize(
+    "value", ["2026-11-29T02:08:30.000Z", "2026-11-29T02:08:30Z", "Sun, 29 Nov 2026 02:08:30 GMT", "1764382110"]
+)
 def test_timestamps_parse_as_botocore_parses_them(value: str) -> None:
     from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
 
@@ -106,7 +118,9 @@ def test_a_school_whose_slug_begins_another_is_confirmed_on_seaweedfs(flow_env, 
     # SeaweedFS lists a folder's entries by name: "oakfield-primary" comes before "oakfield-primary-2"
     # there, after it in key order, so a range starting at the latter skipped the former.
     text = (tree / "schools" / "oakfield-primary.yaml").read_text(encoding="utf-8")
-    twin = text.replace("name: Oakfield Primary School", "name: Oakfield Primary School Annexe").replace("urn: 990002", "urn: 990099")
+    twin = text.replace("name: Oakfield Primary School", "name: Oakfield Primary School Annexe").replace(
+        "urn: 990002", "urn: 990099"
+    )
     (tree / "schools" / "oakfield-primary-2.yaml").write_text(twin, encoding="utf-8")
     _run()
     prefix, client = flow_env["NOTICES_S3_PREFIX"], _client(seaweed)
@@ -115,5 +129,11 @@ def test_a_school_whose_slug_begins_another_is_confirmed_on_seaweedfs(flow_env, 
     assert "oakfield-primary-2" in slugs and len(slugs) == 7
     padded = {**stored.schools, **{f"zz-elsewhere-{i}": stored.schools["oakfield-primary"] for i in range(150)}}
     # 3 ranges of 3 schools in key order: the second starts at oakfield-primary-2.
-    trusted, _ = confirm(lambda: S3Publisher(client, seaweed.bucket, "http://127.0.0.1/"), prefix, Known(PublishState(schools=padded)), slugs, workers=3)
+    trusted, _ = confirm(
+        lambda: S3Publisher(client, seaweed.bucket, "http://127.0.0.1/"),
+        prefix,
+        Known(PublishState(schools=padded)),
+        slugs,
+        workers=3,
+    )
     assert sorted(trusted) == slugs

@@ -53,9 +53,13 @@ def test_the_parents_page_links_to_the_pupils_version_near_the_top(sample, env, 
 
 def test_dataset_for_pupils_replaces_the_generic_line(sample, env, dataset_text) -> None:
     def with_ofsted_saying(notice, said):
-        dataset = notice.dataset.model_copy(update={"recipients": tuple(
-            r.model_copy(update={"for_pupils": said}) if r.id == "ofsted" else r for r in notice.dataset.recipients
-        )})
+        dataset = notice.dataset.model_copy(
+            update={
+                "recipients": tuple(
+                    r.model_copy(update={"for_pupils": said}) if r.id == "ofsted" else r for r in notice.dataset.recipients
+                )
+            }
+        )
         return notice.model_copy(update={"dataset": dataset})
 
     notice = with_ofsted_saying(sample.notices[0], None)
@@ -65,7 +69,12 @@ def test_dataset_for_pupils_replaces_the_generic_line(sample, env, dataset_text)
     assert f"Ofsted: {said}" in pupil_text(view_pupils(changed))
     before, after = (render_notice(env, n, dataset_text, pdf=False).files for n in (notice, changed))
     assert words_hash(before) != words_hash(after)  # the pupils' words are part of what is approved
-    assert {n for n in before if before[n] != after[n]} == {"for-pupils.html", "for-pupils-fragment.html", "for-pupils.md", "notice.json"}
+    assert {n for n in before if before[n] != after[n]} == {
+        "for-pupils.html",
+        "for-pupils-fragment.html",
+        "for-pupils.md",
+        "notice.json",
+    }
 
 
 def test_pupil_fragment_ids_differ_from_the_parents_and_it_has_no_relative_links(sample, env, dataset_text) -> None:
@@ -82,7 +91,9 @@ def test_a_change_to_pupil_words_alone_is_held_for_approval_and_published_in_eve
     assert _by_slug(first)["oakfield-primary"].status == "published"
     folder = f"{prefix}/oakfield-primary/privacy-notice"
     latest = json.loads(_client(seaweed).get_object(Bucket=seaweed.bucket, Key=f"{folder}/latest.json")["Body"].read())
-    assert latest["for_pupils"]["page"].endswith(f"{folder}/for-pupils.html") and latest["for_pupils"]["pdf"].endswith("for-pupils.pdf")
+    assert latest["for_pupils"]["page"].endswith(f"{folder}/for-pupils.html") and latest["for_pupils"]["pdf"].endswith(
+        "for-pupils.pdf"
+    )
     path = tree / "shared_data" / "dfe-recipients" / "2026-2.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     next(r for r in data["recipients"] if r["id"] == "ofsted")["for_pupils"] = "Ofsted visits schools to see how well they teach."
@@ -96,7 +107,12 @@ def test_a_change_to_pupil_words_alone_is_held_for_approval_and_published_in_eve
     for name in PUPIL_FORMS:
         assert client.head_object(Bucket=seaweed.bucket, Key=f"{folder}/v2/{name}")["CacheControl"].endswith("immutable")
     pdf = client.get_object(Bucket=seaweed.bucket, Key=f"{folder}/v2/for-pupils.pdf")["Body"].read()
-    assert pdf.startswith(b"%PDF") and pdf == client.get_object(Bucket=seaweed.bucket, Key=f"{folder}/for-pupils.pdf")["Body"].read()
-    assert b"Ofsted visits schools to see how well they teach." in client.get_object(Bucket=seaweed.bucket, Key=f"{folder}/v2/for-pupils.md")["Body"].read()
+    assert (
+        pdf.startswith(b"%PDF") and pdf == client.get_object(Bucket=seaweed.bucket, Key=f"{folder}/for-pupils.pdf")["Body"].read()
+    )
+    assert (
+        b"Ofsted visits schools to see how well they teach."
+        in client.get_object(Bucket=seaweed.bucket, Key=f"{folder}/v2/for-pupils.md")["Body"].read()
+    )
     rerun = _publish(seaweed, one(), prefix)
     assert rerun.requests["put"] == 0

@@ -43,7 +43,9 @@ def _folder(tree: Path, name: str, slug: str, headteacher: str) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(tree / "schools", folder)
     path = folder / f"{slug}.yaml"
-    path.write_text(re.sub(r"(?m)^headteacher: .*$", f"headteacher: {headteacher}", path.read_text(encoding="utf-8")), encoding="utf-8")
+    path.write_text(
+        re.sub(r"(?m)^headteacher: .*$", f"headteacher: {headteacher}", path.read_text(encoding="utf-8")), encoding="utf-8"
+    )
     return folder
 
 
@@ -59,18 +61,33 @@ def test_publishers_racing_on_the_same_and_on_different_schools_lose_and_duplica
     seaweed, tree: Path, prefix: str, prefect_api: str
 ) -> None:
     env = dict(
-        os.environ, PREFECT_API_URL=prefect_api, NOTICES_S3_ENDPOINT=seaweed.endpoint_url, NOTICES_S3_BUCKET=seaweed.bucket,
-        NOTICES_S3_PREFIX=prefix, NOTICES_PUBLIC_BASE_URL=f"{seaweed.endpoint_url}/{seaweed.bucket}/",
-        AWS_ACCESS_KEY_ID=seaweed.access_key, AWS_SECRET_ACCESS_KEY=seaweed.secret_key,
+        os.environ,
+        PREFECT_API_URL=prefect_api,
+        NOTICES_S3_ENDPOINT=seaweed.endpoint_url,
+        NOTICES_S3_BUCKET=seaweed.bucket,
+        NOTICES_S3_PREFIX=prefix,
+        NOTICES_PUBLIC_BASE_URL=f"{seaweed.endpoint_url}/{seaweed.bucket}/",
+        AWS_ACCESS_KEY_ID=seaweed.access_key,
+        AWS_SECRET_ACCESS_KEY=seaweed.secret_key,
     )
     everyone = (SAME, *OTHERS)
-    first = subprocess.run([NOTICES, "publish", *(a for s in everyone for a in ("--school", s))], env=env, capture_output=True, text=True, timeout=300)
+    first = subprocess.run(
+        [NOTICES, "publish", *(a for s in everyone for a in ("--school", s))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert first.returncode == 0, first.stdout + first.stderr
     expected = {slug: 1 for slug in everyone}
     heads: dict[str, set[str]] = {slug: set() for slug in everyone}
     for round_no in range(1, ROUNDS + 1):
         before = _etags(seaweed, prefix)
-        runs = [(SAME, f"Ms Racer {round_no}A"), (SAME, f"Mr Racer {round_no}B"), *((slug, f"Dr Racer {round_no}") for slug in OTHERS)]
+        runs = [
+            (SAME, f"Ms Racer {round_no}A"),
+            (SAME, f"Mr Racer {round_no}B"),
+            *((slug, f"Dr Racer {round_no}") for slug in OTHERS),
+        ]
         processes = []
         for index, (slug, head) in enumerate(runs):
             folder = _folder(tree, f"racer-{index}", slug, head)
@@ -92,8 +109,12 @@ def test_publishers_racing_on_the_same_and_on_different_schools_lose_and_duplica
         published = set()
         for edition in manifest.editions:
             files = {name: _get(seaweed, layout.edition_key(prefix, slug, edition.number, name)) for name in edition.files}
-            assert {n: sha256_hex(b) for n, b in files.items()} == {n: r.sha256 for n, r in edition.files.items()}, f"{slug}: v{edition.number}"
+            assert {n: sha256_hex(b) for n, b in files.items()} == {n: r.sha256 for n, r in edition.files.items()}, (
+                f"{slug}: v{edition.number}"
+            )
             published.add(json.loads(files["notice.json"])["school"]["headteacher"])
         assert heads[slug] <= published, f"{slug}: lost {heads[slug] - published}"
         assert listing[slug] == numbers[-1]
-    print(f"\nraces: {ROUNDS} rounds of 4 publishers at once; {sum(expected.values())} editions, {len(_etags(seaweed, prefix))} edition objects unchanged")
+    print(
+        f"\nraces: {ROUNDS} rounds of 4 publishers at once; {sum(expected.values())} editions, {len(_etags(seaweed, prefix))} edition objects unchanged"
+    )

@@ -23,7 +23,15 @@ from flows.publish.folder import render_all
 from .conftest import SAMPLE_SLUGS, SCHOOLS, TEMPLATES
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-TEXT_FILES = ("index.html", "fragment.html", "notice.md", "notice.json", "for-pupils.html", "for-pupils-fragment.html", "for-pupils.md")
+TEXT_FILES = (
+    "index.html",
+    "fragment.html",
+    "notice.md",
+    "notice.json",
+    "for-pupils.html",
+    "for-pupils-fragment.html",
+    "for-pupils.md",
+)
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
@@ -69,7 +77,9 @@ def _dangerous_markup(html: str) -> list[str]:
         if tag in ("script", "img", "iframe", "object", "embed"):
             found.append(tag)
         for name, value in attrs.items():
-            if name.startswith("on") or (name in ("href", "src") and not re.match(r"(https?:|mailto:|#|notice\.|for-pupils\.|index\.html$)", value or "")):
+            if name.startswith("on") or (
+                name in ("href", "src") and not re.match(r"(https?:|mailto:|#|notice\.|for-pupils\.|index\.html$)", value or "")
+            ):
                 found.append(f"{tag} {name}={value}")
     return found
 
@@ -87,8 +97,14 @@ def test_applicability_is_visible(rendered) -> None:
     assert "Unique Learner Number" in secondary
     all_through = rendered["st-aidans-all-through"]["index.html"].decode()
     for rid in (
-        "department-for-education", "dfe-subject-access", "youth-support-services", "ofsted",
-        "standards-and-testing-agency", "national-child-measurement-programme", "learning-records-service", "dfe-post-14",
+        "department-for-education",
+        "dfe-subject-access",
+        "youth-support-services",
+        "ofsted",
+        "standards-and-testing-agency",
+        "national-child-measurement-programme",
+        "learning-records-service",
+        "dfe-post-14",
     ):
         assert f'id="dfe-{rid}"' in all_through
     special = rendered["brookside-special"]["index.html"].decode()
@@ -143,11 +159,29 @@ def test_html_j2_templates_autoescape(env) -> None:
     assert env.autoescape("notice.md.j2") is False
 
 
-HOSTILE = "<script>alert(1)</script> {{ 7*7 }} {% if true %}x{% endif %} [click](javascript:alert(2)) <a href=\"javascript:alert(3)\">a</a> | *b* #"
+HOSTILE = '<script>alert(1)</script> {{ 7*7 }} {% if true %}x{% endif %} [click](javascript:alert(2)) <a href="javascript:alert(3)">a</a> | *b* #'
 VALIDATED = {
-    "urn", "phase", "email", "phone", "postcode", "website", "url", "link", "policy_url", "colour",
-    "lawful_basis", "company_number", "ico_registration", "endpoint_url", "bucket", "public_base_url",
-    "statutory_low_age", "statutory_high_age", "include", "region", "prefix",
+    "urn",
+    "phase",
+    "email",
+    "phone",
+    "postcode",
+    "website",
+    "url",
+    "link",
+    "policy_url",
+    "colour",
+    "lawful_basis",
+    "company_number",
+    "ico_registration",
+    "endpoint_url",
+    "bucket",
+    "public_base_url",
+    "statutory_low_age",
+    "statutory_high_age",
+    "include",
+    "region",
+    "prefix",
 }
 
 

@@ -42,14 +42,31 @@ BASE: dict[str, Any] = {
 }
 # Free text first (what a DPO types), then fields with a format; both get arbitrary text.
 FREE_TEXT: list[tuple[str | int, ...]] = [
-    ("name",), ("headteacher",), ("address", "lines", 0), ("address", "town"), ("categories", 0), ("source",),
-    ("retention", "statement"), ("local_recipients", 0, "name"), ("local_recipients", 0, "purpose"),
-    ("local_recipients", 0, "legislation"), ("recipient_overrides", "ofsted", "reason"),
+    ("name",),
+    ("headteacher",),
+    ("address", "lines", 0),
+    ("address", "town"),
+    ("categories", 0),
+    ("source",),
+    ("retention", "statement"),
+    ("local_recipients", 0, "name"),
+    ("local_recipients", 0, "purpose"),
+    ("local_recipients", 0, "legislation"),
+    ("recipient_overrides", "ofsted", "reason"),
 ]
 FORMATTED: list[tuple[str | int, ...]] = [
-    ("urn",), ("phase",), ("email",), ("phone",), ("website",), ("address", "postcode"), ("retention", "policy_url"), ("branding", "colour"),
+    ("urn",),
+    ("phase",),
+    ("email",),
+    ("phone",),
+    ("website",),
+    ("address", "postcode"),
+    ("retention", "policy_url"),
+    ("branding", "colour"),
 ]
-HOSTILE = "\x00\x01\x08\x0b\x1b\x7f\x85\x9b\t\n\r \u00a0\u200b\u200d\u2028\u202a\u202e\u2066\u2069\ufeff\uffff\u3164９０<>&\"'{}%#*!|:-"
+HOSTILE = (
+    "\x00\x01\x08\x0b\x1b\x7f\x85\x9b\t\n\r \u00a0\u200b\u200d\u2028\u202a\u202e\u2066\u2069\ufeff\uffff\u3164９０<>&\"'{}%#*!|:-"
+)
 TEXT = st.one_of(
     st.text(max_size=30),
     st.text(alphabet=st.sampled_from(HOSTILE), max_size=8),
@@ -94,7 +111,9 @@ def _strings(value: Any) -> Iterator[str]:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(changes=st.lists(st.tuples(FIELD, TEXT), min_size=1, max_size=3))
-def test_any_text_validates_cleanly_or_is_a_file_line_error(world: dict[str, Any], changes: list[tuple[tuple[str | int, ...], str]]) -> None:
+def test_any_text_validates_cleanly_or_is_a_file_line_error(
+    world: dict[str, Any], changes: list[tuple[tuple[str | int, ...], str]]
+) -> None:
     data = json.loads(json.dumps(BASE))
     for where, value in changes:
         _with(data, where, value)
@@ -119,12 +138,27 @@ def test_any_text_validates_cleanly_or_is_a_file_line_error(world: dict[str, Any
     files = render_notice(world["env"], notice, world["text"], pdf=False).files
     notes, change_class = describe_changes(world["old_json"], json.loads(files["notice.json"]))
     edition = Edition(
-        number=2, content_hash="x", presentation_hash="y", dataset_edition="2026-1", template_version="1",
-        published_at="2026-11-28T17:30:00Z", change_class=change_class, changes=notes, approved_by=notice.school.headteacher,
+        number=2,
+        content_hash="x",
+        presentation_hash="y",
+        dataset_edition="2026-1",
+        template_version="1",
+        published_at="2026-11-28T17:30:00Z",
+        change_class=change_class,
+        changes=notes,
+        approved_by=notice.school.headteacher,
     )
     manifest = Manifest(slug=SLUG, urn=notice.school.urn, name=notice.school.name, editions=(edition,))
-    feed = world["env"].get_template("feed.xml.j2").render(
-        manifest=manifest, base_url="https://example.org/", feed_id="tag:example.org,2026:x", trust_name=notice.controller.name, change_label=CHANGE_LABELS
+    feed = (
+        world["env"]
+        .get_template("feed.xml.j2")
+        .render(
+            manifest=manifest,
+            base_url="https://example.org/",
+            feed_id="tag:example.org,2026:x",
+            trust_name=notice.controller.name,
+            change_label=CHANGE_LABELS,
+        )
     )
     root = ET.fromstring(feed.encode("utf-8"))  # well-formed, or this raises
     assert notice.school.name in (root.findtext("{http://www.w3.org/2005/Atom}title") or "")

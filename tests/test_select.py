@@ -84,8 +84,10 @@ def test_override_wins_both_ways_and_keeps_its_reason(sample) -> None:
         "Primary",
         4,
         11,
-        **{STA: Override(include=False, reason="Our pupils sit no national assessments."),
-           POST14: Override(include=True, reason="Early post-14 entries.")},
+        **{
+            STA: Override(include=False, reason="Our pupils sit no national assessments."),
+            POST14: Override(include=True, reason="Early post-14 entries."),
+        },
     )
     by_id = {d.recipient_id: d for d in decide_recipients(school, sample.inputs.dataset)}
     assert (by_id[STA].applies, by_id[STA].decided_by) == (False, "override")

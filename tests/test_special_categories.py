@@ -35,8 +35,12 @@ def test_every_sample_category_naming_special_data_carries_its_conditions(sample
 
 @pytest.mark.parametrize(
     ("text", "named"),
-    [("religion and belief", ["religion", "belief"]), ("Biometric data (fingerprints)", ["biometric", "fingerprints"]),
-     ("attendance (such as sessions attended)", []), ("behavioural information", [])],
+    [
+        ("religion and belief", ["religion", "belief"]),
+        ("Biometric data (fingerprints)", ["biometric", "fingerprints"]),
+        ("attendance (such as sessions attended)", []),
+        ("behavioural information", []),
+    ],
 )
 def test_special_words(text: str, named: list[str]) -> None:
     assert special_words(text) == named
@@ -48,7 +52,9 @@ def test_a_plain_special_category_is_refused_and_a_condition_needs_schedule_1_wh
     with pytest.raises(ValidationError, match="needs a DPA 2018 Schedule 1 condition"):
         SpecialCategory.model_validate({"category": "x", "special_data": "health", "article_9": "Article 9(2)(h) UK GDPR"})
     # Explicit consent (9(2)(a)) needs no Schedule 1 condition.
-    SpecialCategory.model_validate({"category": "x", "special_data": "biometric", "article_9": "Article 9(2)(a) UK GDPR, explicit consent"})
+    SpecialCategory.model_validate(
+        {"category": "x", "special_data": "biometric", "article_9": "Article 9(2)(a) UK GDPR, explicit consent"}
+    )
 
 
 def _section(html: str, section_id: str) -> str:

@@ -22,7 +22,16 @@ def test_a_synthetic_trust_is_valid_varied_and_repeatable(tmp_path: Path) -> Non
     prepared = prepare(tmp_path / "a", SHARED)
     assert prepared.errors == () and len(prepared.notices) == 36
     phases = {n.school.phase for n in prepared.notices}
-    assert phases == {"Nursery", "Primary", "Middle deemed primary", "Middle deemed secondary", "Secondary", "16 plus", "All-through", "Not applicable"}
+    assert phases == {
+        "Nursery",
+        "Primary",
+        "Middle deemed primary",
+        "Middle deemed secondary",
+        "Secondary",
+        "16 plus",
+        "All-through",
+        "Not applicable",
+    }
     assert any(n.school.recipient_overrides for n in prepared.notices)
     assert any(n.school.local_recipients for n in prepared.notices)
     assert len({n.school.urn for n in prepared.notices}) == 36

@@ -38,7 +38,9 @@ def _trust_wide_change(tree: Path) -> None:
     path = tree / "schools" / f"{ODD_ONE}.yaml"
     text = path.read_text(encoding="utf-8")
     text += "" if "local_recipients:" in text else "local_recipients:\n"
-    path.write_text(text + "  - name: Example Tutoring Ltd\n    purpose: catch-up tutoring\n    lawful_basis: public_task\n", encoding="utf-8")
+    path.write_text(
+        text + "  - name: Example Tutoring Ltd\n    purpose: catch-up tutoring\n    lawful_basis: public_task\n", encoding="utf-8"
+    )
 
 
 def _client(seaweed):
@@ -99,14 +101,20 @@ def test_diff_all_and_the_review_file_show_one_grouped_summary_and_one_approval_
     data = json.loads(review.read_text(encoding="utf-8"))
     _assert_grouped("\n".join(data["summary"]))
     assert data["groups"] == [[s for s in SAMPLE_SLUGS if s != ODD_ONE], [ODD_ONE]]
-    assert {s["slug"] for s in data["schools"]} == set(SAMPLE_SLUGS) and all(s["content_hash"].startswith("sha256:") for s in data["schools"])
+    assert {s["slug"] for s in data["schools"]} == set(SAMPLE_SLUGS) and all(
+        s["content_hash"].startswith("sha256:") for s in data["schools"]
+    )
     concatenated = "\n".join("\n".join([s["slug"], *s["changes"], s["diff"]]) for s in data["schools"])
     summary = "\n".join(data["summary"])
-    print(f"\nsummary: {len(summary.splitlines())} lines, {len(summary)} chars; per-school diffs: "
-          f"{len(concatenated.splitlines())} lines, {len(concatenated)} chars")
+    print(
+        f"\nsummary: {len(summary.splitlines())} lines, {len(summary)} chars; per-school diffs: "
+        f"{len(concatenated.splitlines())} lines, {len(concatenated)} chars"
+    )
     assert len(summary) < len(concatenated)
 
-    approved = _notices(["publish", "--approve", str(review), "--approved-by", "alex example", "--approval-note", NOTE], tree, cli_env)
+    approved = _notices(
+        ["publish", "--approve", str(review), "--approved-by", "alex example", "--approval-note", NOTE], tree, cli_env
+    )
     assert approved.returncode == 0, approved.stderr
     for slug in SAMPLE_SLUGS:  # one approval, recorded by every school's edition
         manifest, notice = _latest(seaweed, cli_env["NOTICES_S3_PREFIX"], slug)
@@ -131,7 +139,9 @@ def test_the_prefect_approval_request_is_the_grouped_summary(flow_env, seaweed, 
     request = {a.key: a for a in _artifacts(run_id) if a.key}["approval-request"].data
     assert "6 school(s) change, in **2 distinct change(s)**." in request, request[:1000]
     assert request.count("Diff of notice.md") == 2 and request.count("[What changed (redline)](") == 2, request
-    assert "Change 1: 5 school(s), material:" in request and f"Change 2: 1 school(s), material: {ODD_ONE}" in request.replace("\\", "")
+    assert "Change 1: 5 school(s), material:" in request and f"Change 2: 1 school(s), material: {ODD_ONE}" in request.replace(
+        "\\", ""
+    )
     resume_flow_run(run_id, run_input={"approved": True, "approver": APPROVER, "note": NOTE})
     thread.join(timeout=300)
     assert box["state"].is_completed(), box["state"].message
@@ -145,18 +155,33 @@ def test_schools_are_grouped_by_their_change_not_by_their_own_names() -> None:
 
     def held(slug: str, name: str, line: str, notes: tuple[str, ...] = ("Retention statement reworded",)) -> dict:
         diff = f"--- v1/notice.md\n+++ v2/notice.md\n@@ -1 +1 @@\n {name} context\n-old\n+{line}\n"
-        return {"slug": slug, "name": name, "urn": "99000" + str(len(slug) % 10), "edition": 2, "change_class": "material",
-                "changes": list(notes), "diff": diff}
+        return {
+            "slug": slug,
+            "name": name,
+            "urn": "99000" + str(len(slug) % 10),
+            "edition": 2,
+            "change_class": "material",
+            "changes": list(notes),
+            "diff": diff,
+        }
 
     schools = [
         held("oakfield-primary", "Oakfield Primary", "Oakfield Primary keeps it until the 25th birthday."),
         held("riverside-infant", "Riverside Infant", "Riverside Infant keeps it until the 25th birthday."),
         held("northgate-academy", "Northgate Academy", "Northgate Academy keeps it until the 30th birthday."),
-        held("hillcrest-middle", "Hillcrest Middle", "Hillcrest Middle keeps it until the 25th birthday.",
-             ("Retention statement reworded", "DfE recipient removed: Example Body (EB)")),
+        held(
+            "hillcrest-middle",
+            "Hillcrest Middle",
+            "Hillcrest Middle keeps it until the 25th birthday.",
+            ("Retention statement reworded", "DfE recipient removed: Example Body (EB)"),
+        ),
     ]
     groups = group_changes(schools)
-    assert [[s.slug for s in g.schools] for g in groups] == [["oakfield-primary", "riverside-infant"], ["hillcrest-middle"], ["northgate-academy"]]
+    assert [[s.slug for s in g.schools] for g in groups] == [
+        ["oakfield-primary", "riverside-infant"],
+        ["hillcrest-middle"],
+        ["northgate-academy"],
+    ]
     text = summary_text(schools)
     assert text.count("Diff of ") == 3 and "Diff of oakfield-primary v2 (the same change in riverside-infant):" in text
     assert re.search(r"^  hillcrest-middle \(URN \d+\) v2 material, recipients: 1 removed: change 2$", text, re.M), text
@@ -166,10 +191,18 @@ def test_moving_the_trust_to_another_dataset_edition_is_one_grouped_summary(tree
     """From the seed text (2026-1, every stale body acknowledged) to the current edition: one summary."""
     trust = tree / "schools" / "_trust.yaml"
     current = trust.read_text(encoding="utf-8")
-    stale = ("department-of-health", "primary-care-trusts", "skills-funding-agency", "miap", "qualifications-and-credit-framework", "qcda")
+    stale = (
+        "department-of-health",
+        "primary-care-trusts",
+        "skills-funding-agency",
+        "miap",
+        "qualifications-and-credit-framework",
+        "qcda",
+    )
     trust.write_text(
         current.replace('dataset_edition: "2026-2"', 'dataset_edition: "2026-1"')
-        + "dataset_acknowledgements:\n" + "".join(f"  - body: {b}\n    reason: our DPO is checking the DfE's current wording\n" for b in stale),
+        + "dataset_acknowledgements:\n"
+        + "".join(f"  - body: {b}\n    reason: our DPO is checking the DfE's current wording\n" for b in stale),
         encoding="utf-8",
     )
     school = tree / "schools" / "brookside-special.yaml"
@@ -183,7 +216,9 @@ def test_moving_the_trust_to_another_dataset_edition_is_one_grouped_summary(tree
     summary = pending.stdout
     assert summary.startswith("6 school(s) change, in "), summary[:300]
     for slug in SAMPLE_SLUGS:  # how each school's recipients change, on its own line
-        assert re.search(rf"^  {slug} \(URN \d+\) v2 material, recipients: \d+ added, \d+ removed: change \d$", summary, re.M), summary
+        assert re.search(rf"^  {slug} \(URN \d+\) v2 material, recipients: \d+ added, \d+ removed: change \d$", summary, re.M), (
+            summary
+        )
     # The three primary-age schools change the same way: one group, one diff.
     primaries = ("hillcrest-middle", "oakfield-primary", "riverside-infant")
     assert re.search(rf"^== change \d: 3 school\(s\), material: {', '.join(primaries)}$", summary, re.M), summary

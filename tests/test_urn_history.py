@@ -44,7 +44,9 @@ def test_a_renamed_school_file_continues_the_same_history(tree: Path, embedded_e
     schools = tree / "schools"
     (schools / f"{OLD}.yaml").rename(schools / f"{NEW}.yaml")
     path = schools / f"{NEW}.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("local_recipients:\n", "local_recipients:\n" + RECIPIENT, 1), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("local_recipients:\n", "local_recipients:\n" + RECIPIENT, 1), encoding="utf-8"
+    )
     held = _run(["publish", "--school", NEW], tree, embedded_env)
     assert held.returncode == 1, held.stdout
     line = next(line for line in held.stdout.splitlines() if line.startswith("held for approval"))
@@ -57,7 +59,10 @@ def test_a_renamed_school_file_continues_the_same_history(tree: Path, embedded_e
     history = json.loads(_run(["history", NEW, "--json"], tree, embedded_env).stdout)
     assert [(e["number"], e["approved_by"]) for e in history] == [(1, None), (2, "Alex Example (DPO)")]
     assert _get(new_base + "v1/notice.json") == _get(old_base + "v1/notice.json")  # the history moved byte for byte
-    assert f"moved here from an earlier address ({embedded_env['NOTICES_S3_PREFIX']}/{OLD})" in _get(new_base + "history.html").decode()
+    assert (
+        f"moved here from an earlier address ({embedded_env['NOTICES_S3_PREFIX']}/{OLD})"
+        in _get(new_base + "history.html").decode()
+    )
     # The old address says where the notice went: never a different live notice.
     moved = _get(old_base + "index.html").decode()
     assert "This privacy notice has moved" in moved and new_base + "index.html" in moved
@@ -67,11 +72,15 @@ def test_a_renamed_school_file_continues_the_same_history(tree: Path, embedded_e
     assert [s["slug"] for s in listing if s["urn"] == "990002"] == [NEW]
 
 
-def test_a_new_prefix_for_a_published_urn_is_refused_unless_the_run_names_the_move(tree: Path, embedded_env: dict[str, str]) -> None:
+def test_a_new_prefix_for_a_published_urn_is_refused_unless_the_run_names_the_move(
+    tree: Path, embedded_env: dict[str, str]
+) -> None:
     """Bypass 2: a new --prefix started a second history for every school, with no approver."""
     old_prefix = embedded_env.pop("NOTICES_S3_PREFIX")  # the trust file names the prefix, as in production
     trust = tree / "schools" / "_trust.yaml"
-    trust.write_text(trust.read_text(encoding="utf-8").replace("  prefix: notices\n", f"  prefix: {old_prefix}\n"), encoding="utf-8")
+    trust.write_text(
+        trust.read_text(encoding="utf-8").replace("  prefix: notices\n", f"  prefix: {old_prefix}\n"), encoding="utf-8"
+    )
     assert _run(["publish", "--school", OLD], tree, embedded_env).returncode == 0
     refused = _run(["publish", "--school", OLD, "--prefix", old_prefix + "-new"], tree, embedded_env)
     assert refused.returncode == 1
@@ -79,7 +88,21 @@ def test_a_new_prefix_for_a_published_urn_is_refused_unless_the_run_names_the_mo
     assert "--move-from" in refused.stdout
     no_name = _run(["publish", "--school", OLD, "--prefix", old_prefix + "-new", "--move-from", old_prefix], tree, embedded_env)
     assert no_name.returncode == 1 and "--move-from PREFIX needs --approved-by" in no_name.stderr
-    moved = _run(["publish", "--school", OLD, "--prefix", old_prefix + "-new", "--move-from", old_prefix, "--approved-by", "Alex Example (DPO)"], tree, embedded_env)
+    moved = _run(
+        [
+            "publish",
+            "--school",
+            OLD,
+            "--prefix",
+            old_prefix + "-new",
+            "--move-from",
+            old_prefix,
+            "--approved-by",
+            "Alex Example (DPO)",
+        ],
+        tree,
+        embedded_env,
+    )
     assert moved.returncode == 0, moved.stdout + moved.stderr
     assert f"history continued from {old_prefix}/{OLD}" in moved.stdout
     again = _run(["publish", "--school", OLD, "--prefix", old_prefix], tree, embedded_env)

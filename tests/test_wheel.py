@@ -24,7 +24,9 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 600) ->
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clean venv with only the built wheel (and its dependencies) installed; returns its bin/."""
     base = tmp_path_factory.mktemp("wheel")
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(base / "dist"), str(REPO)], base, dict(os.environ))
+    built = _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(base / "dist"), str(REPO)], base, dict(os.environ)
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = (base / "dist").glob("trust_notices-*.whl")
     subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True)
@@ -40,7 +42,12 @@ def test_the_installed_wheel_renders_and_publishes_from_a_trusts_own_folder(inst
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTICES_", "PREFECT_"))}
     # The embedded S3's state is per user ($XDG_STATE_HOME/trust-notices), never the developer's here.
     xdg = tmp_path / "xdg-state"
-    env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "NOTICES_S3_PORT": str(_free_base_port()), "XDG_STATE_HOME": str(xdg)}
+    env |= {
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "NOTICES_S3_PORT": str(_free_base_port()),
+        "XDG_STATE_HOME": str(xdg),
+    }
     notices = str(installed / "notices")
     assert str(REPO) not in _run([str(installed / "python"), "-c", "import flows; print(flows.__file__)"], trust, env).stdout
     validated = _run([notices, "validate"], trust, env)
@@ -58,7 +65,11 @@ def test_the_installed_wheel_renders_and_publishes_from_a_trusts_own_folder(inst
         assert history.returncode == 0 and history.stdout.startswith("v1 ")
         assert (xdg / "trust-notices" / "s3" / "state.json").exists()
         # From another folder the same store is found, and a URN names the school as its slug does.
-        away = _run([notices, "history", "990002", "--schools", str(trust / "schools"), "--shared-data", str(trust / "shared_data")], tmp_path, env)
+        away = _run(
+            [notices, "history", "990002", "--schools", str(trust / "schools"), "--shared-data", str(trust / "shared_data")],
+            tmp_path,
+            env,
+        )
         assert away.returncode == 0 and away.stdout == history.stdout, away.stderr
     finally:
         assert _run([notices, "s3", "stop"], trust, env).stdout.strip() == "embedded S3 stopped"
@@ -67,5 +78,13 @@ def test_the_installed_wheel_renders_and_publishes_from_a_trusts_own_folder(inst
     assert not (xdg / "trust-notices" / "s3" / "state.json").exists() and not (trust / ".notices").exists()
     elsewhere = _run([notices, "validate"], tmp_path, env)
     assert elsewhere.returncode == 1 and "no schools/ folder in" in elsewhere.stderr and "--schools DIR" in elsewhere.stderr
-    flow = _run([str(installed / "python"), "-c", "from prefect.flows import load_flow_from_entrypoint as load; print(load('flows.runs.flow:publish_notices').name)"], trust, env)
+    flow = _run(
+        [
+            str(installed / "python"),
+            "-c",
+            "from prefect.flows import load_flow_from_entrypoint as load; print(load('flows.runs.flow:publish_notices').name)",
+        ],
+        trust,
+        env,
+    )
     assert flow.stdout.strip() == "publish-notices", flow.stderr[-2000:]  # the worker image's entrypoint

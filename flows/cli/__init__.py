@@ -66,7 +66,13 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(validate)
-    validate.add_argument("--school", action="append", default=[], metavar="SLUG|URN", help="check only this school (and the shared files), by slug or URN (repeatable)")
+    validate.add_argument(
+        "--school",
+        action="append",
+        default=[],
+        metavar="SLUG|URN",
+        help="check only this school (and the shared files), by slug or URN (repeatable)",
+    )
     validate.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     validate.add_argument(
         "--readability",
@@ -86,7 +92,9 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(render)
-    render.add_argument("--school", action="append", default=[], metavar="SLUG|URN", help="render only this school, by slug or URN (repeatable)")
+    render.add_argument(
+        "--school", action="append", default=[], metavar="SLUG|URN", help="render only this school, by slug or URN (repeatable)"
+    )
     render.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     render.add_argument("--no-pdf", action="store_true", help="skip the PDF (faster previews)")
 
@@ -110,7 +118,9 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     generate.add_argument("count", type=int, metavar="N", help="how many schools")
-    generate.add_argument("--out", type=Path, required=True, metavar="DIR", help="the schools folder to write (created if needed)")
+    generate.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="the schools folder to write (created if needed)"
+    )
     generate.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
 
     _add_publishing_commands(commands)
@@ -132,14 +142,22 @@ def _add_import_command(commands: Any) -> None:
         "  notices validate --schools schools   # then fill in each TODO it lists",
     )
     gias.add_argument("csv", type=Path, metavar="CSV", help="the GIAS establishment export, as downloaded")
-    gias.add_argument("--trust", required=True, metavar="NAME", help="the trust's name as GIAS spells it (case and spacing do not matter)")
+    gias.add_argument(
+        "--trust", required=True, metavar="NAME", help="the trust's name as GIAS spells it (case and spacing do not matter)"
+    )
     gias.add_argument("--out", type=Path, required=True, metavar="DIR", help="the schools folder to write (created if needed)")
-    gias.add_argument("--update", action="store_true", help="refresh the GIAS fields of existing files, keeping all else (edits, comments)")
+    gias.add_argument(
+        "--update", action="store_true", help="refresh the GIAS fields of existing files, keeping all else (edits, comments)"
+    )
 
 
 def _target_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("publishing target (default: the trust file's `publishing`, else the embedded S3)")
-    group.add_argument("--endpoint-url", metavar="URL", help="S3 endpoint ($NOTICES_S3_ENDPOINT), e.g. https://s3.eu-west-2.amazonaws.com; none: the embedded S3")
+    group.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="S3 endpoint ($NOTICES_S3_ENDPOINT), e.g. https://s3.eu-west-2.amazonaws.com; none: the embedded S3",
+    )
     group.add_argument("--bucket", metavar="NAME", help="bucket ($NOTICES_S3_BUCKET)")
     group.add_argument("--region", metavar="REGION", help="region ($NOTICES_S3_REGION)")
     group.add_argument("--prefix", metavar="PREFIX", help="key prefix ($NOTICES_S3_PREFIX)")
@@ -193,7 +211,9 @@ def _add_publishing_commands(commands: Any) -> None:
     )
     _common(publish)
     _target_flags(publish)
-    publish.add_argument("--school", action="append", default=[], metavar="SLUG|URN", help="only this school, by slug or URN (repeatable)")
+    publish.add_argument(
+        "--school", action="append", default=[], metavar="SLUG|URN", help="only this school, by slug or URN (repeatable)"
+    )
     publish.add_argument("--dry-run", action="store_true", help="render and compare, upload nothing")
     publish.add_argument("--force", action="store_true", help="re-upload the latest files even where they match")
     publish.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -212,15 +232,20 @@ def _add_publishing_commands(commands: Any) -> None:
     )
     publish.add_argument("--approval-note", metavar="TEXT", help="why, recorded with the approval")
     publish.add_argument(
-        "--move-from", metavar="PREFIX",
+        "--move-from",
+        metavar="PREFIX",
         help="move schools whose history lives under PREFIX of the bucket to this run's prefix (needs --approved-by)",
     )
     publish.add_argument(
-        "--review", type=Path, metavar="FILE",
+        "--review",
+        type=Path,
+        metavar="FILE",
         help="write every held change (notes, diff, content hash) to FILE for the approver to read (works with --dry-run)",
     )
     publish.add_argument(
-        "--approve", type=Path, metavar="FILE",
+        "--approve",
+        type=Path,
+        metavar="FILE",
         help="with --approved-by: publish exactly the changes FILE (from --review) shows; a school edited since stays held",
     )
 
@@ -239,7 +264,9 @@ def _add_publishing_commands(commands: Any) -> None:
     _common(diff)
     _target_flags(diff)
     diff.add_argument("slug", nargs="?", help="the school (its slug); or --all")
-    diff.add_argument("--all", action="store_true", help="every school: the grouped summary of what the next publish would change")
+    diff.add_argument(
+        "--all", action="store_true", help="every school: the grouped summary of what the next publish would change"
+    )
     diff.add_argument("--json", action="store_true", help="with --all: {groups, schools, first_editions, unchanged} as JSON")
     diff.add_argument("--from", dest="from_", metavar="N", type=int, help="edition to compare from (default: the latest)")
     diff.add_argument("--to", default="draft", metavar="N|draft", help="edition number, or draft (default)")
@@ -290,9 +317,7 @@ def _validate(args: argparse.Namespace) -> int:
                     "valid": valid,
                     "broken": list(prepared.broken),
                     "skipped": [{"path": k.path, "reason": k.reason} for k in skipped],
-                    "errors": [
-                        {"path": e.path, "line": e.line, "field": e.field, "message": e.message} for e in prepared.errors
-                    ],
+                    "errors": [{"path": e.path, "line": e.line, "field": e.field, "message": e.message} for e in prepared.errors],
                 },
                 indent=2,
             )
@@ -318,7 +343,9 @@ def _print_dataset_notes(prepared: Any) -> None:
     kept = {a.body: a.reason for a in trust.dataset_acknowledgements} if trust else {}
     for finding in prepared.inputs.stale:
         if finding.mention.body_id in kept:
-            print(f"{finding.place} Kept knowingly ({prepared.valid.trust_path}): {kept[finding.mention.body_id]}", file=sys.stderr)
+            print(
+                f"{finding.place} Kept knowingly ({prepared.valid.trust_path}): {kept[finding.mention.body_id]}", file=sys.stderr
+            )
     dataset = prepared.inputs.dataset
     for check in dataset.checks if dataset else ():
         print(f"dataset edition {dataset.id} asks you to check: {' '.join(check.what.split())} ({check.where})", file=sys.stderr)

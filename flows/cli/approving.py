@@ -73,7 +73,11 @@ def read_review(path: Path) -> dict[str, str]:
         raise ValueError(f"{path}: not a file written by `notices publish --review` (format {REVIEW_FORMAT!r} expected)")
     hashes: dict[str, str] = {}
     for index, school in enumerate(data["schools"], start=1):
-        if not isinstance(school, dict) or not isinstance(school.get("slug"), str) or not str(school.get("content_hash", "")).startswith("sha256:"):
+        if (
+            not isinstance(school, dict)
+            or not isinstance(school.get("slug"), str)
+            or not str(school.get("content_hash", "")).startswith("sha256:")
+        ):
             raise ValueError(f"{path}: school {index}: a slug and a content_hash (sha256:…) are expected")
         hashes[school["slug"]] = school["content_hash"]
     return hashes
@@ -119,8 +123,13 @@ def bind(held: list[dict[str, Any]], approved: dict[str, str] | None) -> tuple[d
 
 
 def publish_approved(
-    args: argparse.Namespace, data: dict[str, Any], held: list[dict[str, Any]], approver: str | None,
-    approved_file: dict[str, str] | None, check: Callable[[str], str], run_flow: RunFlow,
+    args: argparse.Namespace,
+    data: dict[str, Any],
+    held: list[dict[str, Any]],
+    approver: str | None,
+    approved_file: dict[str, str] | None,
+    check: Callable[[str], str],
+    run_flow: RunFlow,
 ) -> bool:
     """Publish the held schools under an approval of the words shown (or in the file), merging
     the second run's results into ``data``; False if that run failed."""
@@ -147,5 +156,7 @@ def publish_approved(
         return False
     by_slug = {s["slug"]: s for s in again["schools"]}
     data["schools"] = [by_slug.get(s["slug"], s) for s in data["schools"]]
-    data["requests"] = {k: data["requests"].get(k, 0) + again["requests"].get(k, 0) for k in {*data["requests"], *again["requests"]}}
+    data["requests"] = {
+        k: data["requests"].get(k, 0) + again["requests"].get(k, 0) for k in {*data["requests"], *again["requests"]}
+    }
     return True

@@ -14,13 +14,22 @@ from flows.cli.publishing import EXIT_FAILED, EXIT_OK, err, flags, json_for_term
 from flows.publish import layout
 
 
-def _write_redline(path: Any, env: Any, names: tuple[str, str], from_label: str, to_label: str, notes: Any, change_class: str, old: str, new: str) -> None:
+def _write_redline(
+    path: Any, env: Any, names: tuple[str, str], from_label: str, to_label: str, notes: Any, change_class: str, old: str, new: str
+) -> None:
     from flows.editions.diff import redline
     from flows.publish.pages import render_changes_page
 
     page = render_changes_page(
-        env, trust_name=names[0], colour="#1d4f91", school_name=names[1], redline=redline(old, new),
-        changes=tuple(notes), change_class=change_class, from_label=from_label, to_label=to_label,
+        env,
+        trust_name=names[0],
+        colour="#1d4f91",
+        school_name=names[1],
+        redline=redline(old, new),
+        changes=tuple(notes),
+        change_class=change_class,
+        from_label=from_label,
+        to_label=to_label,
     )
     path.write_bytes(page)
 
@@ -90,7 +99,9 @@ def history(args: argparse.Namespace) -> int:
         for change in edition.changes:
             show(f"      - {change}")
     if manifest.skipped:
-        show(f"edition number(s) {', '.join(map(str, manifest.skipped))} never published (an interrupted run left other files there)")
+        show(
+            f"edition number(s) {', '.join(map(str, manifest.skipped))} never published (an interrupted run left other files there)"
+        )
     return EXIT_OK
 
 
@@ -128,7 +139,10 @@ def diff(args: argparse.Namespace) -> int:
         if number not in numbers:
             raise KeyError(f"{args.slug}: no edition {number}; editions are {numbers[0]} to {numbers[-1]}")
         prefix = conn.target.prefix
-        found = [conn.publisher.get(layout.edition_key(prefix, args.slug, number, n)) for n in ("notice.md", "notice.json", "fragment.html")]
+        found = [
+            conn.publisher.get(layout.edition_key(prefix, args.slug, number, n))
+            for n in ("notice.md", "notice.json", "fragment.html")
+        ]
         if any(f is None for f in found):
             raise KeyError(f"{args.slug}: edition {number}'s files are missing from the target")
         return found[0].body.decode(), found[1].body.decode(), found[2].body.decode()
@@ -161,13 +175,17 @@ def diff(args: argparse.Namespace) -> int:
     elif not same_words:  # as a publish would class it now (default deny, the trust's minor fields)
         policy = prepared.valid.trust.approval if prepared.valid else None
         notes, change_class = describe_changes(
-            json.loads(old_json), json.loads(new_json), minor_fields=policy.minor_fields if policy else (),
+            json.loads(old_json),
+            json.loads(new_json),
+            minor_fields=policy.minor_fields if policy else (),
             same_wording_source=manifest.edition(start).template_version == current_template_version(TEMPLATES_DIR),
         )
         notes = notes or ("Wording outside the settings changed (templates or fixed text): see the diff",)
     if args.redline:
         trust_name = prepared.valid.trust.name if prepared.valid else ""
-        _write_redline(args.redline, env, (trust_name, manifest.name), f"v{start}", label, notes, change_class, old_fragment, new_fragment)
+        _write_redline(
+            args.redline, env, (trust_name, manifest.name), f"v{start}", label, notes, change_class, old_fragment, new_fragment
+        )
         err(f"redline written to {args.redline}")
     text_diff = unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md")
     if same_words and not text_diff:

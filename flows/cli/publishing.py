@@ -114,7 +114,9 @@ def setup_bucket(args: argparse.Namespace) -> int:
     # Not on the embedded S3: SeaweedFS applies a lifecycle rule by replaying every recent write.
     for warning in configure(conn.publisher.client, conn.target.bucket, expire_private=conn.credentials is None):
         err(f"warning: {warning}")
-    print(f"bucket {conn.target.bucket} ready: versioning on, public GET except _private/, CORS GET; {conn.target.public_base_url}")
+    print(
+        f"bucket {conn.target.bucket} ready: versioning on, public GET except _private/, CORS GET; {conn.target.public_base_url}"
+    )
     return EXIT_OK
 
 
@@ -203,9 +205,15 @@ def publish(args: argparse.Namespace) -> int:
     held = [s for s in data["schools"] if s["status"] == "held"]
     if held and args.review:
         approve_commands.write_review(args.review, held)
-        err(f"wrote {len(held)} held change(s) to {args.review}; after reading it: notices publish --approve {args.review} --approved-by \"Your Name\"")
+        err(
+            f'wrote {len(held)} held change(s) to {args.review}; after reading it: notices publish --approve {args.review} --approved-by "Your Name"'
+        )
     check = functools.partial(_approver, valid=valid)  # the prompt's check of a typed name
-    if held and not args.dry_run and not approve_commands.publish_approved(args, data, held, approver, approved_file, check, _run_flow):
+    if (
+        held
+        and not args.dry_run
+        and not approve_commands.publish_approved(args, data, held, approver, approved_file, check, _run_flow)
+    ):
         return EXIT_FAILED
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
@@ -213,8 +221,10 @@ def publish(args: argparse.Namespace) -> int:
         _print_run(data, args.dry_run)
     held = [s for s in data["schools"] if s["status"] == "held"]
     if held and not args.dry_run:
-        err(f"{len(held)} school(s) not published: their change needs a named approver; after checking "
-             "`notices diff SLUG` (or `--review FILE`), run again with --approved-by \"Your Name\" (and --approval-note)")
+        err(
+            f"{len(held)} school(s) not published: their change needs a named approver; after checking "
+            '`notices diff SLUG` (or `--review FILE`), run again with --approved-by "Your Name" (and --approval-note)'
+        )
     failed = any(s["status"] == "failed" for s in data["schools"])
     return EXIT_FAILED if failed or (held and not args.dry_run) or prepared.errors else EXIT_OK
 
@@ -243,7 +253,9 @@ def _run_flow(
         move_from=args.move_from,
         dataset_edition=args.dataset_edition,
         # The command line never waits: a change without an approver is held and reported.
-        approval=ApprovalOptions(approved_by=approver, approval_note=note, wait=False, content_hashes=hashes if approver else None),
+        approval=ApprovalOptions(
+            approved_by=approver, approval_note=note, wait=False, content_hashes=hashes if approver else None
+        ),
         task_runner=args.task_runner,
         schools_dir=str(args.schools.resolve()),
         shared_data_dir=str(args.shared_data.resolve()),

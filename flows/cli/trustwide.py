@@ -50,14 +50,24 @@ def diff_all(args: argparse.Namespace) -> int:
     if args.json:
         from flows.runs.grouping import group_changes
 
-        groups = [{"schools": [s.slug for s in g.schools], "changes": list(g.representative.changes)} for g in group_changes(changes)]
-        show(json.dumps({"groups": groups, "schools": changes, "first_editions": first, "unchanged": unchanged}, indent=2, ensure_ascii=False))
+        groups = [
+            {"schools": [s.slug for s in g.schools], "changes": list(g.representative.changes)} for g in group_changes(changes)
+        ]
+        show(
+            json.dumps(
+                {"groups": groups, "schools": changes, "first_editions": first, "unchanged": unchanged},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return EXIT_OK
     if changes:
         show(summary_text(changes))
     else:
         show("no school's words would change")
-    show("", f"{unchanged} school(s) unchanged" + (f"; first edition (nothing published yet): {', '.join(first)}" if first else ""))
+    show(
+        "", f"{unchanged} school(s) unchanged" + (f"; first edition (nothing published yet): {', '.join(first)}" if first else "")
+    )
     return EXIT_OK
 
 
@@ -76,17 +86,28 @@ def _pending(conn: Any, env: Any, notice: Notice, manifest: Any, minor_fields: A
     new_hash = content_hash(json.loads(files["notice.json"]), words_hash(dict(files)))
     if new_hash == last.content_hash:
         return None
-    old = {n: conn.publisher.get(layout.edition_key(conn.target.prefix, notice.slug, last.number, n)) for n in ("notice.md", "notice.json")}
+    old = {
+        n: conn.publisher.get(layout.edition_key(conn.target.prefix, notice.slug, last.number, n))
+        for n in ("notice.md", "notice.json")
+    }
     if any(f is None for f in old.values()):
         raise SystemExit(f"{notice.slug}: edition {last.number}'s files are missing from the target")
     notes, change_class = describe_changes(
-        json.loads(old["notice.json"].body), json.loads(files["notice.json"]), minor_fields=minor_fields,
+        json.loads(old["notice.json"].body),
+        json.loads(files["notice.json"]),
+        minor_fields=minor_fields,
         same_wording_source=last.template_version == current_template_version(TEMPLATES_DIR),
     )
     number = next_number(manifest)
     return {
-        "slug": notice.slug, "urn": notice.school.urn, "name": notice.school.name, "edition": number, "change_class": change_class,
+        "slug": notice.slug,
+        "urn": notice.school.urn,
+        "name": notice.school.name,
+        "edition": number,
+        "change_class": change_class,
         "changes": list(notes or ("Wording outside the settings changed (templates or fixed text): see the diff",)),
-        "diff": unified_diff(old["notice.md"].body.decode(), files["notice.md"].decode(), f"v{last.number}/notice.md", f"v{number}/notice.md"),
+        "diff": unified_diff(
+            old["notice.md"].body.decode(), files["notice.md"].decode(), f"v{last.number}/notice.md", f"v{number}/notice.md"
+        ),
         "content_hash": new_hash,
     }

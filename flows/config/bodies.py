@@ -85,8 +85,10 @@ def long_date(day: dt.date) -> str:
 def what_happened(register: BodyRegister, body: Body) -> str:
     """One plain sentence: what became of the body, and who does its work today."""
     verb = {"renamed": "was renamed", "abolished": "closed", "withdrawn": "was withdrawn", "active": "is current"}[body.status]
-    when = f" on {long_date(body.ended + dt.timedelta(days=1))}" if body.ended and body.status == "renamed" else (
-        f" on {long_date(body.ended)}" if body.ended else ""
+    when = (
+        f" on {long_date(body.ended + dt.timedelta(days=1))}"
+        if body.ended and body.status == "renamed"
+        else (f" on {long_date(body.ended)}" if body.ended else "")
     )
     successor = final_successor(register, body)
     if body.status == "renamed" and body.successor:
@@ -119,7 +121,9 @@ def find_stale_mentions(edition: DatasetEdition, register: BodyRegister) -> list
     for index, recipient in enumerate(edition.recipients):
         declared = register.get(recipient.body) if recipient.body else None
         if declared is not None and not is_current(declared, edition.effective_date):
-            found[(index, declared.id)] = StaleMention(index, recipient.id, ("recipients", index, "body"), declared.id, declared.name)
+            found[(index, declared.id)] = StaleMention(
+                index, recipient.id, ("recipients", index, "body"), declared.id, declared.name
+            )
         for where, text in _texts(recipient):
             for match in pattern.finditer(text):
                 body = owner[match.group(0)]

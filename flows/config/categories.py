@@ -89,8 +89,7 @@ def _category_kind(value: Any) -> str:
 
 # The tags are bracketed so that error locations name the item itself (flows.config.documents drops them).
 Category = Annotated[
-    Annotated[Annotated[Text, AfterValidator(_plain_category)], Tag("[text]")]
-    | Annotated[SpecialCategory, Tag("[special]")],
+    Annotated[Annotated[Text, AfterValidator(_plain_category)], Tag("[text]")] | Annotated[SpecialCategory, Tag("[special]")],
     Discriminator(_category_kind),
 ]
 

@@ -41,7 +41,11 @@ def load_register(shared_dir: Path, errors: list[ConfigError]) -> BodyRegister |
     """Read and check ``shared_data/bodies.yaml``; None (with the reasons in ``errors``) when it cannot be used."""
     path = shared_dir / REGISTER_FILE
     if not path.is_file():
-        errors.append(ConfigError(display_path(path), None, "", "the bodies register is missing: every dataset recipient names its body here"))
+        errors.append(
+            ConfigError(
+                display_path(path), None, "", "the bodies register is missing: every dataset recipient names its body here"
+            )
+        )
         return None
     loaded = load_document(path, BodyRegister, errors)
     if loaded is None:
@@ -62,11 +66,19 @@ def _register_problems(register: BodyRegister, doc: YamlDocument) -> list[Config
         if body.successor is not None and body.successor not in ids:
             problems.append(locate_error(doc, (*where, "successor"), f"names no body in this register: {body.successor!r}"))
         if body.status != "active" and body.successor is None and not body.what_changed:
-            problems.append(locate_error(doc, (*where, "status"), f"a body that is {body.status} needs its successor or what_changed, so a notice can say who does its work"))
+            problems.append(
+                locate_error(
+                    doc,
+                    (*where, "status"),
+                    f"a body that is {body.status} needs its successor or what_changed, so a notice can say who does its work",
+                )
+            )
     return problems
 
 
-def check_edition_bodies(edition: DatasetEdition, doc: YamlDocument, register: BodyRegister) -> tuple[list[ConfigError], list[StaleFinding]]:
+def check_edition_bodies(
+    edition: DatasetEdition, doc: YamlDocument, register: BodyRegister
+) -> tuple[list[ConfigError], list[StaleFinding]]:
     """Recipients naming no registered body (errors), and every stale mention (findings)."""
     errors = [
         locate_error(doc, ("recipients", i, "body") if r.body else ("recipients", i), _unknown_body(r.body, register))
@@ -99,7 +111,9 @@ def check_acknowledgements(trust: TrustFile, doc: YamlDocument | None, register:
     return [
         locate_error(doc, ("dataset_acknowledgements", i, "body"), f"names no body in shared_data/bodies.yaml: {a.body!r}")
         if doc is not None
-        else ConfigError("trust file", None, f"dataset_acknowledgements[{i}].body", f"names no body in shared_data/bodies.yaml: {a.body!r}")
+        else ConfigError(
+            "trust file", None, f"dataset_acknowledgements[{i}].body", f"names no body in shared_data/bodies.yaml: {a.body!r}"
+        )
         for i, a in enumerate(trust.dataset_acknowledgements)
         if register.get(a.body) is None
     ]
@@ -114,7 +128,9 @@ class Settled:
     refused: tuple[str, ...]
 
 
-def apply_acknowledgements(notices: tuple[Notice, ...], findings: tuple[StaleFinding, ...], trust: TrustFile, trust_path: str) -> Settled:
+def apply_acknowledgements(
+    notices: tuple[Notice, ...], findings: tuple[StaleFinding, ...], trust: TrustFile, trust_path: str
+) -> Settled:
     """Note each acknowledged finding in the notices that include it; refuse the rest, once per finding."""
     reasons = {a.body: a.reason for a in trust.dataset_acknowledgements}
     errors: list[ConfigError] = []
@@ -126,14 +142,25 @@ def apply_acknowledgements(notices: tuple[Notice, ...], findings: tuple[StaleFin
         if reason is None:
             place = finding.place
             schools = ", ".join(settled[i].slug for i in using) or "no school of this run"
-            errors.append(ConfigError(place.path, place.line, place.field, (
-                f"{place.message} Used by: {schools}. Move the trust to a current dataset edition (dataset_edition in "
-                f"{trust_path}), or keep this section knowingly: add {{body: {finding.mention.body_id}, reason: ...}} under "
-                f"dataset_acknowledgements in {trust_path}."
-            )))
+            errors.append(
+                ConfigError(
+                    place.path,
+                    place.line,
+                    place.field,
+                    (
+                        f"{place.message} Used by: {schools}. Move the trust to a current dataset edition (dataset_edition in "
+                        f"{trust_path}), or keep this section knowingly: add {{body: {finding.mention.body_id}, reason: ...}} under "
+                        f"dataset_acknowledgements in {trust_path}."
+                    ),
+                )
+            )
             refused.update(settled[i].slug for i in using)
             continue
-        note = BodyNote(recipient_id=finding.mention.recipient_id, body_id=finding.mention.body_id, text=f"{finding.happened} We still include this section because {_sentence(reason)}")
+        note = BodyNote(
+            recipient_id=finding.mention.recipient_id,
+            body_id=finding.mention.body_id,
+            text=f"{finding.happened} We still include this section because {_sentence(reason)}",
+        )
         for i in using:
             if note not in settled[i].body_notes:
                 settled[i] = settled[i].model_copy(update={"body_notes": (*settled[i].body_notes, note)})

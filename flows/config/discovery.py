@@ -69,7 +69,12 @@ def scan_folder(folder: Path, ignore: tuple[str, ...] = ()) -> tuple[list[Path],
 
 def _skip_reason(path: Path, home: Path) -> str | None:
     name = path.name
-    if name.endswith("~") or name.startswith(".#") or (name.startswith("#") and name.endswith("#")) or path.suffix.lower() in _BACKUP_SUFFIXES:
+    if (
+        name.endswith("~")
+        or name.startswith(".#")
+        or (name.startswith("#") and name.endswith("#"))
+        or path.suffix.lower() in _BACKUP_SUFFIXES
+    ):
         return "an editor backup or temporary file"
     if name.startswith("."):
         return "a hidden file"

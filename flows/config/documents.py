@@ -74,7 +74,11 @@ def read_mapping(path: Path, errors: list[ConfigError]) -> YamlDocument | None:
         return None
     if not isinstance(doc.data, dict):
         got = "an empty file" if doc.data is None else f"a {_kind(doc.data)}"
-        errors.append(ConfigError(shown, 1 if doc.data is not None else None, "", f"file must be a mapping of fields (key: value), got {got}"))
+        errors.append(
+            ConfigError(
+                shown, 1 if doc.data is not None else None, "", f"file must be a mapping of fields (key: value), got {got}"
+            )
+        )
         return None
     return doc
 
@@ -120,8 +124,13 @@ def _unknown_fields(doc: YamlDocument, unknown: list[tuple[str | int, ...]]) -> 
     if more > 0:
         after = first[MAX_UNKNOWN_LISTED]
         listed.append(
-            ConfigError(doc.path, doc.line_of(after), "", f"and {more:,} more unknown fields, the first of them {dotted_path(after)!r}; "
-                        f"only the first {MAX_UNKNOWN_LISTED} are listed (see `notices schema` for the fields there are)")
+            ConfigError(
+                doc.path,
+                doc.line_of(after),
+                "",
+                f"and {more:,} more unknown fields, the first of them {dotted_path(after)!r}; "
+                f"only the first {MAX_UNKNOWN_LISTED} are listed (see `notices schema` for the fields there are)",
+            )
         )
     return listed
 

@@ -21,4 +21,3 @@ class ConfigError:
     def sort_key(self) -> tuple[str, int, str, str]:
         """Order errors by file, then line, so the report reads top to bottom."""
         return (self.path, self.line or 0, self.field, self.message)
-

@@ -46,7 +46,11 @@ def check_urn(value: Any) -> str:
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else require_text(value, "a 6-digit URN")
     if re.fullmatch(r"\d{6}", text.strip()) and not ascii_digits(text):
         # Full-width digits look identical to a reader but are another URN to a computer.
-        raise fail("urn", "expected a 6-digit URN in the digits 0-9, got {got!r} (other digits, e.g. full-width); type it again", got=value)
+        raise fail(
+            "urn",
+            "expected a 6-digit URN in the digits 0-9, got {got!r} (other digits, e.g. full-width); type it again",
+            got=value,
+        )
     if not _URN.fullmatch(text.strip()):
         raise fail("urn", "expected a 6-digit URN, e.g. 990001, got {got!r}", got=value)
     return text.strip()
@@ -64,7 +68,11 @@ def check_phone(value: Any) -> str:
     """A UK telephone number: 10 or 11 digits starting 0, or +44 followed by 9 or 10 digits."""
     text = require_text(value, "a UK telephone number in quotes").strip()
     if not ascii_digits(text):
-        raise fail("phone", "expected a UK telephone number in the digits 0-9, got {got!r} (other digits, e.g. full-width); type it again", got=text)
+        raise fail(
+            "phone",
+            "expected a UK telephone number in the digits 0-9, got {got!r} (other digits, e.g. full-width); type it again",
+            got=text,
+        )
     digits = re.sub(r"[\s\-()]", "", text)
     if digits.startswith("+44"):
         digits = "0" + digits[3:].lstrip("0")
@@ -184,7 +192,9 @@ def at_most(limit: int) -> BeforeValidator:
     def check(value: Any) -> Any:
         if isinstance(value, (list, tuple, dict)) and len(value) > limit:
             noun = "entries" if isinstance(value, dict) else "items"
-            raise fail("too_many", "has {count:,} {noun}; at most {limit:,} are allowed", count=len(value), noun=noun, limit=limit)
+            raise fail(
+                "too_many", "has {count:,} {noun}; at most {limit:,} are allowed", count=len(value), noun=noun, limit=limit
+            )
         return value
 
     return BeforeValidator(check)
@@ -201,16 +211,37 @@ def describe_string(pattern: str | None = None, description: str = "", **extra: 
 URN = Annotated[
     str,
     BeforeValidator(check_urn),
-    WithJsonSchema({"anyOf": [{"type": "string", "pattern": r"^\d{6}$"}, {"type": "integer", "minimum": 0, "maximum": 999999}], "description": "GIAS unique reference number, 6 digits"}),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": r"^\d{6}$"}, {"type": "integer", "minimum": 0, "maximum": 999999}],
+            "description": "GIAS unique reference number, 6 digits",
+        }
+    ),
 ]
-Email = Annotated[str, BeforeValidator(check_email), describe_string(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "email address", format="email")]
-Phone = Annotated[str, BeforeValidator(check_phone), describe_string(r"^\+?[0-9 ()-]{10,16}$", "UK telephone number, e.g. '01632 960000'")]
-Postcode = Annotated[str, BeforeValidator(check_postcode), describe_string(r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$", "UK postcode")]
+Email = Annotated[
+    str, BeforeValidator(check_email), describe_string(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "email address", format="email")
+]
+Phone = Annotated[
+    str, BeforeValidator(check_phone), describe_string(r"^\+?[0-9 ()-]{10,16}$", "UK telephone number, e.g. '01632 960000'")
+]
+Postcode = Annotated[
+    str, BeforeValidator(check_postcode), describe_string(r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$", "UK postcode")
+]
 IcoNumber = Annotated[str, BeforeValidator(check_ico), describe_string(r"^(Z[0-9]{7}|Z[AB][0-9]{6})$", "ICO registration number")]
-CompanyNumber = Annotated[str, BeforeValidator(check_company), describe_string(r"^([0-9]{8}|[A-Z]{2}[0-9]{6})$", "Companies House number")]
-Url = Annotated[str, BeforeValidator(check_url), describe_string(r"^https?://[^\s]+$", "web address (http or https)", format="uri")]
-Phase = Annotated[str, BeforeValidator(check_phase), WithJsonSchema({"enum": list(PHASES), "description": "GIAS PhaseOfEducation"})]
-Colour = Annotated[str, BeforeValidator(check_colour), describe_string(r"^#[0-9a-fA-F]{6}$", "colour '#rrggbb' with at least 4.5:1 contrast against white")]
+CompanyNumber = Annotated[
+    str, BeforeValidator(check_company), describe_string(r"^([0-9]{8}|[A-Z]{2}[0-9]{6})$", "Companies House number")
+]
+Url = Annotated[
+    str, BeforeValidator(check_url), describe_string(r"^https?://[^\s]+$", "web address (http or https)", format="uri")
+]
+Phase = Annotated[
+    str, BeforeValidator(check_phase), WithJsonSchema({"enum": list(PHASES), "description": "GIAS PhaseOfEducation"})
+]
+Colour = Annotated[
+    str,
+    BeforeValidator(check_colour),
+    describe_string(r"^#[0-9a-fA-F]{6}$", "colour '#rrggbb' with at least 4.5:1 contrast against white"),
+]
 Slug = Annotated[str, BeforeValidator(check_slug), describe_string(r"^[a-z0-9]+(-[a-z0-9]+)*$", "identifier")]
 Text = Annotated[str, BeforeValidator(check_text), describe_string(None, "", minLength=1, maxLength=MAX_PROSE_CHARS)]
 Line = Annotated[str, BeforeValidator(check_line), describe_string(r"^[^\n]*$", "", minLength=1, maxLength=MAX_LINE_CHARS)]

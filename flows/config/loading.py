@@ -75,7 +75,11 @@ def load_inputs(
         dataset = next((e for e in editions if e.id == pinned), None)
         if dataset is None:
             available = ", ".join(e.id for e in editions)
-            errors.append(locate_error(trust_doc, ("dataset_edition",), f"no dataset edition {pinned!r} in shared_data; available: {available}"))
+            errors.append(
+                locate_error(
+                    trust_doc, ("dataset_edition",), f"no dataset edition {pinned!r} in shared_data; available: {available}"
+                )
+            )
     register = load_register(shared_dir, errors)
     stale: list[StaleFinding] = []
     if dataset is not None and register is not None:
@@ -126,8 +130,12 @@ def publishing_override_errors(overrides: Mapping[str, tuple[str, str]]) -> list
 
 
 def load_dataset(
-    shared_dir: Path, wanted: str | None, errors: list[ConfigError], skipped: list[Skipped] | None = None,
-    *, docs: dict[str, YamlDocument] | None = None,
+    shared_dir: Path,
+    wanted: str | None,
+    errors: list[ConfigError],
+    skipped: list[Skipped] | None = None,
+    *,
+    docs: dict[str, YamlDocument] | None = None,
 ) -> tuple[tuple[DatasetEdition, ...], DatasetEdition | None]:
     """Read every dataset edition; return them oldest first and the one to use (``docs``: id → its document)."""
     folder = shared_dir / DATASET_SUBDIR
@@ -135,7 +143,11 @@ def load_dataset(
     if skipped is not None:
         skipped.extend(passed)
     if not files:
-        errors.append(ConfigError(display_path(folder), None, "", "no dataset edition found: expected one or more <edition>.yaml files here"))
+        errors.append(
+            ConfigError(
+                display_path(folder), None, "", "no dataset edition found: expected one or more <edition>.yaml files here"
+            )
+        )
         return (), None
     editions: list[DatasetEdition] = []
     seen: dict[str, str] = {}
@@ -183,11 +195,17 @@ def _check_dataset(edition: DatasetEdition, doc: YamlDocument) -> list[ConfigErr
             problems.append(locate_error(doc, (*where, "id"), f"recipient id {recipient.id!r} is used twice"))
         rule = recipient.applies_to
         if rule.max_age <= rule.min_age:
-            problems.append(locate_error(doc, (*where, "applies_to", "max_age"), f"must be greater than min_age ({rule.min_age})"))
+            problems.append(
+                locate_error(doc, (*where, "applies_to", "max_age"), f"must be greater than min_age ({rule.min_age})")
+            )
         for text in (*recipient.paragraphs, *recipient.list_items, *recipient.paragraphs_after_list, recipient.opt_out or ""):
             for _, ref in _REFERENCE.findall(text):
                 if ref not in known:
-                    problems.append(locate_error(doc, where, f"link reference [{ref}] names no recipient or link; expected one of: {', '.join(known)}"))
+                    problems.append(
+                        locate_error(
+                            doc, where, f"link reference [{ref}] names no recipient or link; expected one of: {', '.join(known)}"
+                        )
+                    )
             if "](" in text:
                 problems.append(locate_error(doc, where, "write links as [text][recipient-id] so the recipient's link is used"))
         for field in ("paragraphs", "list_items", "paragraphs_after_list"):
@@ -196,7 +214,9 @@ def _check_dataset(edition: DatasetEdition, doc: YamlDocument) -> list[ConfigErr
         problems.extend(_html_problems(doc, (*where, "opt_out"), recipient.opt_out or ""))
     problems.extend(_html_problems(doc, ("introduction",), edition.introduction))
     if "](" in edition.introduction:
-        problems.append(locate_error(doc, ("introduction",), "write links as [text][recipient-id] so the recipient's link is used"))
+        problems.append(
+            locate_error(doc, ("introduction",), "write links as [text][recipient-id] so the recipient's link is used")
+        )
     return problems
 
 
@@ -205,7 +225,13 @@ def _html_problems(doc: YamlDocument, where: tuple[str | int, ...], text: str) -
     if tag is None:
         return []
     shown = tag.group(0) if len(tag.group(0)) <= 40 else tag.group(0)[:39] + "…"
-    return [locate_error(doc, where, f"contains HTML or an <autolink> ({shown!r}); the text is Markdown: write plain words, and links as [text][recipient-id]")]
+    return [
+        locate_error(
+            doc,
+            where,
+            f"contains HTML or an <autolink> ({shown!r}); the text is Markdown: write plain words, and links as [text][recipient-id]",
+        )
+    ]
 
 
 # --- Trust -----------------------------------------------------------------------------
@@ -219,7 +245,11 @@ def load_trust(path: Path, errors: list[ConfigError]) -> TrustFile | None:
 def load_trust_document(path: Path, errors: list[ConfigError]) -> tuple[TrustFile | None, YamlDocument | None]:
     """Like ``load_trust``, also returning the document so later checks can name lines."""
     if not path.is_file():
-        errors.append(ConfigError(display_path(path), None, "", "trust file is missing: every school needs the trust as its data controller"))
+        errors.append(
+            ConfigError(
+                display_path(path), None, "", "trust file is missing: every school needs the trust as its data controller"
+            )
+        )
         return None, None
     loaded = load_document(path, TrustFile, errors)
     return (None, None) if loaded is None else loaded
@@ -278,7 +308,12 @@ def _load_school(path: Path, dataset: DatasetEdition | None, errors: list[Config
         check_slug(path.stem)
     except Exception:
         errors.append(
-            ConfigError(shown, None, "", "file name must be the school's slug: lower-case letters, digits and hyphens, e.g. oakfield-primary.yaml")
+            ConfigError(
+                shown,
+                None,
+                "",
+                "file name must be the school's slug: lower-case letters, digits and hyphens, e.g. oakfield-primary.yaml",
+            )
         )
     doc = read_mapping(path, errors)
     if doc is None:
@@ -293,7 +328,11 @@ def _load_school(path: Path, dataset: DatasetEdition | None, errors: list[Config
             if key not in ids:
                 hint = suggest_spelling(str(key), ids)
                 errors.append(
-                    locate_error(doc, ("recipient_overrides", key), f"unknown DfE recipient {key!r}{hint}; expected one of: {', '.join(ids)}")
+                    locate_error(
+                        doc,
+                        ("recipient_overrides", key),
+                        f"unknown DfE recipient {key!r}{hint}; expected one of: {', '.join(ids)}",
+                    )
                 )
     if config is None or len(errors) != before:
         return None
@@ -320,6 +359,10 @@ def _duplicates(loaded: list[tuple[School, YamlDocument]], files: list[Path], er
         if len(paths) > 1:
             for path in paths:
                 others = ", ".join(display_path(p) for p in paths if p != path)
-                errors.append(ConfigError(display_path(path), None, "", f"slug {slug!r} is also given by {others}; keep one file per school"))
+                errors.append(
+                    ConfigError(
+                        display_path(path), None, "", f"slug {slug!r} is also given by {others}; keep one file per school"
+                    )
+                )
             broken.add(slug)
     return broken

@@ -165,7 +165,9 @@ LAWFUL_BASIS_TEXT: dict[str, str] = {
 
 class Address(Frozen):
     # min_length inside Annotated: pydantic then does not add "at least one item" when an item is invalid.
-    lines: Annotated[tuple[Line, ...], at_most(MAX_ADDRESS_LINES), Field(min_length=1)] = Field(description="Street address lines.")
+    lines: Annotated[tuple[Line, ...], at_most(MAX_ADDRESS_LINES), Field(min_length=1)] = Field(
+        description="Street address lines."
+    )
     town: Line
     postcode: Postcode
 

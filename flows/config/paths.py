@@ -27,10 +27,20 @@ def templates_dir() -> Path:
     for candidate in (_PACKAGE / "templates", _PACKAGE.parent / "templates"):
         if (candidate / "notice.html.j2").is_file():
             return candidate
-    raise ConfigNotFound(f"the templates are missing from the installed package ({_PACKAGE / 'templates'}): reinstall trust-notices")
+    raise ConfigNotFound(
+        f"the templates are missing from the installed package ({_PACKAGE / 'templates'}): reinstall trust-notices"
+    )
 
 
-def find_folder(given: str | Path | None, name: str, variable: str, *, flag: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+def find_folder(
+    given: str | Path | None,
+    name: str,
+    variable: str,
+    *,
+    flag: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Path:
     """The folder ``name`` (``schools`` or ``shared_data``): the flag's, the current directory's, then $variable's."""
     env = os.environ if env is None else env
     if given:

@@ -70,7 +70,11 @@ def check_endpoint(value: Any) -> str:
     text = check_url(value)
     parts = urlsplit(text)
     if "@" in parts.netloc:
-        raise fail("endpoint", "must not contain a user name or password (credentials come from the AWS chain: environment, profile, role), got {got!r}", got=_hide_credentials(text))
+        raise fail(
+            "endpoint",
+            "must not contain a user name or password (credentials come from the AWS chain: environment, profile, role), got {got!r}",
+            got=_hide_credentials(text),
+        )
     try:
         parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
     except ValueError:
@@ -90,5 +94,9 @@ def _hide_credentials(url: str) -> str:
 
 Bucket = Annotated[str, BeforeValidator(check_bucket), describe_string(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "S3 bucket name")]
 Region = Annotated[str, BeforeValidator(check_region), describe_string(r"^[a-z0-9]+(-[a-z0-9]+)*$", "region, e.g. eu-west-2")]
-Prefix = Annotated[str, BeforeValidator(check_prefix), describe_string(r"^[A-Za-z0-9._-][A-Za-z0-9._/-]*$", "key prefix, e.g. notices")]
-EndpointUrl = Annotated[str, BeforeValidator(check_endpoint), describe_string(r"^https?://[^\s]+$", "S3 endpoint URL (http or https)", format="uri")]
+Prefix = Annotated[
+    str, BeforeValidator(check_prefix), describe_string(r"^[A-Za-z0-9._-][A-Za-z0-9._/-]*$", "key prefix, e.g. notices")
+]
+EndpointUrl = Annotated[
+    str, BeforeValidator(check_endpoint), describe_string(r"^https?://[^\s]+$", "S3 endpoint URL (http or https)", format="uri")
+]

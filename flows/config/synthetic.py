@@ -30,9 +30,32 @@ _KINDS: tuple[tuple[str, int, int, str], ...] = (
     ("Not applicable", 2, 19, "Special School"),
 )
 _PLACES = (
-    "Alder", "Ashby", "Beech", "Birch", "Bramble", "Brook", "Cedar", "Clover", "Elm", "Fern", "Hazel",
-    "Heath", "Holly", "Juniper", "Larch", "Linden", "Maple", "Meadow", "Oak", "Orchard", "Poplar",
-    "Rowan", "Sycamore", "Thorn", "Willow", "Yew",
+    "Alder",
+    "Ashby",
+    "Beech",
+    "Birch",
+    "Bramble",
+    "Brook",
+    "Cedar",
+    "Clover",
+    "Elm",
+    "Fern",
+    "Hazel",
+    "Heath",
+    "Holly",
+    "Juniper",
+    "Larch",
+    "Linden",
+    "Maple",
+    "Meadow",
+    "Oak",
+    "Orchard",
+    "Poplar",
+    "Rowan",
+    "Sycamore",
+    "Thorn",
+    "Willow",
+    "Yew",
 )
 _SUFFIXES = ("field", "dale", "wood", "brook", "gate", "hill", "side", "vale", "bank", "ford", "mere", "ley")
 _FIRST = ("Sam", "Alex", "Jordan", "Riley", "Morgan", "Casey", "Rowan", "Jamie", "Robin", "Charlie")
@@ -41,12 +64,20 @@ _EXTRA_RECIPIENTS = (
     {"name": "Example School Meals Ltd", "purpose": "school meals and allergy records", "lawful_basis": "contract"},
     {"name": "Example Music Service", "purpose": "instrumental lessons", "lawful_basis": "consent"},
     {"name": "Example Tutoring Ltd", "purpose": "catch-up tutoring", "lawful_basis": "public_task"},
-    {"name": "Example Counselling Service", "purpose": "school counselling", "lawful_basis": "public_task",
-     "legislation": "Children Act 1989"},
+    {
+        "name": "Example Counselling Service",
+        "purpose": "school counselling",
+        "lawful_basis": "public_task",
+        "legislation": "Children Act 1989",
+    },
 )
 _OVERRIDES = (
     ("learning-records-service", True, "Our post-16 partnership registers some younger pupils for vocational courses."),
-    ("national-child-measurement-programme", True, "Our pupils in reception and year 6 take part in the National Child Measurement Programme."),
+    (
+        "national-child-measurement-programme",
+        True,
+        "Our pupils in reception and year 6 take part in the National Child Measurement Programme.",
+    ),
     ("standards-and-testing-agency", False, "We take no part in the national curriculum assessments this section describes."),
 )
 

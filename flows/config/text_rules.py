@@ -39,7 +39,14 @@ def shorten(text: str, limit: int = ECHO_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_TYPE_NAMES = {"int": "a number", "float": "a number", "list": "a list", "dict": "a mapping", "date": "a date", "datetime": "a date and time"}
+_TYPE_NAMES = {
+    "int": "a number",
+    "float": "a number",
+    "list": "a list",
+    "dict": "a mapping",
+    "date": "a date",
+    "datetime": "a date and time",
+}
 
 
 def require_text(value: Any, what: str, *, multiline: bool = False, limit: int = MAX_LINE_CHARS) -> str:
@@ -56,8 +63,7 @@ def require_text(value: Any, what: str, *, multiline: bool = False, limit: int =
     if isinstance(value, bool):
         raise fail(
             "text_type",
-            "expected {what}, got {got} (YAML reads yes/no/on/off/true/false as booleans; "
-            "put the value in quotes)",
+            "expected {what}, got {got} (YAML reads yes/no/on/off/true/false as booleans; put the value in quotes)",
             what=what,
             got=str(value).lower(),
         )

@@ -33,7 +33,7 @@ class Todo:
 
     def message(self) -> str:
         """The validation message, e.g. ``still "TODO" from import-gias: the school office's email address``."""
-        origin = f' from {self.source}' if self.source else ""
+        origin = f" from {self.source}" if self.source else ""
         what = self.what or "fill in this value"
         return f'still "TODO"{origin}: {what}'
 

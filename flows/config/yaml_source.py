@@ -33,9 +33,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 
 Path_ = tuple[str | int, ...]
 
-_PLAIN_TAGS = {
-    f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
-}
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")}
 
 
 @dataclass(frozen=True)
@@ -90,13 +88,17 @@ def _decode(raw: bytes, display: str) -> str:
         # UTF-8 allows NUL, but a text file never holds one: most likely UTF-16 without a mark.
         offset = raw.index(b"\x00")
         line = raw[:offset].count(b"\n") + 1
-        raise YamlProblem(ConfigError(display, line, "", f"file contains a NUL byte at offset {offset} (UTF-16 text?); save it as UTF-8"))
+        raise YamlProblem(
+            ConfigError(display, line, "", f"file contains a NUL byte at offset {offset} (UTF-16 text?); save it as UTF-8")
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise YamlProblem(
-            ConfigError(display, line, "", f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8")
+            ConfigError(
+                display, line, "", f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+            )
         ) from None
 
 
@@ -142,7 +144,11 @@ def _refuse_aliases(text: str, display: str) -> None:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.AliasEvent):
                 line = event.start_mark.line + 1 if event.start_mark else None
-                raise YamlProblem(ConfigError(display, line, "", "YAML anchors and aliases (&name / *name) are not supported; write the value out"))
+                raise YamlProblem(
+                    ConfigError(
+                        display, line, "", "YAML anchors and aliases (&name / *name) are not supported; write the value out"
+                    )
+                )
     except yaml.YAMLError:
         return  # the parse below reports the syntax error with its line
 
@@ -163,7 +169,12 @@ class _Builder:
         # in a notice configuration and are how alias bombs work, so refuse them outright.
         if id(node) in self.seen:
             raise YamlProblem(
-                ConfigError(self.display, node.start_mark.line + 1, _dotted(where), "YAML anchors and aliases (&name / *name) are not supported; write the value out")
+                ConfigError(
+                    self.display,
+                    node.start_mark.line + 1,
+                    _dotted(where),
+                    "YAML anchors and aliases (&name / *name) are not supported; write the value out",
+                )
             )
         self.seen.add(id(node))
         if node.tag not in _PLAIN_TAGS:

@@ -144,7 +144,9 @@ _LEGACY_NOTE_CLASSES = ({"edition-note"}, {"tn-edition-note"})
 _VOID = {"link", "meta", "br", "img", "hr", "input", "source", "wbr", "area", "base", "col", "embed", "track"}
 # notice.md's edition or draft line, as templates/notice.md.j2 writes it between the lede and
 # the first heading (and nowhere else: school text below the first heading is never touched).
-_MARKDOWN_FURNITURE = re.compile(r"(?<=\n)\n(?:Edition \d+, published [^\n]*\.|Draft: this notice has not been published\.)\n(?=\n|\Z)")
+_MARKDOWN_FURNITURE = re.compile(
+    r"(?<=\n)\n(?:Edition \d+, published [^\n]*\.|Draft: this notice has not been published\.)\n(?=\n|\Z)"
+)
 
 
 def strip_markdown_furniture(markdown: str) -> str:

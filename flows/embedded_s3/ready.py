@@ -101,7 +101,10 @@ def start_with_retries(info: LocalS3) -> LocalS3:
             if not isinstance(exc, WeedExited) or attempt == START_ATTEMPTS:
                 raise LocalS3Error(f"{exc}{_attempts(attempt)}; {log_tail(state)}") from exc
             pause = RETRY_PAUSES_S[attempt - 1]
-            print(f"{exc} during start-up; starting it again in {pause:.0f} s (attempt {attempt + 1} of {START_ATTEMPTS})", file=sys.stderr)
+            print(
+                f"{exc} during start-up; starting it again in {pause:.0f} s (attempt {attempt + 1} of {START_ATTEMPTS})",
+                file=sys.stderr,
+            )
         time.sleep(pause)
     raise AssertionError("unreachable: the last attempt returns or raises")
 

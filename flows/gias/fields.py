@@ -29,7 +29,23 @@ SCHOOL_TODOS = {
 }
 
 _NOT_GIVEN = {"", "not applicable", "n/a", "none"}
-_FOLD = str.maketrans({"æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "ß": "ss", "œ": "oe", "Œ": "OE", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "ł": "l", "Ł": "L"})
+_FOLD = str.maketrans(
+    {
+        "æ": "ae",
+        "Æ": "AE",
+        "ø": "o",
+        "Ø": "O",
+        "ß": "ss",
+        "œ": "oe",
+        "Œ": "OE",
+        "ð": "d",
+        "Ð": "D",
+        "þ": "th",
+        "Þ": "TH",
+        "ł": "l",
+        "Ł": "L",
+    }
+)
 _APOSTROPHES = "'\u2019\u2018`\u00b4"
 
 
@@ -60,7 +76,9 @@ def _phase(value: str) -> str:
         return phase
     choices = ", ".join(p for p in PHASES if p != "Not applicable")
     said = f'GIAS says "{value}"' if value else "GIAS gives none"
-    return todo_marker(f"the phase of education ({said}); one of {choices}, or Not applicable if none fits (e.g. a special school)")
+    return todo_marker(
+        f"the phase of education ({said}); one of {choices}, or Not applicable if none fits (e.g. a special school)"
+    )
 
 
 def _urn(value: str) -> int | str:

@@ -37,6 +37,7 @@ sets the same field replaces the default). The defaults are the project's sample
 Replace every "TODO" value; `notices validate` lists the ones left. import-gias never
 changes this file once it exists."""
 
+
 def yaml_engine() -> YAML:
     """A round-trip YAML reader/writer laid out like the sample files (so they dump unchanged)."""
     engine = YAML()
@@ -153,7 +154,9 @@ def starter_trust(trust_name: str) -> CommentedMap:
     sample = yaml_engine().load(resources.files("flows.data").joinpath("synthetic-trust.yaml").read_text(encoding="utf-8"))
     defaults = sample["defaults"]
     defaults["local_recipients"] = DoubleQuotedScalarString(
-        todo_marker("the organisations the trust's schools share pupil data with (a list of name, purpose, lawful_basis, legislation)")
+        todo_marker(
+            "the organisations the trust's schools share pupil data with (a list of name, purpose, lawful_basis, legislation)"
+        )
     )
     defaults["retention"]["policy_url"] = DoubleQuotedScalarString(
         todo_marker("the web address of the trust's records retention policy; delete this line if it is not published")
@@ -186,7 +189,17 @@ def starter_trust(trust_name: str) -> CommentedMap:
     document = _styled(fields)
     document["defaults"] = defaults
     document["publishing"] = _styled({"bucket": todo_marker("the S3 bucket to publish to, e.g. my-trust-notices")})
-    approvers = CommentedSeq([_styled({"name": todo_marker("the full name of a person who may approve material changes, e.g. the DPO; one entry (name, role, email) per person")})])
+    approvers = CommentedSeq(
+        [
+            _styled(
+                {
+                    "name": todo_marker(
+                        "the full name of a person who may approve material changes, e.g. the DPO; one entry (name, role, email) per person"
+                    )
+                }
+            )
+        ]
+    )
     approvers.fa.set_block_style()  # one approver a line, as a DPO adds them
     document["approval"] = _styled({})
     document["approval"]["approvers"] = approvers

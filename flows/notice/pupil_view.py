@@ -105,7 +105,8 @@ def dfe_item(recipient: Recipient) -> str:
 def _who(notice: Notice) -> PupilSection:
     school, trust = notice.school.name, notice.controller.name
     return PupilSection(
-        "who", "Who looks after your information",
+        "who",
+        "Who looks after your information",
         (f"We are {school}. Our school is part of {trust}.", "The trust is in charge of your information. It must keep it safe."),
     )
 
@@ -116,16 +117,26 @@ def _what(notice: Notice) -> PupilSection:
     if special:
         after.append(f"Some of it needs extra care, like your {join_words(special)}. The law protects it more.")
     return PupilSection(
-        "what", "What we know about you", ("We keep some facts about you. These are the kinds of facts:",),
-        items=tuple(short_name(c) for c in notice.categories), after=tuple(after),
+        "what",
+        "What we know about you",
+        ("We keep some facts about you. These are the kinds of facts:",),
+        items=tuple(short_name(c) for c in notice.categories),
+        after=tuple(after),
     )
 
 
 def _why(notice: Notice) -> PupilSection:
-    after = ["Sometimes we ask first. Then you or your parents can say no. You can change your mind at any time."] if notice.uses_consent() else []
+    after = (
+        ["Sometimes we ask first. Then you or your parents can say no. You can change your mind at any time."]
+        if notice.uses_consent()
+        else []
+    )
     return PupilSection(
-        "why", "Why we use it", ("We use it for these reasons:",),
-        items=tuple(p.purpose.rstrip(".") for p in notice.purposes), after=tuple(after),
+        "why",
+        "Why we use it",
+        ("We use it for these reasons:",),
+        items=tuple(p.purpose.rstrip(".") for p in notice.purposes),
+        after=tuple(after),
     )
 
 
@@ -134,7 +145,9 @@ def _sharing(notice: Notice) -> PupilSection:
     local = [r for r in notice.local_recipients if DFE_NAME not in r.name]
     lead = "We share some of it with:" if local else "We do not often share it with others."
     return PupilSection(
-        "sharing", "Who we share it with", ("We only share it when the law and our rules allow it.", lead),
+        "sharing",
+        "Who we share it with",
+        ("We only share it when the law and our rules allow it.", lead),
         items=tuple(r.name for r in local),
         after=(f"We must send some of it to the {DFE_NAME} (DfE). The DfE is part of the government.",),
     )
@@ -151,16 +164,21 @@ def _keep(notice: Notice) -> PupilSection:
     url = notice.retention.policy_url
     links = (PupilLink("Read", "our rules for keeping records", url),) if url else ()
     return PupilSection(
-        "keep", "How long we keep it",
-        ("We only keep your information for as long as we need it. Then we delete it safely.",
-         "The full notice says how long we keep it."),
+        "keep",
+        "How long we keep it",
+        (
+            "We only keep your information for as long as we need it. Then we delete it safely.",
+            "The full notice says how long we keep it.",
+        ),
         links=links,
     )
 
 
 def _rights() -> PupilSection:
     return PupilSection(
-        "rights", "Your rights", ("It is your information, so you have rights. You can ask:",),
+        "rights",
+        "Your rights",
+        ("It is your information, so you have rights. You can ask:",),
         items=PUPIL_RIGHTS,
         after=(
             f"If you are {RIGHTS_AGE} or older, you can usually ask for these things yourself. "
@@ -173,9 +191,12 @@ def _rights() -> PupilSection:
 def _talk(notice: Notice) -> PupilSection:
     school, dpo = notice.school, notice.dpo
     return PupilSection(
-        "talk", "Who to talk to",
-        ("If you have a question, talk to your teacher or the school office.",
-         f"You can also ask our data protection officer, {dpo.name}. Their job is to check we look after information well."),
+        "talk",
+        "Who to talk to",
+        (
+            "If you have a question, talk to your teacher or the school office.",
+            f"You can also ask our data protection officer, {dpo.name}. Their job is to check we look after information well.",
+        ),
         links=(
             PupilLink("Email the school office at", school.email, f"mailto:{school.email}"),
             PupilLink("Phone the school office on", school.phone, None),
@@ -186,9 +207,12 @@ def _talk(notice: Notice) -> PupilSection:
 
 def _complain() -> PupilSection:
     return PupilSection(
-        "complain", "If you are not happy",
-        ("If you are worried about how we use your information, tell us. We will try to put it right.",
-         f"You can also tell the {wording.ICO_NAME}. It checks that everyone keeps to the law about information."),
+        "complain",
+        "If you are not happy",
+        (
+            "If you are worried about how we use your information, tell us. We will try to put it right.",
+            f"You can also tell the {wording.ICO_NAME}. It checks that everyone keeps to the law about information.",
+        ),
         links=(
             PupilLink("Go to", "the ICO website", wording.ICO_URL),
             PupilLink("Or phone the ICO on", wording.ICO_PHONE, None),
@@ -198,7 +222,9 @@ def _complain() -> PupilSection:
 
 def view_pupils(notice: Notice) -> PupilView:
     """Compute, once, the strings every form of the pupils' notice shows."""
-    full = PupilLink("Your parents or carers can read", "the full privacy notice", FULL_NOTICE, ". It has all the details.", relative=True)
+    full = PupilLink(
+        "Your parents or carers can read", "the full privacy notice", FULL_NOTICE, ". It has all the details.", relative=True
+    )
     dfe = _dfe(notice)
     sections = [_who(notice), _what(notice), _why(notice), _sharing(notice), *([dfe] if dfe else [])]
     sections += [_keep(notice), _rights(), _talk(notice), _complain()]
@@ -216,10 +242,15 @@ def pupil_text(view: PupilView) -> str:
     Headings and list items count as sentences of their own, as a reader takes them (lists
     follow GOV.UK style, lower case without a full stop; one is added here for the count).
     """
+
     def sentence(text: str) -> str:
         return text if text.endswith((".", "?", "!", ":")) else f"{text}."
 
-    lines = [sentence(view.title), view.lede, sentence(f"{view.full_notice.before} {view.full_notice.text}{view.full_notice.after}")]
+    lines = [
+        sentence(view.title),
+        view.lede,
+        sentence(f"{view.full_notice.before} {view.full_notice.text}{view.full_notice.after}"),
+    ]
     for section in view.sections:
         lines += [sentence(section.title), *section.paragraphs, *map(sentence, section.items), *section.after]
         lines += [sentence(f"{link.before} {link.text}{link.after}") for link in section.links]

@@ -25,6 +25,7 @@ def reading_ease(text: str) -> float:
     """Flesch reading ease of ``text``: 60 to 70 is plain English, under 50 is hard."""
     return float(textstat.flesch_reading_ease(for_counting(text)))
 
+
 # Addresses are read as one word, but their dots would split sentences and their parts be
 # counted as words; each is measured as the one word a reader says ("email", "link").
 _EMAIL = re.compile(r"\S+@\S+\.[A-Za-z]{2,}")

@@ -39,5 +39,8 @@ def _apply_rule(school: SchoolFile, recipient: Recipient) -> tuple[bool, str]:
     if not (low < rule.max_age and rule.min_age < high):
         return False, f"the school's {ages} include none of the {wanted}"
     if rule.phases and school.phase not in rule.phases:
-        return False, f"phase {school.phase!r} is not one this applies to ({', '.join(rule.phases)}), although ages overlap {wanted}"
+        return (
+            False,
+            f"phase {school.phase!r} is not one this applies to ({', '.join(rule.phases)}), although ages overlap {wanted}",
+        )
     return True, f"the school's {ages} include {wanted}"

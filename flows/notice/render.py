@@ -41,11 +41,17 @@ TEMPLATES: dict[str, str] = {
 # Each PDF → the page it is printed from.
 PDF_SOURCES: dict[str, str] = {"notice.pdf": "index.html", "for-pupils.pdf": "for-pupils.html"}
 OUTPUT_FILES: tuple[str, ...] = (
-    "index.html", "fragment.html", "notice.md", "notice.json", "notice.pdf",
-    "for-pupils.html", "for-pupils-fragment.html", "for-pupils.md", "for-pupils.pdf",
+    "index.html",
+    "fragment.html",
+    "notice.md",
+    "notice.json",
+    "notice.pdf",
+    "for-pupils.html",
+    "for-pupils-fragment.html",
+    "for-pupils.md",
+    "for-pupils.pdf",
 )
 JSON_FORMAT = "trust-notices/notice/1"
-
 
 
 def _autoescape(name: str | None) -> bool:
@@ -253,8 +259,7 @@ def notice_as_data(notice: Notice, text: DatasetText, stamp: EditionStamp | None
             {**p.model_dump(mode="json"), "lawful_basis_text": LAWFUL_BASIS_TEXT[p.lawful_basis]} for p in notice.purposes
         ],
         "local_recipients": [
-            {**r.model_dump(mode="json"), "lawful_basis_text": LAWFUL_BASIS_TEXT[r.lawful_basis]}
-            for r in notice.local_recipients
+            {**r.model_dump(mode="json"), "lawful_basis_text": LAWFUL_BASIS_TEXT[r.lawful_basis]} for r in notice.local_recipients
         ],
         "dfe_recipients": [
             {

@@ -90,7 +90,11 @@ def summarise_notice(notice: Notice, titles: dict[str, str]) -> tuple[SummaryPoi
     """The six points of the summary; ``titles`` maps section ids to titles (the DfE section's "see also")."""
     school, dpo = notice.school, notice.dpo
     categories = [short_name(c) for c in notice.categories]
-    named = [*categories[:MAX_CATEGORIES], f"{len(categories) - MAX_CATEGORIES} other kinds"] if len(categories) > MAX_CATEGORIES else categories
+    named = (
+        [*categories[:MAX_CATEGORIES], f"{len(categories) - MAX_CATEGORIES} other kinds"]
+        if len(categories) > MAX_CATEGORIES
+        else categories
+    )
     sentences = (
         f"{school.name} is part of {notice.controller.name}. The trust looks after pupils’ information.",
         f"We collect facts about pupils, such as {join_words(named)}.",

@@ -137,6 +137,7 @@ def _merge(pdf: Any, root: Any, first: Any, fragment: Any) -> None:
 
 def _header_ids(objects: list[Any], repeated: Any, original: Any) -> dict[str, Any]:
     """Each repeated header cell's ``/ID`` → the ID of the original cell in the same place."""
+
     def cells(part: Any) -> list[Any]:
         return [cell for row in _kids(objects, part) for cell in _kids(objects, row) if "ID" in cell]
 

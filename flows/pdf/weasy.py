@@ -176,8 +176,11 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
             # spawn, not fork: the run's process has threads (Prefect, boto3), and a forked
             # child would inherit their locks in whatever state they were in.
             _pool = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=TASKS_PER_WORKER,
-                initializer=_watch_parent, initargs=(os.getpid(),),
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                max_tasks_per_child=TASKS_PER_WORKER,
+                initializer=_watch_parent,
+                initargs=(os.getpid(),),
             )
         return _pool
 

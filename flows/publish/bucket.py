@@ -15,7 +15,9 @@ from flows.publish.layout import PRIVATE_ROOT
 PRIVATE_EXPIRY_DAYS = 8  # the longest approval wait (7 days) and a day to read the outcome
 
 
-def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: str = "error.html", expire_private: bool = True) -> list[str]:
+def setup_bucket(
+    client: Any, bucket: str, *, index: str = "index.html", error: str = "error.html", expire_private: bool = True
+) -> list[str]:
     """Create and configure a public notice bucket; returns warnings for unsupported APIs.
 
     Versioning keeps every overwritten object; the policy allows anonymous GET of everything
@@ -61,7 +63,9 @@ def setup_bucket(client: Any, bucket: str, *, index: str = "index.html", error: 
             },
         )
     except ClientError as exc:
-        warnings.append(f"CORS not set ({exc.response['Error']['Code']}): school websites cannot fetch JSON or fragments from the browser (the embed snippet shows its link instead)")
+        warnings.append(
+            f"CORS not set ({exc.response['Error']['Code']}): school websites cannot fetch JSON or fragments from the browser (the embed snippet shows its link instead)"
+        )
     warnings += _expire_private_files(client, bucket) if expire_private else _keep_private_files(client, bucket)
     try:
         client.put_bucket_website(

@@ -71,7 +71,9 @@ def current_template_version(templates_dir: Path) -> str:
     return template_version(templates_dir, f"{__version__}+{code_version()[:12]}")
 
 
-def make_context(env: Environment, text: DatasetText, target: Target, trust: TrustFile, templates_dir: Path, **options: Any) -> RunContext:
+def make_context(
+    env: Environment, text: DatasetText, target: Target, trust: TrustFile, templates_dir: Path, **options: Any
+) -> RunContext:
     """Build the run context once per run."""
     from importlib.metadata import version
 

@@ -34,20 +34,36 @@ def describe_edition(
     pub: Publisher, ctx: RunContext, draft: dict[str, bytes], previous: Edition, where: tuple[str, str], number: int
 ) -> Described:
     """Compare the draft's files with edition ``previous`` at ``where`` (its prefix and slug)."""
+
     def old(name: str, required: bool = True) -> bytes:
         key = layout.edition_key(where[0], where[1], previous.number, name)
         stored = pub.get(key)
         if stored is None and required:
-            raise PublishError(f"{key}: the previous edition's file is missing from the target; it is needed to describe the changes", transient=False)
+            raise PublishError(
+                f"{key}: the previous edition's file is missing from the target; it is needed to describe the changes",
+                transient=False,
+            )
         return stored.body if stored is not None else b""
 
     changes, change_class = describe_changes(
-        json.loads(old("notice.json")), json.loads(draft["notice.json"]),
-        minor_fields=ctx.policy.minor_fields, same_wording_source=previous.template_version == ctx.template_version,
+        json.loads(old("notice.json")),
+        json.loads(draft["notice.json"]),
+        minor_fields=ctx.policy.minor_fields,
+        same_wording_source=previous.template_version == ctx.template_version,
     )
     diff = "".join(
-        unified_diff(old(name, required=name == "notice.md").decode(), draft[name].decode(), f"v{previous.number}/{name}", f"v{number}/{name}")
+        unified_diff(
+            old(name, required=name == "notice.md").decode(),
+            draft[name].decode(),
+            f"v{previous.number}/{name}",
+            f"v{number}/{name}",
+        )
         for name in ("notice.md", "for-pupils.md")
     )
     # The content hash differs where no setting does: the templates' or the code's fixed wording.
-    return Described(changes or (NO_SETTING_CHANGED,), change_class, diff, redline(old("fragment.html").decode(), draft["fragment.html"].decode()))
+    return Described(
+        changes or (NO_SETTING_CHANGED,),
+        change_class,
+        diff,
+        redline(old("fragment.html").decode(), draft["fragment.html"].decode()),
+    )

@@ -83,7 +83,13 @@ class Holder:
         """True if this process, for ``run``, wrote this lease: a PUT that took the lock but
         whose answer was lost on the way (its retry then finds the lock taken, by us)."""
         me = Holder.me(run, 0.0)
-        return (self.run, self.host, self.boot, self.pid, self.process_start) == (me.run, me.host, me.boot, me.pid, me.process_start) and bool(me.boot)
+        return (self.run, self.host, self.boot, self.pid, self.process_start) == (
+            me.run,
+            me.host,
+            me.boot,
+            me.pid,
+            me.process_start,
+        ) and bool(me.boot)
 
     def dead(self, now: float) -> str | None:
         """Why this holder is certainly gone (its lease expired, or its process on this
@@ -116,7 +122,13 @@ class TrustLease:
     """
 
     def __init__(
-        self, pub: Publisher, prefix: str, run: str, *, timeout_s: float = WAIT_TIMEOUT_S, notify: Callable[[str], None] | None = None
+        self,
+        pub: Publisher,
+        prefix: str,
+        run: str,
+        *,
+        timeout_s: float = WAIT_TIMEOUT_S,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.pub, self.key, self.run = pub, lease_key(prefix), run
         self.timeout_s, self.notify = timeout_s, notify
@@ -135,8 +147,12 @@ class TrustLease:
     def _write(self, holder: Holder, *, replacing: str | None) -> str:
         body = json.dumps(asdict(holder), indent=2).encode() + b"\n"
         return self.pub.put(
-            self.key, body, content_type=layout.content_type(self.key), cache_control="no-store",
-            if_match=replacing, if_none_match=replacing is None,
+            self.key,
+            body,
+            content_type=layout.content_type(self.key),
+            cache_control="no-store",
+            if_match=replacing,
+            if_none_match=replacing is None,
         )
 
     def acquire(self) -> None:
@@ -163,7 +179,9 @@ class TrustLease:
                 except PreconditionFailed:
                     continue  # another run took it over first: look again
             if time.monotonic() >= deadline:
-                raise LeaseError(f"{self.key}: still held by {holder.describe()} after waiting {self.timeout_s:.0f} s", transient=False)
+                raise LeaseError(
+                    f"{self.key}: still held by {holder.describe()} after waiting {self.timeout_s:.0f} s", transient=False
+                )
             if self.notify and told != holder.run:
                 self.notify(f"waiting for the trust lock, held by {holder.describe()}")
                 told = holder.run

@@ -46,7 +46,9 @@ class Home:
 
     def key(self, registry_prefix: str) -> str:
         """The object in ``registry_prefix``'s registry that records this home."""
-        return layout.join(registry_dir(registry_prefix), self.urn, f"{self.seq:06d}", self.prefix or NO_PREFIX, f"{self.slug}.json")
+        return layout.join(
+            registry_dir(registry_prefix), self.urn, f"{self.seq:06d}", self.prefix or NO_PREFIX, f"{self.slug}.json"
+        )
 
     def at(self, prefix: str, slug: str) -> bool:
         """True if this home is that prefix and slug."""
@@ -56,7 +58,9 @@ class Home:
 def read_homes(pub: Publisher, prefixes: list[str]) -> dict[str, Home]:
     """Every URN's current home that these prefixes' registries know (one LIST per 1,000 homes each)."""
     homes: dict[str, Home] = {}
-    keys = [(head.key, registry_dir(prefix)) for prefix in dict.fromkeys(prefixes) for head in pub.list(registry_dir(prefix) + "/")]
+    keys = [
+        (head.key, registry_dir(prefix)) for prefix in dict.fromkeys(prefixes) for head in pub.list(registry_dir(prefix) + "/")
+    ]
     for key, folder in keys:
         parts = key[len(folder) + 1 :].split("/")
         if len(parts) < 4 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[-1].endswith(".json"):
@@ -76,7 +80,9 @@ def record_home(pub: Publisher, urn: str, prefix: str, slug: str, previous: Home
     body = json.dumps({"urn": urn, "prefix": prefix, "slug": slug}).encode()
     for registry in dict.fromkeys([prefix, *([previous.prefix] if previous else [])]):
         try:
-            pub.put(home.key(registry), body, content_type="application/json", cache_control=layout.RECORD_CACHE, if_none_match=True)
+            pub.put(
+                home.key(registry), body, content_type="application/json", cache_control=layout.RECORD_CACHE, if_none_match=True
+            )
         except PreconditionFailed:
             pass  # written already (an earlier attempt): the same home
     return home
@@ -86,7 +92,11 @@ def refuse_move(ctx: RunContext, urn: str, home: Home) -> str | None:
     """Why this run may not publish the URN here (another prefix holds its history), or None."""
     if home.prefix == ctx.target.prefix or (ctx.move_from == home.prefix and ctx.approval is not None):
         return None
-    how = "and a named approver (--approved-by)" if ctx.move_from == home.prefix else f"with --move-from {home.prefix or NO_PREFIX!r} and a named approver"
+    how = (
+        "and a named approver (--approved-by)"
+        if ctx.move_from == home.prefix
+        else f"with --move-from {home.prefix or NO_PREFIX!r} and a named approver"
+    )
     return (
         f"URN {urn} already has a published history at prefix {home.prefix or NO_PREFIX!r} ({home.slug}); publishing it "
         f"at {ctx.target.prefix or NO_PREFIX!r} would start a second one: to move it there, run {how}"
@@ -107,7 +117,10 @@ def copy_history(pub: Publisher, ctx: RunContext, home: Home, manifest: Manifest
         for name in list(edition.files) or list(layout.EDITION_FILES):
             old = pub.get(layout.edition_key(home.prefix, home.slug, edition.number, name))
             if old is None:
-                raise PublishError(f"{layout.edition_key(home.prefix, home.slug, edition.number, name)}: missing, so the history cannot move", transient=False)
+                raise PublishError(
+                    f"{layout.edition_key(home.prefix, home.slug, edition.number, name)}: missing, so the history cannot move",
+                    transient=False,
+                )
             upload = Upload(layout.edition_key(ctx.target.prefix, slug, edition.number, name), old.body, layout.IMMUTABLE_CACHE)
             if create_only(pub, upload):
                 written.append(upload.key)
@@ -128,7 +141,13 @@ def mark_moved(pub: Publisher, ctx: RunContext, home: Home, name: str, new_url: 
         keys.append(key)
     moved = manifest.model_copy(update={"moved_to": new_url})
     manifest_key = layout.record_key(home.prefix, home.slug, "manifest.json")
-    pub.put(manifest_key, (moved.model_dump_json(indent=2) + "\n").encode(), content_type="application/json", cache_control=layout.RECORD_CACHE, if_match=etag)
+    pub.put(
+        manifest_key,
+        (moved.model_dump_json(indent=2) + "\n").encode(),
+        content_type="application/json",
+        cache_control=layout.RECORD_CACHE,
+        if_match=etag,
+    )
     return [*keys, manifest_key]
 
 

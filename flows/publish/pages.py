@@ -87,9 +87,19 @@ def render_changes_page(
         heading = f"What changed in edition {edition.number} of the privacy notice"
         lede = f"Published {display_time(edition.published_at)}. {label}{_approval(edition)}"
     return _render(
-        env, "changes.html.j2", colour, trust_name, footer=school_name,
-        title=title, school_name=school_name, heading=heading, lede=lede, preview=preview, changes=tuple(changes),
-        redline=redline, edition_number=edition.number if edition is not None and not preview else None,
+        env,
+        "changes.html.j2",
+        colour,
+        trust_name,
+        footer=school_name,
+        title=title,
+        school_name=school_name,
+        heading=heading,
+        lede=lede,
+        preview=preview,
+        changes=tuple(changes),
+        redline=redline,
+        edition_number=edition.number if edition is not None and not preview else None,
     )
 
 
@@ -109,7 +119,13 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
     base_url = ctx.target.public_base_url + layout.school_dir(prefix, slug) + "/"
     links = office_links(ctx.target.public_base_url, prefix, slug, manifest.name)
     history = render_page(
-        ctx, "history.html.j2", colour, footer=manifest.name, manifest=manifest, office=links, fragment_css=links.stylesheet,
+        ctx,
+        "history.html.j2",
+        colour,
+        footer=manifest.name,
+        manifest=manifest,
+        office=links,
+        fragment_css=links.stylesheet,
         host_csp=host_csp(ctx.target.public_base_url),
     )
     feed_id = manifest.feed_id or mint_feed_id(ctx.trust_website, slug, manifest.editions[0].published_at)
@@ -152,7 +168,9 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
     return [
         Upload(layout.record_key(prefix, slug, "history.html"), history, layout.LATEST_CACHE),
         Upload(layout.record_key(prefix, slug, "feed.xml"), feed.encode("utf-8"), layout.LATEST_CACHE),
-        Upload(layout.record_key(prefix, slug, "latest.json"), (json.dumps(latest, indent=2) + "\n").encode(), layout.RECORD_CACHE),
+        Upload(
+            layout.record_key(prefix, slug, "latest.json"), (json.dumps(latest, indent=2) + "\n").encode(), layout.RECORD_CACHE
+        ),
     ]
 
 
@@ -170,6 +188,10 @@ def root_pages(ctx: RunContext, schools: list[dict[str, Any]]) -> list[Upload]:
     index = render_page(ctx, "trust_index.html.j2", colour, schools=listed, fragment_css=css, host_csp=host_csp(base))
     return [
         Upload(layout.root_key(prefix, "index.html"), index, layout.LATEST_CACHE),
-        Upload(layout.root_key(prefix, "error.html"), render_page(ctx, "error.html.j2", colour, index_href=index_href), layout.LATEST_CACHE),
+        Upload(
+            layout.root_key(prefix, "error.html"),
+            render_page(ctx, "error.html.j2", colour, index_href=index_href),
+            layout.LATEST_CACHE,
+        ),
         Upload(layout.root_key(prefix, FRAGMENT_CSS), fragment_stylesheet(ctx.env), layout.LATEST_CACHE),
     ]

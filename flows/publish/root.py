@@ -28,8 +28,12 @@ RETRY_DELAYS_S: tuple[float, ...] = (2.0, 10.0, 30.0)  # a school's retries (nev
 
 
 def publish_batch(
-    pub: Publisher, ctx: RunContext, notices: Sequence[Notice], delays: Sequence[float] = RETRY_DELAYS_S,
-    known: Mapping[str, SchoolState] | None = None, homes: Mapping[str, Home] | None = None,
+    pub: Publisher,
+    ctx: RunContext,
+    notices: Sequence[Notice],
+    delays: Sequence[float] = RETRY_DELAYS_S,
+    known: Mapping[str, SchoolState] | None = None,
+    homes: Mapping[str, Home] | None = None,
 ) -> list[SchoolResult]:
     """Publish every school; retry transient failures only, after each delay, unless the
     endpoint's circuit is open (``pub.blocked()``); one result per school.
@@ -66,7 +70,13 @@ def publish_root(pub: Publisher, ctx: RunContext, results: Sequence[SchoolResult
         for result in listed:
             # A school is its URN: a renamed school's old entry goes, so the index lists it once.
             listing = {slug: s for slug, s in listing.items() if slug == result.slug or s.get("urn") != result.urn}
-            listing[result.slug] = {"slug": result.slug, "name": result.name, "urn": result.urn, "edition": result.edition, "url": result.url}
+            listing[result.slug] = {
+                "slug": result.slug,
+                "name": result.name,
+                "urn": result.urn,
+                "edition": result.edition,
+                "url": result.url,
+            }
         schools = sorted(listing.values(), key=lambda s: s["name"].casefold())
         written: list[str] = []
         if listing != before:
@@ -74,8 +84,12 @@ def publish_root(pub: Publisher, ctx: RunContext, results: Sequence[SchoolResult
             if not ctx.dry_run:
                 try:
                     pub.put(
-                        key, body, content_type=layout.content_type(key), cache_control=layout.RECORD_CACHE,
-                        if_match=stored.etag if stored else None, if_none_match=stored is None,
+                        key,
+                        body,
+                        content_type=layout.content_type(key),
+                        cache_control=layout.RECORD_CACHE,
+                        if_match=stored.etag if stored else None,
+                        if_none_match=stored is None,
                     )
                 except PreconditionFailed:
                     continue  # another run updated the listing: merge again

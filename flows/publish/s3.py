@@ -24,7 +24,14 @@ from flows.publish.base import ObjectHead, PreconditionFailed, PublishError, Req
 from flows.publish.bucket import PRIVATE_EXPIRY_DAYS, setup_bucket
 from flows.publish.layout import PRIVATE_ROOT
 from flows.publish.transport import (
-    NETWORK_ERRORS, Breaker, breaker_for, count_attempts, fail, lift_retry_quota, status_of, transport_settings,
+    NETWORK_ERRORS,
+    Breaker,
+    breaker_for,
+    count_attempts,
+    fail,
+    lift_retry_quota,
+    status_of,
+    transport_settings,
 )
 
 SHA256_META = "sha256"  # x-amz-meta-sha256: the body's SHA-256, to skip unchanged uploads
@@ -147,7 +154,11 @@ class S3Publisher:
         self._check_headers(key, "GET", response, "ETag", "LastModified")
         self.etags[key] = response["ETag"]
         return StoredObject(
-            body, response["ETag"], response.get("ContentType", ""), response.get("CacheControl", ""), response["LastModified"].timestamp()
+            body,
+            response["ETag"],
+            response.get("ContentType", ""),
+            response.get("CacheControl", ""),
+            response["LastModified"].timestamp(),
         )
 
     def head(self, key: str) -> ObjectHead | None:
@@ -237,7 +248,9 @@ class S3Publisher:
             raise self._fail(key, "DELETE", exc) from exc
 
     def presign(self, key: str, seconds: int) -> str:
-        return str(self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds))
+        return str(
+            self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds)
+        )
 
     def publicly_readable(self, key: str) -> bool:
         import boto3

@@ -71,15 +71,22 @@ def publish_school(
     return result
 
 
-def _settle_home(pub: Publisher, ctx: RunContext, notice: Notice, result: SchoolResult, home: Home | None, source: Home | None) -> None:
+def _settle_home(
+    pub: Publisher, ctx: RunContext, notice: Notice, result: SchoolResult, home: Home | None, source: Home | None
+) -> None:
     """After the new location is complete: the old one says where it went, then the registry moves."""
     if source is not None and result.url:
         result.uploads += mark_moved(pub, ctx, source, notice.school.name, result.url)
-        result.notes = (*result.notes, f"history continued from {layout.join(source.prefix, source.slug) or source.slug}: its editions are here now, and the old address says where the notice went")
+        result.notes = (
+            *result.notes,
+            f"history continued from {layout.join(source.prefix, source.slug) or source.slug}: its editions are here now, and the old address says where the notice went",
+        )
     record_home(pub, notice.school.urn, ctx.target.prefix, notice.slug, home)
 
 
-def _publish_school(pub: Publisher, ctx: RunContext, notice: Notice, known: SchoolState | None, source: Home | None) -> SchoolResult:
+def _publish_school(
+    pub: Publisher, ctx: RunContext, notice: Notice, known: SchoolState | None, source: Home | None
+) -> SchoolResult:
     inputs = input_hash(ctx, notice)
     trusted = known is not None and not ctx.force and known.fingerprint == fingerprint(ctx, notice)
     if known is not None and trusted and known.input_hash == inputs:  # the same inputs: the same draft
@@ -102,7 +109,9 @@ def _publish_school(pub: Publisher, ctx: RunContext, notice: Notice, known: Scho
             return SchoolResult.failure(notice, str(exc), retryable=exc.transient)
         except PdfWorkerDied as exc:  # nothing of the edition was written yet: another attempt may work
             return SchoolResult.failure(notice, str(exc))
-    return SchoolResult.failure(notice, f"gave up after {MAX_ATTEMPTS} attempts: {last_conflict} kept changing under us (another publisher running?)")
+    return SchoolResult.failure(
+        notice, f"gave up after {MAX_ATTEMPTS} attempts: {last_conflict} kept changing under us (another publisher running?)"
+    )
 
 
 def _vouched(pub: Publisher, ctx: RunContext, notice: Notice, known: SchoolState) -> SchoolResult:
@@ -118,13 +127,16 @@ def _result(pub: Publisher, ctx: RunContext, notice: Notice, chash: str, status:
     return result
 
 
-def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft, source: Home | None, *, final: bool) -> SchoolResult:
+def _publish_once(
+    pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft, source: Home | None, *, final: bool
+) -> SchoolResult:
     manifest_key = layout.record_key(ctx.target.prefix, notice.slug, "manifest.json")
     manifest, etag = read_manifest(pub, manifest_key)
     if manifest is not None and manifest.urn != notice.school.urn:  # a school is its URN: never mix two histories
         raise PublishError(
             f"{manifest_key}: this address holds the history of URN {manifest.urn}, but the school file {notice.slug}.yaml says URN "
-            f"{notice.school.urn}: give this school's file another name", transient=False,
+            f"{notice.school.urn}: give this school's file another name",
+            transient=False,
         )
     result = _result(pub, ctx, notice, draft.content_hash, Status.UNCHANGED)
     moved = _continued(pub, notice, source) if manifest is None and source is not None else None
@@ -150,11 +162,17 @@ def _publish_once(pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft,
     # Same words, new layout (or a new address): the latest files again, no new number.
     if moved is not None and source is not None and not ctx.dry_run:
         result.uploads += copy_history(pub, ctx, source, moved, notice.slug)
-    latest = with_pdfs(latest, {n: edition_pdf(ctx, notice, last.number, last.published_at, n) if not ctx.dry_run else b"" for n in layout.PDF_FILES})
+    latest = with_pdfs(
+        latest,
+        {n: edition_pdf(ctx, notice, last.number, last.published_at, n) if not ctx.dry_run else b"" for n in layout.PDF_FILES},
+    )
     record = _latest_record(ctx, notice, draft, last.number, latest)
     updated = manifest.model_copy(update={"latest": record, "presentation_updates": (*manifest.presentation_updates, record)})
     write_manifest(pub, manifest_key, _manifest_bytes(updated), etag, dry_run=ctx.dry_run)
-    result.uploads += [manifest_key, *write_if_changed(pub, latest + record_uploads(ctx, updated, notice.branding.colour), force=True, dry_run=ctx.dry_run)]
+    result.uploads += [
+        manifest_key,
+        *write_if_changed(pub, latest + record_uploads(ctx, updated, notice.branding.colour), force=True, dry_run=ctx.dry_run),
+    ]
     result.status, result.change_class = Status.PRESENTATION, "presentation"
     return result
 
@@ -178,7 +196,9 @@ def _latest_uploads(ctx: RunContext, notice: Notice, number: int, published_at: 
     stamp = EditionStamp(number, published_at, "latest")
     files = render_files(ctx, notice, stamp)
     prefix = ctx.target.prefix
-    return [Upload(layout.latest_key(prefix, notice.slug, n), files.get(n, b""), layout.LATEST_CACHE) for n in layout.LATEST_FILES]
+    return [
+        Upload(layout.latest_key(prefix, notice.slug, n), files.get(n, b""), layout.LATEST_CACHE) for n in layout.LATEST_FILES
+    ]
 
 
 def _latest_record(ctx: RunContext, notice: Notice, draft: Draft, number: int, latest: list[Upload]) -> LatestRecord:
@@ -201,12 +221,22 @@ def _continued(pub: Publisher, notice: Notice, source: Home) -> Manifest | None:
     old, _ = source_manifest(pub, source)
     if old is None or not old.editions or old.urn != notice.school.urn:
         return None
-    return old.model_copy(update={"slug": notice.slug, "moved_from": (*old.moved_from, layout.join(source.prefix, source.slug)), "moved_to": None})
+    return old.model_copy(
+        update={"slug": notice.slug, "moved_from": (*old.moved_from, layout.join(source.prefix, source.slug)), "moved_to": None}
+    )
 
 
 def _new_edition(
-    pub: Publisher, ctx: RunContext, notice: Notice, manifest: Manifest | None, etag: str | None, draft: Draft, result: SchoolResult, *,
-    final: bool, source: Home | None = None,
+    pub: Publisher,
+    ctx: RunContext,
+    notice: Notice,
+    manifest: Manifest | None,
+    etag: str | None,
+    draft: Draft,
+    result: SchoolResult,
+    *,
+    final: bool,
+    source: Home | None = None,
 ) -> SchoolResult:
     """A new edition; ``source``: the previous edition's files are still at the URN's old home."""
     previous = manifest.last_edition() if manifest else None
@@ -232,7 +262,9 @@ def _new_edition(
         prefix, number = ctx.target.prefix, result.edition
         result.uploads = [layout.edition_key(prefix, notice.slug, number, n) for n in layout.EDITION_FILES]
         result.uploads += [layout.latest_key(prefix, notice.slug, n) for n in layout.LATEST_FILES]
-        result.uploads += [layout.record_key(prefix, notice.slug, n) for n in ("history.html", "feed.xml", "latest.json", "manifest.json")]
+        result.uploads += [
+            layout.record_key(prefix, notice.slug, n) for n in ("history.html", "feed.xml", "latest.json", "manifest.json")
+        ]
         return result
     copied = copy_history(pub, ctx, source, manifest, notice.slug) if source is not None and manifest is not None else []
     edition, uploads, written, skipped = write_edition(pub, ctx, notice, manifest, draft, result, redlined, approval, final=final)
@@ -246,7 +278,8 @@ def _new_edition(
             "name": notice.school.name,
             "urn": notice.school.urn,
             "skipped": (*base.skipped, *skipped),
-            "feed_id": base.feed_id or mint_feed_id(ctx.trust_website, notice.slug, (base.editions or (edition,))[0].published_at),
+            "feed_id": base.feed_id
+            or mint_feed_id(ctx.trust_website, notice.slug, (base.editions or (edition,))[0].published_at),
         }
     )
     # The manifest before the latest files: a run killed in between leaves latest files that
@@ -257,7 +290,10 @@ def _new_edition(
     result.uploads += write_if_changed(pub, latest + record_uploads(ctx, new_manifest, notice.branding.colour), force=True)
     result.edition = edition.number
     if skipped:
-        result.notes = (*result.notes, f"edition number(s) {', '.join(map(str, skipped))} skipped: an interrupted run left other files there, kept untouched")
+        result.notes = (
+            *result.notes,
+            f"edition number(s) {', '.join(map(str, skipped))} skipped: an interrupted run left other files there, kept untouched",
+        )
     return result
 
 
@@ -276,12 +312,24 @@ def _approval_for(ctx: RunContext, slug: str, result: SchoolResult) -> tuple[boo
 def _preview(ctx: RunContext, notice: Notice, draft: Draft, result: SchoolResult, redlined: Markup | None) -> list[Upload]:
     """The held edition's page and redline, for a private preview (not published)."""
     edition = Edition(
-        number=result.edition or 0, content_hash=draft.content_hash, presentation_hash=draft.presentation_hash,
-        dataset_edition=notice.dataset.id, template_version=ctx.template_version, published_at=ctx.timestamp(),
-        change_class=result.change_class or "minor", changes=result.changes,
+        number=result.edition or 0,
+        content_hash=draft.content_hash,
+        presentation_hash=draft.presentation_hash,
+        dataset_edition=notice.dataset.id,
+        template_version=ctx.template_version,
+        published_at=ctx.timestamp(),
+        change_class=result.change_class or "minor",
+        changes=result.changes,
     )
     changes = render_changes_page(
-        ctx.env, trust_name=ctx.trust_name, colour=notice.branding.colour, school_name=notice.school.name, redline=redlined,
-        changes=edition.changes, change_class=edition.change_class, edition=edition, preview=True,
+        ctx.env,
+        trust_name=ctx.trust_name,
+        colour=notice.branding.colour,
+        school_name=notice.school.name,
+        redline=redlined,
+        changes=edition.changes,
+        change_class=edition.change_class,
+        edition=edition,
+        preview=True,
     )
     return [Upload("index.html", draft.files["index.html"], "no-store"), Upload("changes.html", changes, "no-store")]

@@ -58,7 +58,9 @@ def edition_pdf(ctx: RunContext, notice: Notice, number: int, published_at: str,
     """One PDF of an edition (``notice.pdf``, ``for-pupils.pdf``): made from its ``v<N>/`` page,
     so a printed copy says it may be replaced; the latest PDFs are copies of these."""
     page = render_files(ctx, notice, EditionStamp(number, published_at, "edition"))[PDF_SOURCES[name]]
-    return render_pdf(page.decode("utf-8"), layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number))
+    return render_pdf(
+        page.decode("utf-8"), layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number)
+    )
 
 
 def with_pdfs(uploads: list[Upload], pdfs: dict[str, bytes]) -> list[Upload]:
@@ -66,7 +68,9 @@ def with_pdfs(uploads: list[Upload], pdfs: dict[str, bytes]) -> list[Upload]:
     return [Upload(u.key, pdfs[n], u.cache_control) if (n := u.key.rsplit("/", 1)[1]) in pdfs else u for u in uploads]
 
 
-def lazy_pdfs(ctx: RunContext, notice: Notice, manifest: Manifest, last: Edition) -> dict[str, tuple[FileRecord | None, Callable[[], bytes]]]:
+def lazy_pdfs(
+    ctx: RunContext, notice: Notice, manifest: Manifest, last: Edition
+) -> dict[str, tuple[FileRecord | None, Callable[[], bytes]]]:
     """Each latest PDF's key → the record we expect there and how to make it (``write_if_changed``'s
     ``lazy``): a rerun renders a PDF only where the stored one is missing or has drifted."""
     lazy: dict[str, tuple[FileRecord | None, Callable[[], bytes]]] = {}
@@ -85,8 +89,16 @@ def render_draft(ctx: RunContext, notice: Notice) -> Draft:
 
 
 def write_edition(
-    pub: Publisher, ctx: RunContext, notice: Notice, manifest: Manifest | None, draft: Draft, result: SchoolResult,
-    redlined: Markup | None, approval: Approval | None, *, final: bool,
+    pub: Publisher,
+    ctx: RunContext,
+    notice: Notice,
+    manifest: Manifest | None,
+    draft: Draft,
+    result: SchoolResult,
+    redlined: Markup | None,
+    approval: Approval | None,
+    *,
+    final: bool,
 ) -> tuple[Edition, list[Upload], list[str], list[int]]:
     """Create ``v<N>/``; adopt a crashed run's identical edition; skip a slot holding other bytes.
 
@@ -110,7 +122,9 @@ def write_edition(
             number += 1
             if len(skipped) > MAX_SKIPS:
                 break
-    raise PublishError(f"{notice.slug}: edition numbers {skipped} are all taken by other bytes; inspect v{skipped[0]}/", transient=False)
+    raise PublishError(
+        f"{notice.slug}: edition numbers {skipped} are all taken by other bytes; inspect v{skipped[0]}/", transient=False
+    )
 
 
 def _adoptable(taken: SlotTaken, draft: Draft, number: int) -> str | None:
@@ -142,26 +156,46 @@ def _young(taken: SlotTaken, ctx: RunContext) -> bool:
 
 
 def _edition_files(
-    ctx: RunContext, notice: Notice, draft: Draft, result: SchoolResult, redlined: Markup | None,
-    approval: Approval | None, number: int, published_at: str,
+    ctx: RunContext,
+    notice: Notice,
+    draft: Draft,
+    result: SchoolResult,
+    redlined: Markup | None,
+    approval: Approval | None,
+    number: int,
+    published_at: str,
 ) -> tuple[Edition, list[Upload]]:
     stamp = EditionStamp(number, published_at, "edition")
     files = render_files(ctx, notice, stamp)
     base_url = layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number)
     files.update(render_pdfs(files, base_url))
     edition = Edition(
-        number=number, content_hash=draft.content_hash, presentation_hash=draft.presentation_hash,
-        dataset_edition=notice.dataset.id, template_version=ctx.template_version, published_at=published_at,
-        change_class=result.change_class or "first", changes=result.changes,
-        approved_by=approval.approver if approval else None, approval_note=approval.note if approval else None,
+        number=number,
+        content_hash=draft.content_hash,
+        presentation_hash=draft.presentation_hash,
+        dataset_edition=notice.dataset.id,
+        template_version=ctx.template_version,
+        published_at=published_at,
+        change_class=result.change_class or "first",
+        changes=result.changes,
+        approved_by=approval.approver if approval else None,
+        approval_note=approval.note if approval else None,
         published_without_approval=ONBOARDING if result.change_class == "first" and approval is None else None,
     )
     files["changes.html"] = render_changes_page(
-        ctx.env, trust_name=ctx.trust_name, colour=notice.branding.colour, school_name=notice.school.name, redline=redlined,
-        changes=edition.changes, change_class=edition.change_class, edition=edition,
+        ctx.env,
+        trust_name=ctx.trust_name,
+        colour=notice.branding.colour,
+        school_name=notice.school.name,
+        redline=redlined,
+        changes=edition.changes,
+        change_class=edition.change_class,
+        edition=edition,
     )
     # notice.json first: it says which edition a slot holds, so a rival or an orphan is recognised at once.
     order = ("notice.json", *(n for n in layout.EDITION_FILES if n != "notice.json"))
-    uploads = [Upload(layout.edition_key(ctx.target.prefix, notice.slug, number, n), files[n], layout.IMMUTABLE_CACHE) for n in order]
+    uploads = [
+        Upload(layout.edition_key(ctx.target.prefix, notice.slug, number, n), files[n], layout.IMMUTABLE_CACHE) for n in order
+    ]
     edition = edition.model_copy(update={"files": {u.key.rsplit("/", 1)[1]: file_record(u) for u in uploads}})
     return edition, uploads

@@ -67,11 +67,19 @@ def context_for(spec: RunSpec) -> RunContext:
         base = _contexts.get(key)
         if base is None:
             templates = Path(spec.templates_dir)
-            base = make_context(build_environment(templates), render_dataset_text(spec.dataset), spec.target, spec.trust, templates)
+            base = make_context(
+                build_environment(templates), render_dataset_text(spec.dataset), spec.target, spec.trust, templates
+            )
             _contexts[key] = base
     return dataclasses.replace(
-        base, dry_run=spec.dry_run, force=spec.force, approval=spec.approval, expected=None if spec.expected is None else dict(spec.expected), exclusive=spec.exclusive,
-        move_from=spec.move_from, started_at=spec.started_at,
+        base,
+        dry_run=spec.dry_run,
+        force=spec.force,
+        approval=spec.approval,
+        expected=None if spec.expected is None else dict(spec.expected),
+        exclusive=spec.exclusive,
+        move_from=spec.move_from,
+        started_at=spec.started_at,
     )
 
 
@@ -83,6 +91,8 @@ def publisher_for(spec: RunSpec) -> Publisher:
         client = _clients.get(key)
         if client is None:
             access, secret = spec.credentials or (None, None)
-            client = make_client(target.endpoint_url, target.region or ("us-east-1" if spec.credentials else None), access, secret)
+            client = make_client(
+                target.endpoint_url, target.region or ("us-east-1" if spec.credentials else None), access, secret
+            )
             _clients[key] = client
     return S3Publisher(client, target.bucket, target.public_base_url)

@@ -68,7 +68,14 @@ def state_key(prefix: str) -> str:
 
 def fingerprint(ctx: RunContext, notice: Notice) -> str:
     """What the records around a notice depend on besides its manifest (trust, templates, site)."""
-    parts = (ctx.template_version, ctx.renderer, ctx.trust_name, ctx.trust_website, ctx.target.public_base_url, notice.branding.colour)
+    parts = (
+        ctx.template_version,
+        ctx.renderer,
+        ctx.trust_name,
+        ctx.trust_website,
+        ctx.target.public_base_url,
+        notice.branding.colour,
+    )
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
@@ -128,7 +135,9 @@ def confirm(
             # the last school's keys. It starts just before the first school's folder: SeaweedFS
             # reads StartAfter as a path and skips everything inside a folder it names.
             start = layout.join(prefix, first[:-1] + chr(ord(first[-1]) - 1) + "~")
-            return pub.list(prefix + "/" if prefix else "", start_after=start, until=layout.school_dir(prefix, last) + "0"), pub.counts.listed
+            return pub.list(
+                prefix + "/" if prefix else "", start_after=start, until=layout.school_dir(prefix, last) + "0"
+            ), pub.counts.listed
         except PublishError:  # those schools take the full path, which reports a real fault
             return [], pub.counts.listed
 
@@ -137,14 +146,18 @@ def confirm(
         etags = {head.key: head.etag for heads, _ in listed for head in heads}
         # SeaweedFS lists a folder's entries by name, so "school" comes before "school-2" there
         # but after it in key order: a school a range missed altogether gets its own LIST.
-        missed = [] if per_school else [(s, s) for s in slugs_in_order if layout.record_key(prefix, s, "manifest.json") not in etags]
+        missed = (
+            [] if per_school else [(s, s) for s in slugs_in_order if layout.record_key(prefix, s, "manifest.json") not in etags]
+        )
         again = list(pool.map(list_range, missed))
     listed += again
     etags.update({head.key: head.etag for heads, _ in again for head in heads})
     trusted = {}
     for slug, entry in entries.items():
-        if set(entry.etags) == set(TRACKED) and etags.get(layout.record_key(prefix, slug, "manifest.json")) == entry.manifest_etag and all(
-            etags.get(layout.latest_key(prefix, slug, name)) == etag for name, etag in entry.etags.items()
+        if (
+            set(entry.etags) == set(TRACKED)
+            and etags.get(layout.record_key(prefix, slug, "manifest.json")) == entry.manifest_etag
+            and all(etags.get(layout.latest_key(prefix, slug, name)) == etag for name, etag in entry.etags.items())
         ):
             trusted[slug] = entry
     return trusted, {"list": sum(count for _, count in listed)}
@@ -160,8 +173,12 @@ def school_state(
     if manifest_etag is None or result.edition is None or any(e is None for e in etags.values()):
         return None  # not every object was seen: the next run takes the full path for this school
     return SchoolState(
-        edition=result.edition, input_hash=inputs, manifest_etag=manifest_etag, content_hash=result.content_hash,
-        presentation_hash=presentation_hash, fingerprint=fingerprint(ctx, notice),
+        edition=result.edition,
+        input_hash=inputs,
+        manifest_etag=manifest_etag,
+        content_hash=result.content_hash,
+        presentation_hash=presentation_hash,
+        fingerprint=fingerprint(ctx, notice),
         etags={k: v for k, v in etags.items() if v is not None},
     )
 
@@ -184,8 +201,12 @@ def save_state(pub: Publisher, prefix: str, known: Known, results: Sequence[Scho
         body = PublishState(schools=schools).model_dump_json().encode()
         try:
             pub.put(
-                state_key(prefix), body, content_type="application/json; charset=utf-8", cache_control="no-store",
-                if_match=current.etag, if_none_match=current.etag is None,
+                state_key(prefix),
+                body,
+                content_type="application/json; charset=utf-8",
+                cache_control="no-store",
+                if_match=current.etag,
+                if_none_match=current.etag is None,
             )
             return True
         except PreconditionFailed:

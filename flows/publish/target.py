@@ -28,7 +28,9 @@ class TargetError(local_s3.LocalS3Error):
 def check_overrides(flags: dict[str, str | None]) -> None:
     """Refuse invalid $NOTICES_* values and flags before they reach boto3; raises ``TargetError``."""
     given = environment_overrides(os.environ)
-    given.update({f"--{name.replace('_', '-')}": (name, value) for name, value in flags.items() if value and name in PUBLISHING_VARIABLES})
+    given.update(
+        {f"--{name.replace('_', '-')}": (name, value) for name, value in flags.items() if value and name in PUBLISHING_VARIABLES}
+    )
     problems = publishing_override_errors(given)
     if problems:
         raise TargetError("; ".join(str(p) for p in problems))
@@ -119,4 +121,6 @@ def connect(trust: TrustFile, flags: dict[str, str | None], *, start_embedded: b
     client = make_client(info.endpoint_url, "us-east-1", info.access_key, info.secret_key)
     notes.append(f"no endpoint in the trust file: {target.describe()}")
     setup_bucket(client, target.bucket, expire_private=False)  # warnings (website API) do not matter locally
-    return Connection(target, S3Publisher(client, target.bucket, target.public_base_url), notes, (info.access_key, info.secret_key))
+    return Connection(
+        target, S3Publisher(client, target.bucket, target.public_base_url), notes, (info.access_key, info.secret_key)
+    )

@@ -102,7 +102,9 @@ class Breaker:
         with self._lock:
             if self.opened_at is None or (not self.probing and time.monotonic() - self.opened_at >= self.cooldown):
                 return None
-            return f"{self.endpoint} is not answering: circuit open after {self.consecutive} consecutive failures; last: {self.last}"
+            return (
+                f"{self.endpoint} is not answering: circuit open after {self.consecutive} consecutive failures; last: {self.last}"
+            )
 
     def admit(self, key: str, op: str) -> None:
         """Let a request through, or raise ``CircuitOpen``; after the cool-down, one probe at a time."""
@@ -186,7 +188,10 @@ def count_attempts(client: object, settings: TransportSettings) -> None:
     breaker = breaker_for(str(client.meta.endpoint_url))  # type: ignore[attr-defined]
 
     def attempt_ended(
-        attempts: int = 0, response: tuple[object, dict[str, object]] | None = None, caught_exception: BaseException | None = None, **_: object
+        attempts: int = 0,
+        response: tuple[object, dict[str, object]] | None = None,
+        caught_exception: BaseException | None = None,
+        **_: object,
     ) -> None:
         status = getattr(response[0], "status_code", None) if response else None
         breaker.attempt_ended(attempts, status, caught_exception, settings)
@@ -262,7 +267,9 @@ def is_transport_failure(exc: BaseException) -> bool:
     """Counts against the circuit: the server did not answer properly (5xx, timeouts, resets)."""
     if isinstance(exc, ClientError):
         return status_of(exc) >= 500
-    return isinstance(exc, HTTPClientError | BotoConnectionError | IncompleteReadError | ResponseStreamingError | URLLib3Error | OSError)
+    return isinstance(
+        exc, HTTPClientError | BotoConnectionError | IncompleteReadError | ResponseStreamingError | URLLib3Error | OSError
+    )
 
 
 def fail(key: str, op: str, where: str, exc: BaseException, settings: TransportSettings, attempts: int = 0) -> PublishError:

@@ -79,8 +79,12 @@ def write_if_changed(
         head = None if force else pub.head(upload.key)
         expected = (lazy or {}).get(upload.key)
         sha = expected[0].sha256 if expected and expected[0] else (None if expected else sha256_hex(upload.body))
-        if head is not None and sha and head.sha256 == sha and head.content_type == upload.content_type and (
-            head.cache_control == upload.cache_control
+        if (
+            head is not None
+            and sha
+            and head.sha256 == sha
+            and head.content_type == upload.content_type
+            and (head.cache_control == upload.cache_control)
         ):
             continue
         if not dry_run:

@@ -119,7 +119,10 @@ def load_and_validate(params: PublishParameters) -> Prepared:
 
 @task(name="publish-schools", cache_policy=NO_CACHE, persist_result=False, task_run_name="publish-{label}")
 def publish_schools(
-    spec: RunSpec, notices: list[Notice], label: str, known: dict[str, SchoolState] | None = None,
+    spec: RunSpec,
+    notices: list[Notice],
+    label: str,
+    known: dict[str, SchoolState] | None = None,
     homes: dict[str, Home] | None = None,
 ) -> tuple[list[SchoolResult], dict[str, int]]:
     """Publish a batch; transient failures are retried for those schools only, inside the task.
@@ -192,7 +195,9 @@ def _collect(futures: list[Any], groups: list[list[Notice]], total: int) -> tupl
         results.extend(batch_results)
         counts = flowrun.add_counts(counts, batch_counts)
         if progress and total >= 50:
-            progress(f"batch {index}/{len(groups)}: {sum(1 for r in results if r.status is not Status.FAILED)}/{total} schools done")
+            progress(
+                f"batch {index}/{len(groups)}: {sum(1 for r in results if r.status is not Status.FAILED)}/{total} schools done"
+            )
     return results, counts
 
 
@@ -314,7 +319,13 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
         except ValueError as exc:
             return Failed(message=f"Approved by (inline): {exc}; nothing published")
     spec = RunSpec(
-        conn.target, trust, dataset, str(TEMPLATES_DIR), conn.credentials, dry_run=params.dry_run, force=params.force,
+        conn.target,
+        trust,
+        dataset,
+        str(TEMPLATES_DIR),
+        conn.credentials,
+        dry_run=params.dry_run,
+        force=params.force,
         approval=Approval(inline, params.approval.approval_note) if inline else None,
         expected=dict(params.approval.content_hashes) if inline and params.approval.content_hashes is not None else None,
         move_from=None if params.move_from is None else params.move_from.strip("/"),
@@ -332,7 +343,9 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     if saved is None:  # a new run (not one resumed after its approval request)
         flowrun.sweep(pub, prefix, logger)
         results, counts = _publish(spec, prepared.notices, params.task_runner or THREADS, run_id)
-        results += [SchoolResult.failure(slug, "configuration is invalid, or no such school (see the logs)") for slug in prepared.broken]
+        results += [
+            SchoolResult.failure(slug, "configuration is invalid, or no such school (see the logs)") for slug in prepared.broken
+        ]
         run = RunResult(conn.target, sorted(results, key=lambda r: r.slug), counts)
         if not run.held or params.dry_run or not params.approval.wait:
             return flowrun.finish(conn, ctx, run, run_id, params.dry_run)

@@ -117,15 +117,24 @@ def wait_for_answer(model: Any, timeout: int | None, key: str = APPROVAL_KEY) ->
             wait_for_input=model, timeout=timeout or 3600, poll_interval=int(os.environ.get("NOTICES_PAUSE_POLL", "10")), key=key
         )
     except ValidationError as exc:
-        return Unreadable(f"the last answer was refused: it does not fit the form ({exc.error_count()} error(s): {exc.errors()[0]['msg']})")
+        return Unreadable(
+            f"the last answer was refused: it does not fit the form ({exc.error_count()} error(s): {exc.errors()[0]['msg']})"
+        )
     except FlowPauseTimeout as exc:
         get_run_logger_safe().error("no answer to the approval request: %s", exc)
         return None
 
 
 def settle(
-    conn: Connection, ctx: RunContext, run: RunResult, run_id: str, answer: Any, attempt: int, ask: Callable[[RunResult, int, str], Any],
-    publish: Publish, notices: Sequence[Notice],
+    conn: Connection,
+    ctx: RunContext,
+    run: RunResult,
+    run_id: str,
+    answer: Any,
+    attempt: int,
+    ask: Callable[[RunResult, int, str], Any],
+    publish: Publish,
+    notices: Sequence[Notice],
 ) -> State[Any]:
     """Act on answers until one settles the run: a refused answer (or approved words that changed
     since the request) asks again, with a fresh request saying why, at most ``MAX_REQUESTS`` times.
@@ -140,8 +149,13 @@ def settle(
         run = outcome.run
         if attempt >= MAX_REQUESTS:
             names = ", ".join(r.slug for r in run.held)
-            _mark(run.held, f"not published: {MAX_REQUESTS} approval requests were not answered with an approval that could be recorded")
-            return finish(conn, ctx, run, run_id, False, decided=f"asked {MAX_REQUESTS} times, {outcome.why}; {names} not published")
+            _mark(
+                run.held,
+                f"not published: {MAX_REQUESTS} approval requests were not answered with an approval that could be recorded",
+            )
+            return finish(
+                conn, ctx, run, run_id, False, decided=f"asked {MAX_REQUESTS} times, {outcome.why}; {names} not published"
+            )
         attempt += 1
         answer = ask(run, attempt, outcome.why)
 
@@ -185,7 +199,9 @@ def _mark(held: list[SchoolResult], note: str) -> None:
         result.notes = (*result.notes, note)
 
 
-def finish(conn: Connection, ctx: RunContext, run: RunResult, run_id: str, dry_run: bool, *, decided: str = "", cancelled: bool = False) -> State[Any]:
+def finish(
+    conn: Connection, ctx: RunContext, run: RunResult, run_id: str, dry_run: bool, *, decided: str = "", cancelled: bool = False
+) -> State[Any]:
     """The report (table, each school's changes, full report) and the run's final state."""
     pub, prefix = conn.fresh(), conn.target.prefix
     report_url = None
@@ -199,11 +215,19 @@ def finish(conn: Connection, ctx: RunContext, run: RunResult, run_id: str, dry_r
         get_run_logger_safe().error("could not write the private report or remove previews: %s", exc)
     _table(run, f"{decided}; " if decided else "")
     for r in changed[:REPORT_CAP]:
-        create_markdown_artifact(report.school_changes(r), key=f"changes-{r.slug}"[:100], description=report.escape_markdown(f"What changed for {r.slug}"))
+        create_markdown_artifact(
+            report.school_changes(r),
+            key=f"changes-{r.slug}"[:100],
+            description=report.escape_markdown(f"What changed for {r.slug}"),
+        )
         if r.url and r.status is Status.PUBLISHED:
-            create_link_artifact(r.url, link_text=report.escape_markdown(f"{r.slug} edition {r.edition}"), key=f"latest-{r.slug}"[:100])
+            create_link_artifact(
+                r.url, link_text=report.escape_markdown(f"{r.slug} edition {r.edition}"), key=f"latest-{r.slug}"[:100]
+            )
     if report_url:
-        create_link_artifact(report_url, link_text=f"Full report: {len(changed)} changed school(s) (private link, 7 days)", key="full-report")
+        create_link_artifact(
+            report_url, link_text=f"Full report: {len(changed)} changed school(s) (private link, 7 days)", key="full-report"
+        )
     summary = run.as_dict() | {"dry_run": dry_run, "report_url": report_url, "decision": decided or None}
     line = report.summary_line(run.schools)
     failure: dict[str, Any] | None
@@ -225,7 +249,9 @@ def finish(conn: Connection, ctx: RunContext, run: RunResult, run_id: str, dry_r
     if run.held and not dry_run:  # a dry run only says what would need approval
         names = ", ".join(r.slug for r in run.held)
         why = decided or "no approver named"
-        return Failed(message=f"{len(run.held)} school(s) need a named approver and were not published ({why}): {names}", data=failure)
+        return Failed(
+            message=f"{len(run.held)} school(s) need a named approver and were not published ({why}): {names}", data=failure
+        )
     return Completed(message=f"{decided}: {line}" if decided else line, data=summary)
 
 
@@ -240,7 +266,9 @@ def _from_deployment() -> bool:
 
 def _table(run: RunResult, prefix: str) -> None:
     create_table_artifact(
-        report.table_rows(run), key="publish-results", description=report.escape_markdown(f"{prefix}{report.summary_line(run.schools)}; requests {run.requests}")
+        report.table_rows(run),
+        key="publish-results",
+        description=report.escape_markdown(f"{prefix}{report.summary_line(run.schools)}; requests {run.requests}"),
     )
 
 

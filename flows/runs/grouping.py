@@ -18,9 +18,11 @@ from flows.config.text_rules import visible
 from flows.notice.typography import curl_apostrophes
 
 # The change notes (flows.editions.diff) that say who receives the data: the "how" of each school's line.
-_RECIPIENT_NOTES = {"added": ("DfE recipient added: ", "Local recipient added: "),
-                    "removed": ("DfE recipient removed: ", "Local recipient removed: "),
-                    "renamed": ("DfE recipient renamed: ",)}
+_RECIPIENT_NOTES = {
+    "added": ("DfE recipient added: ", "Local recipient added: "),
+    "removed": ("DfE recipient removed: ", "Local recipient removed: "),
+    "renamed": ("DfE recipient renamed: ",),
+}
 SCHOOL_PLACEHOLDER = "<school>"
 
 
@@ -43,8 +45,13 @@ class SchoolChange:
         """From a result's dict (``as_dict``, a review file) or a ``SchoolResult``."""
         get = item.get if isinstance(item, Mapping) else lambda key: getattr(item, key, None)
         return cls(
-            slug=str(get("slug")), name=str(get("name") or ""), urn=str(get("urn") or ""), edition=get("edition"),
-            change_class=str(get("change_class") or ""), changes=tuple(get("changes") or ()), diff=str(get("diff") or ""),
+            slug=str(get("slug")),
+            name=str(get("name") or ""),
+            urn=str(get("urn") or ""),
+            edition=get("edition"),
+            change_class=str(get("change_class") or ""),
+            changes=tuple(get("changes") or ()),
+            diff=str(get("diff") or ""),
             notes=tuple(get("notes") or ()),
         )
 
@@ -56,7 +63,11 @@ class SchoolChange:
         out (they carry edition numbers and each school's surrounding text).
         """
         lines = [line for line in self.diff.splitlines() if line[:1] in "+-" and not line.startswith(("---", "+++"))]
-        return tuple(sorted(self.own_words_out(n) for n in self.changes)), self.change_class, tuple(self.own_words_out(x) for x in lines)
+        return (
+            tuple(sorted(self.own_words_out(n) for n in self.changes)),
+            self.change_class,
+            tuple(self.own_words_out(x) for x in lines),
+        )
 
     def own_words_out(self, text: str) -> str:
         # The notice prints the name typeset ("St Aidan’s"), the config may not ("St Aidan's"): both are its own.
@@ -95,7 +106,9 @@ def group_changes(items: Iterable[Mapping[str, Any] | Any]) -> list[ChangeGroup]
 
 def _school_line(change: SchoolChange, group: int) -> str:
     notes = "".join(f"; {note}" for note in change.notes)
-    return f"{change.slug} (URN {change.urn}) v{change.edition} {change.change_class}, {change.recipients()}: change {group}{notes}"
+    return (
+        f"{change.slug} (URN {change.urn}) v{change.edition} {change.change_class}, {change.recipients()}: change {group}{notes}"
+    )
 
 
 def summary_text(items: Iterable[Mapping[str, Any] | Any]) -> str:
@@ -106,7 +119,10 @@ def summary_text(items: Iterable[Mapping[str, Any] | Any]) -> str:
     lines += [f"  {_school_line(s, g.number)}" for g in groups for s in sorted(g.schools, key=lambda c: c.slug)]
     for group in groups:
         first, others = group.representative, [s.slug for s in group.schools[1:]]
-        lines += ["", f"== change {group.number}: {len(group.schools)} school(s), {first.change_class}: {', '.join(s.slug for s in group.schools)}"]
+        lines += [
+            "",
+            f"== change {group.number}: {len(group.schools)} school(s), {first.change_class}: {', '.join(s.slug for s in group.schools)}",
+        ]
         lines += [f"  - {visible(note)}" for note in first.changes or ("first edition",)]
         if first.diff:
             also = f" (the same change in {', '.join(others)})" if others else ""
@@ -123,7 +139,11 @@ def summary_markdown(items: Sequence[Any], links: Mapping[str, Mapping[str, str]
     for group in groups:
         first = group.representative
         names = ", ".join(s.slug for s in group.schools)
-        lines += ["", f"## {escape_markdown(f'Change {group.number}: {len(group.schools)} school(s), {first.change_class}: {names}')}", ""]
+        lines += [
+            "",
+            f"## {escape_markdown(f'Change {group.number}: {len(group.schools)} school(s), {first.change_class}: {names}')}",
+            "",
+        ]
         lines += [f"- {escape_markdown(note)}" for note in first.changes or ("first edition",)]
         diff = first.diff or "(first edition)"
         if len(diff) > diff_cap:

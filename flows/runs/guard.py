@@ -64,7 +64,9 @@ def start_guard() -> None:
     read_end, write_end = os.pipe()  # both close-on-exec: no other child inherits the write end
     subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "flows.runs.guard", str(os.getpid())],
-        stdin=read_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=read_end,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,  # a Ctrl-C in the terminal is the command's; the guard acts on its end
     )
     os.close(read_end)

@@ -92,7 +92,6 @@ class PublishParameters(BaseModel):
         "else $NOTICES_SHARED_DATA.",
     )
 
-
     @field_validator("task_runner")
     @classmethod
     def _a_runner(cls, value: str | None) -> str | None:

@@ -13,7 +13,9 @@ from typing import Any
 THREADS = "threads"
 DASK_LOCAL = "dask"
 _ADDRESS = re.compile(r"^(tcp|tls)://[A-Za-z0-9.\-\[\]:]+:\d+$")
-CHOICES_HELP = "threads (default), dask (a local cluster, one worker process per core) or a Dask scheduler address (tcp://host:8786)"
+CHOICES_HELP = (
+    "threads (default), dask (a local cluster, one worker process per core) or a Dask scheduler address (tcp://host:8786)"
+)
 
 
 def check_task_runner(choice: str) -> str:
@@ -53,7 +55,13 @@ def make_task_runner(choice: str) -> Any:
     if choice == DASK_LOCAL:
         workers = dask_workers()
         # Loopback only, no dashboard: worker processes for the PDF (WeasyPrint holds the GIL).
-        cluster = {"n_workers": workers, "threads_per_worker": 1, "processes": True, "host": "127.0.0.1", "dashboard_address": None}
+        cluster = {
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "host": "127.0.0.1",
+            "dashboard_address": None,
+        }
         # Each worker process makes its PDFs itself: the cluster already has one per core.
         return DaskTaskRunner(cluster_kwargs={**cluster, "env": {"NOTICES_PDF_WORKERS": "0"}})
     return DaskTaskRunner(address=choice)

@@ -38,11 +38,15 @@ def _unknown_urn(where: str, urn: str, known: dict[str, str]) -> ConfigError:
     """``schools: --school: no valid school has URN 990099; did you mean 990009 (oakfield-primary)?``"""
     close = nearest(urn, list(known))
     hint = "; did you mean " + " or ".join(f"{u} ({known[u]})" for u in close) + "?" if close else ""
-    listed = "" if close or len(known) > 12 else " (the trust's URNs: " + ", ".join(f"{u} {s}" for u, s in sorted(known.items())) + ")"
+    listed = (
+        "" if close or len(known) > 12 else " (the trust's URNs: " + ", ".join(f"{u} {s}" for u, s in sorted(known.items())) + ")"
+    )
     return ConfigError(where, None, "--school", f"no valid school has URN {urn}{hint}{listed}")
 
 
-def prepare_selected(schools_dir: Path, shared_dir: Path, selectors: Sequence[str], *, dataset_edition: str | None = None) -> Prepared:
+def prepare_selected(
+    schools_dir: Path, shared_dir: Path, selectors: Sequence[str], *, dataset_edition: str | None = None
+) -> Prepared:
     """Load, validate and select in one step, reporting only the errors that concern the run.
 
     Slugs are loaded alone (other schools' files are not read); a URN needs every school
@@ -94,7 +98,11 @@ def _prepare_selected(schools_dir: Path, shared_dir: Path, selectors: Sequence[s
         return selected
     keep = {n.slug for n in selected.notices} | set(selected.broken)
     errors = tuple(
-        e for e in selected.errors
-        if e.field == "--school" or Path(e.path).parent.resolve() != schools_dir.resolve() or Path(e.path).stem in keep or Path(e.path).name.startswith("_")
+        e
+        for e in selected.errors
+        if e.field == "--school"
+        or Path(e.path).parent.resolve() != schools_dir.resolve()
+        or Path(e.path).stem in keep
+        or Path(e.path).name.startswith("_")
     )
     return Prepared(selected.inputs, selected.notices, errors, selected.broken, selected.valid)

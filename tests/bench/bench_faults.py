@@ -36,8 +36,12 @@ def _run(env: dict[str, str], proxy: FaultProxy) -> tuple[int, int, float, str]:
     """One `notices publish` in the trust's folder: exit code, tracebacks printed, seconds, what it said."""
     started = time.monotonic()
     done = subprocess.run(
-        [str(NOTICES), "publish"], env=env | {"NOTICES_S3_ENDPOINT": proxy.url}, cwd=env["NOTICES_SCHOOLS"] + "/..",
-        capture_output=True, text=True, timeout=900,
+        [str(NOTICES), "publish"],
+        env=env | {"NOTICES_S3_ENDPOINT": proxy.url},
+        cwd=env["NOTICES_SCHOOLS"] + "/..",
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     took = time.monotonic() - started
     output = done.stdout + done.stderr
@@ -59,8 +63,11 @@ def _soak(rate: float, runs: int, env: dict[str, str], tree: Path, upstream: str
         with FaultProxy(upstream, rate=rate, seed=int(rate * 100) * 10 + number, kinds=KINDS + BODY_KINDS, stall_s=1.5) as proxy:
             code, tracebacks, took, last = _run(env, proxy)
         results.append((code, tracebacks, took, last))
-        print(f"{rate:.0%} run {number}: exit {code}, {tracebacks} traceback(s), {took:.1f} s, "
-              f"{sum(proxy.injected.values())} faults of {sum(proxy.injected.values()) + proxy.forwarded} requests: {last}", flush=True)
+        print(
+            f"{rate:.0%} run {number}: exit {code}, {tracebacks} traceback(s), {took:.1f} s, "
+            f"{sum(proxy.injected.values())} faults of {sum(proxy.injected.values()) + proxy.forwarded} requests: {last}",
+            flush=True,
+        )
     with FaultProxy(upstream) as clean:
         code, tracebacks, took, last = _run(env, clean)
     print(f"{rate:.0%} converged: exit {code}, {tracebacks} traceback(s), {took:.1f} s: {last}", flush=True)
@@ -86,10 +93,18 @@ def main() -> int:
                 shutil.copytree(REPO / "schools", tree / "schools")
                 shutil.copytree(REPO / "shared_data", tree / "shared_data")
                 env = os.environ | {
-                    "AWS_ACCESS_KEY_ID": info.access_key, "AWS_SECRET_ACCESS_KEY": info.secret_key, "NOTICES_S3_BUCKET": info.bucket,
-                    "NOTICES_S3_PREFIX": f"soak-{int(rate * 100)}", "NOTICES_PUBLIC_BASE_URL": f"{info.endpoint_url}/{info.bucket}", "NOTICES_SCHOOLS": str(tree / "schools"),
-                    "NOTICES_SHARED_DATA": str(tree / "shared_data"), "NOTICES_S3_READ_TIMEOUT": "1", "NOTICES_S3_CONNECT_TIMEOUT": "1",
-                    "NOTICES_RETRY_DELAYS": "0.5,1,2", "PREFECT_HOME": str(root / f"prefect-{rate}"), "NOTICES_STATE_DIR": str(root / "state"),
+                    "AWS_ACCESS_KEY_ID": info.access_key,
+                    "AWS_SECRET_ACCESS_KEY": info.secret_key,
+                    "NOTICES_S3_BUCKET": info.bucket,
+                    "NOTICES_S3_PREFIX": f"soak-{int(rate * 100)}",
+                    "NOTICES_PUBLIC_BASE_URL": f"{info.endpoint_url}/{info.bucket}",
+                    "NOTICES_SCHOOLS": str(tree / "schools"),
+                    "NOTICES_SHARED_DATA": str(tree / "shared_data"),
+                    "NOTICES_S3_READ_TIMEOUT": "1",
+                    "NOTICES_S3_CONNECT_TIMEOUT": "1",
+                    "NOTICES_RETRY_DELAYS": "0.5,1,2",
+                    "PREFECT_HOME": str(root / f"prefect-{rate}"),
+                    "NOTICES_STATE_DIR": str(root / "state"),
                 }
                 env.pop("PREFECT_API_URL", None)
                 results = _soak(rate, args.runs, env, tree, info.endpoint_url)

@@ -169,7 +169,9 @@ class Measure:
 class Runner:
     """Runs measured commands through the wrapper, with the proxy's counts per scenario."""
 
-    def __init__(self, proxy: CountingProxy, logs: Path, workdir: Path, server_pid: int | None = None, server_logs: Path | None = None) -> None:
+    def __init__(
+        self, proxy: CountingProxy, logs: Path, workdir: Path, server_pid: int | None = None, server_logs: Path | None = None
+    ) -> None:
         self.proxy = proxy
         self.logs = logs
         self.workdir = workdir
@@ -188,7 +190,11 @@ class Runner:
         with open(self.logs / f"{stem}.out", "wb") as out, open(self.logs / f"{stem}.err", "wb") as err:
             subprocess.run(
                 [sys.executable, "-c", WRAPPER, str(result_file), *command],
-                stdout=out, stderr=err, env=env, cwd=self.workdir, check=False,
+                stdout=out,
+                stderr=err,
+                env=env,
+                cwd=self.workdir,
+                check=False,
             )
         proxy_cpu = _own_cpu() - cpu_before
         busy, server_cpu = _machine_busy() - busy_before, _process_cpu(self.server_pid) - server_before
@@ -300,7 +306,10 @@ def _progress(m: Measure) -> None:
     tasks = f", {m.task_runs} task runs" if m.task_runs is not None else ""
     other = f" (other processes: {m.notes['other_cpu']:.0f} s CPU)" if m.notes.get("other_cpu", 0) > 0.2 * m.wall + 1 else ""
     other += " (SeaweedFS lifecycle scan meanwhile)" if m.notes.get("s3_lifecycle_scan") else ""
-    print(f"  {m.name:<34} {m.wall:7.1f} s wall {m.cpu:7.1f} s CPU {m.maxrss_mb:6.0f} MB  {shown or 'no requests'}{tasks}{other}", flush=True)
+    print(
+        f"  {m.name:<34} {m.wall:7.1f} s wall {m.cpu:7.1f} s CPU {m.maxrss_mb:6.0f} MB  {shown or 'no requests'}{tasks}{other}",
+        flush=True,
+    )
 
 
 # --- Prefect's database ------------------------------------------------------------------
@@ -334,20 +343,33 @@ def _latest_flow_run(home: Path, before: set[str]) -> dict[str, Any] | None:
     if con is None:
         return None
     with con:
-        row = con.execute("SELECT id, name, state_type, start_time, end_time FROM flow_run ORDER BY created DESC LIMIT 1").fetchone()
+        row = con.execute(
+            "SELECT id, name, state_type, start_time, end_time FROM flow_run ORDER BY created DESC LIMIT 1"
+        ).fetchone()
         if row is None or row[0] in before:
             return None
         run_id, name, state, start, end = row
         names: dict[str, int] = {}
         states: dict[str, int] = {}
         for task_name, task_state in con.execute("SELECT name, state_type FROM task_run WHERE flow_run_id = ?", (run_id,)):
-            base = task_name if task_name in ("publish-trust-index", "load-and-validate") else re.sub(r"^publish-.*", "publish-<batch>", task_name)
+            base = (
+                task_name
+                if task_name in ("publish-trust-index", "load-and-validate")
+                else re.sub(r"^publish-.*", "publish-<batch>", task_name)
+            )
             names[base] = names.get(base, 0) + 1
             states[str(task_state)] = states.get(str(task_state), 0) + 1
     # Task runs whose last events the ephemeral server never stored (the process had exited) stay
     # RUNNING or are missing: the count is what the database (and so the Prefect UI) holds.
-    return {"id": run_id, "name": name, "state": state, "seconds": _seconds(start, end), "task_runs": sum(states.values()),
-            "task_states": states, "task_names": names}
+    return {
+        "id": run_id,
+        "name": name,
+        "state": state,
+        "seconds": _seconds(start, end),
+        "task_runs": sum(states.values()),
+        "task_states": states,
+        "task_names": names,
+    }
 
 
 # --- The environment ---------------------------------------------------------------------
@@ -419,12 +441,25 @@ def notices_cmd(*args: str, stub: bool = True) -> list[str]:
 
 
 def publish_cmd(trust: Path, *extra: str, stub: bool = True) -> list[str]:
-    return notices_cmd("publish", "--schools", str(trust), "--shared-data", str(SHARED_DATA), "--approved-by", APPROVER, *extra, stub=stub)
+    return notices_cmd(
+        "publish", "--schools", str(trust), "--shared-data", str(SHARED_DATA), "--approved-by", APPROVER, *extra, stub=stub
+    )
 
 
 def bare_cmd(trust: Path, target: Target, prefix: str, *, real_pdf: bool = False) -> list[str]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "bare", "--schools-dir", str(trust), "--prefix", prefix,
-           "--endpoint", target.proxy_url, "--bucket", target.bucket]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "bare",
+        "--schools-dir",
+        str(trust),
+        "--prefix",
+        prefix,
+        "--endpoint",
+        target.proxy_url,
+        "--bucket",
+        target.bucket,
+    ]
     return cmd + (["--real-pdf", "--workers", str(os.cpu_count() or 1)] if real_pdf else [])
 
 
@@ -504,7 +539,11 @@ def run_n(setup: Setup, n: int) -> dict[str, Any]:
         return m[key]
 
     run("prefect_cold", "Prefect start, new $PREFECT_HOME", [sys.executable, "-c", TRIVIAL_FLOW], prefect=True)
-    run("validate", "notices validate (no Prefect, no S3)", notices_cmd("validate", "--schools", str(trust), "--shared-data", str(SHARED_DATA)))
+    run(
+        "validate",
+        "notices validate (no Prefect, no S3)",
+        notices_cmd("validate", "--schools", str(trust), "--shared-data", str(SHARED_DATA)),
+    )
     if n <= LARGE_N:
         run("bare", "bare loop (8 threads, plain boto3)", bare_cmd(trust, target, f"bare/n{n}"))
     first = run("first", "publish: first", publish_cmd(trust), prefect=True)
@@ -514,27 +553,54 @@ def run_n(setup: Setup, n: int) -> dict[str, Any]:
         print("  ! the PDF stub was never called during the first publish: the table is not a stubbed run", file=sys.stderr)
     run("unchanged", "publish: unchanged rerun", publish_cmd(trust), prefect=True)
     if n > LARGE_N:  # the 21,600 case: one first publish and one rerun (the rest would take hours here)
-        return {"n": n, "edited_school": None, "measures": {k: v.as_dict() for k, v in m.items()}, "checks": checks,
-                "targets": targets(n, m, checks), "_m": m}
+        return {
+            "n": n,
+            "edited_school": None,
+            "measures": {k: v.as_dict() for k, v in m.items()},
+            "checks": checks,
+            "targets": targets(n, m, checks),
+            "_m": m,
+        }
     edited = slugs[len(slugs) // 2]
     edit_school(trust, edited)
     one = run("one_edited", "publish: one school edited", publish_cmd(trust), prefect=True)
     checks["one_edited"] = classify_keys(one.put_keys, f"n{n}", edited)
     edit_dpo(trust)
     run("all_changed", "publish: all changed (new DPO)", publish_cmd(trust), prefect=True)
-    checks["all_changed_keys"] = {k: len(v) for k, v in classify_keys(m["all_changed"].put_keys, f"n{n}", None).items() if isinstance(v, list)}
+    checks["all_changed_keys"] = {
+        k: len(v) for k, v in classify_keys(m["all_changed"].put_keys, f"n{n}", None).items() if isinstance(v, list)
+    }
     site = tmp / f"site-n{n}"
-    run("render", "notices render (stub PDF)", notices_cmd("render", "--schools", str(trust), "--shared-data", str(SHARED_DATA), "--out", str(site)))
+    run(
+        "render",
+        "notices render (stub PDF)",
+        notices_cmd("render", "--schools", str(trust), "--shared-data", str(SHARED_DATA), "--out", str(site)),
+    )
     if setup.aws is not None:
-        sync = [str(setup.aws), "s3", "sync", str(site), f"s3://{target.bucket}/sync{n}/", "--endpoint-url", target.proxy_url,
-                "--only-show-errors", "--no-progress"]
+        sync = [
+            str(setup.aws),
+            "s3",
+            "sync",
+            str(site),
+            f"s3://{target.bucket}/sync{n}/",
+            "--endpoint-url",
+            target.proxy_url,
+            "--only-show-errors",
+            "--no-progress",
+        ]
         run("sync_first", "aws s3 sync: first", sync)
         run("sync_second", "aws s3 sync: second (no change)", sync)
         checks["objects_synced"] = count_objects(target, f"sync{n}/")
     run("prefect_warm", "Prefect start (trivial flow)", [sys.executable, "-c", TRIVIAL_FLOW], prefect=True)
     run("one_school", "publish --school (1, unchanged)", publish_cmd(trust, "--school", slugs[0]), prefect=True)
-    return {"n": n, "edited_school": edited, "measures": {k: v.as_dict() for k, v in m.items()}, "checks": checks,
-            "targets": targets(n, m, checks), "_m": m}
+    return {
+        "n": n,
+        "edited_school": edited,
+        "measures": {k: v.as_dict() for k, v in m.items()},
+        "checks": checks,
+        "targets": targets(n, m, checks),
+        "_m": m,
+    }
 
 
 def _stub_pdf_stored(target: Target, key: str) -> bool | None:
@@ -587,41 +653,63 @@ def targets(n: int, m: dict[str, Measure], checks: dict[str, Any]) -> list[dict[
 
     bare, first, unchanged = m.get("bare"), m.get("first"), m.get("unchanged")
     ratio = _ratio(first, bare.wall if bare else None)
-    add("first publish ≤ 2× bare loop (stubbed PDF)", None if ratio is None else ratio <= 2.0,
-        f"{ratio:.2f}× ({first.wall:.1f} s vs {bare.wall:.1f} s)" if ratio and first and bare else "not measured")
+    add(
+        "first publish ≤ 2× bare loop (stubbed PDF)",
+        None if ratio is None else ratio <= 2.0,
+        f"{ratio:.2f}× ({first.wall:.1f} s vs {bare.wall:.1f} s)" if ratio and first and bare else "not measured",
+    )
     if unchanged:
         objects = checks.get("objects_after_first") or 0
         allowed = 1 + 2 * math.ceil(objects / 1000)  # one state read, and 2 per started thousand objects
         total = unchanged.total_requests
-        add("unchanged rerun ≤ 2 requests per 1,000 objects beyond one state read", total <= allowed,
+        add(
+            "unchanged rerun ≤ 2 requests per 1,000 objects beyond one state read",
+            total <= allowed,
             f"{total} requests ({_kinds(unchanged)}) for {objects} objects, allowed 1 + 2 × ⌈{objects}/1000⌉ = {allowed}; "
-            f"{total / n:.2f} per school")
+            f"{total / n:.2f} per school",
+        )
         sync2, prefect = m.get("sync_second"), m.get("prefect_warm")
         if sync2 and prefect:
             floor = sync2.wall + prefect.wall
-            add("unchanged rerun faster than aws s3 sync (second run) + Prefect start", unchanged.wall < floor,
-                f"{unchanged.wall:.1f} s vs {sync2.wall:.1f} + {prefect.wall:.1f} = {floor:.1f} s ({unchanged.wall / floor:.2f}×)")
+            add(
+                "unchanged rerun faster than aws s3 sync (second run) + Prefect start",
+                unchanged.wall < floor,
+                f"{unchanged.wall:.1f} s vs {sync2.wall:.1f} + {prefect.wall:.1f} = {floor:.1f} s ({unchanged.wall / floor:.2f}×)",
+            )
         else:
             add("unchanged rerun faster than aws s3 sync (second run) + Prefect start", None, "aws s3 sync not run")
         add("unchanged rerun writes nothing", unchanged.count("PUT") == 0, f"{unchanged.count('PUT')} PUT")
     one = checks.get("one_edited")
     if one:
         extra = one["other_schools"] + one["other"]
-        add("one school edited: only its objects + the trust index/schools.json written", one["ok"],
+        add(
+            "one school edited: only its objects + the trust index/schools.json written",
+            one["ok"],
             f"{len(one['school'])} of the school's, {len(one['root'])} root ({', '.join(k.rsplit('/', 1)[1] for k in one['root'])}), "
-            f"{len(one['private'])} private ({', '.join(k.split('/', 2)[2] for k in one['private'])}), {len(extra)} other" + (f": {extra[:3]}" if extra else ""))
+            f"{len(one['private'])} private ({', '.join(k.split('/', 2)[2] for k in one['private'])}), {len(extra)} other"
+            + (f": {extra[:3]}" if extra else ""),
+        )
         every = checks.get("all_changed_keys", {}).get("other_schools")
-        add("PUTs per new edition (reported)", None, f"{one['puts_per_new_edition']} (one school edited)"
-            + (f"; {every / n:.2f} per school when every school changed" if every is not None else ""))
+        add(
+            "PUTs per new edition (reported)",
+            None,
+            f"{one['puts_per_new_edition']} (one school edited)"
+            + (f"; {every / n:.2f} per school when every school changed" if every is not None else ""),
+        )
     publishes = [x for k, x in m.items() if k in ("first", "unchanged", "one_edited", "all_changed", "one_school")]
     runs = [x.task_runs for x in publishes if x.task_runs is not None]
     if runs:
-        unfinished = sum(n for x in publishes for state, n in (x.flow_run or {}).get("task_states", {}).items() if state != "COMPLETED")
+        unfinished = sum(
+            n for x in publishes for state, n in (x.flow_run or {}).get("task_states", {}).items() if state != "COMPLETED"
+        )
         batches = [x.notes["batches"] for x in publishes if "batches" in x.notes]
-        add("task runs per flow run ≤ 300 (stated for 21,600)", max(runs + batches) <= 300,
+        add(
+            "task runs per flow run ≤ 300 (stated for 21,600)",
+            max(runs + batches) <= 300,
             f"max {max(runs)} in prefect.db ({', '.join(str(r) for r in runs)})"
             + (f"; publishing batches per run (progress lines): {', '.join(map(str, batches))}" if batches else "")
-            + (f"; {unfinished} task run(s) never recorded as finished" if unfinished else ""))
+            + (f"; {unfinished} task run(s) never recorded as finished" if unfinished else ""),
+        )
     if publishes:
         peak = max(x.maxrss_mb for x in publishes)
         add("peak RSS ≤ 1 GB (stated for 21,600)", peak <= 1024, f"{peak:.0f} MB (largest process of any publish)")
@@ -640,8 +728,12 @@ def run_pdf(setup: Setup, n: int, stubbed: dict[str, Measure] | None) -> dict[st
     home = tmp / f"prefect-pdf{n}"
     env = base_env(target, setup.state_dir) | {"PREFECT_HOME": str(home), "NOTICES_S3_PREFIX": f"pdf/n{n}"}
     m: dict[str, Measure] = {}
-    m["prefect_cold"] = runner.run("Prefect start, new $PREFECT_HOME", [sys.executable, "-c", TRIVIAL_FLOW], env, prefect_home=home)
-    m["bare"] = runner.run(f"bare loop, real PDF ({os.cpu_count()} processes)", bare_cmd(trust, target, f"bare-pdf/n{n}", real_pdf=True), env)
+    m["prefect_cold"] = runner.run(
+        "Prefect start, new $PREFECT_HOME", [sys.executable, "-c", TRIVIAL_FLOW], env, prefect_home=home
+    )
+    m["bare"] = runner.run(
+        f"bare loop, real PDF ({os.cpu_count()} processes)", bare_cmd(trust, target, f"bare-pdf/n{n}", real_pdf=True), env
+    )
     m["first"] = runner.run("publish: first, real PDF", publish_cmd(trust, stub=False), env, prefect_home=home)
     bare, first = m["bare"], m["first"]
     ratio = first.wall / bare.wall if bare.wall else None
@@ -650,9 +742,18 @@ def run_pdf(setup: Setup, n: int, stubbed: dict[str, Measure] | None) -> dict[st
         per_pdf["publish_extra_s_per_pdf"] = (first.wall - stubbed["first"].wall) / n
         per_pdf["bare_extra_s_per_pdf"] = (bare.wall - stubbed["bare"].wall) / n
         per_pdf["publish_extra_cpu_s_per_pdf"] = (first.cpu - stubbed["first"].cpu) / n
-    target_row = {"target": "first publish with PDFs ≤ 1.5× bare loop with PDFs", "ok": None if ratio is None else ratio <= 1.5,
-                  "value": f"{ratio:.2f}× ({first.wall:.1f} s vs {bare.wall:.1f} s)" if ratio else "not measured"}
-    return {"n": n, "measures": {k: v.as_dict() for k, v in m.items()}, "seconds_per_pdf": per_pdf, "targets": [target_row], "_m": m}
+    target_row = {
+        "target": "first publish with PDFs ≤ 1.5× bare loop with PDFs",
+        "ok": None if ratio is None else ratio <= 1.5,
+        "value": f"{ratio:.2f}× ({first.wall:.1f} s vs {bare.wall:.1f} s)" if ratio else "not measured",
+    }
+    return {
+        "n": n,
+        "measures": {k: v.as_dict() for k, v in m.items()},
+        "seconds_per_pdf": per_pdf,
+        "targets": [target_row],
+        "_m": m,
+    }
 
 
 # --- Printing ----------------------------------------------------------------------------
@@ -685,7 +786,10 @@ def ratio_text(key: str, m: dict[str, Measure]) -> str:
     refs: dict[str, tuple[float | None, str]] = {
         "bare": (wall.get("bare"), "floor"),
         "first": (wall.get("bare"), "bare"),
-        "unchanged": ((wall["sync_second"] + wall["prefect_warm"]) if "sync_second" in wall and "prefect_warm" in wall else None, "sync2+Prefect"),
+        "unchanged": (
+            (wall["sync_second"] + wall["prefect_warm"]) if "sync_second" in wall and "prefect_warm" in wall else None,
+            "sync2+Prefect",
+        ),
         "one_edited": (wall.get("unchanged"), "unchanged"),
         "all_changed": (wall.get("bare"), "bare"),
         "sync_first": (wall.get("bare"), "bare"),
@@ -709,11 +813,23 @@ def print_table(title: str, m: dict[str, Measure], rows: Sequence[tuple[str, str
         running = (x.flow_run or {}).get("task_states", {}).get("RUNNING", 0)
         tasks += f" ({running} RUNNING)" if running else ""
         flow_s = (x.flow_run or {}).get("seconds")
-        lines.append((label + (" ✗rc" if x.rc else ""), f"{x.wall:.1f}" + ("~" if noisy(x) else ""), "" if flow_s is None else f"{flow_s:.1f}", f"{x.cpu:.1f}",
-                      f"{x.maxrss_mb:.0f}", *(str(x.count(k)) for k in ("GET", "LIST", "HEAD", "PUT", "COPY", "DELETE")), tasks, ratio_text(key, m)))
+        lines.append(
+            (
+                label + (" ✗rc" if x.rc else ""),
+                f"{x.wall:.1f}" + ("~" if noisy(x) else ""),
+                "" if flow_s is None else f"{flow_s:.1f}",
+                f"{x.cpu:.1f}",
+                f"{x.maxrss_mb:.0f}",
+                *(str(x.count(k)) for k in ("GET", "LIST", "HEAD", "PUT", "COPY", "DELETE")),
+                tasks,
+                ratio_text(key, m),
+            )
+        )
     widths = [max(len(str(r[i])) for r in (head, *lines)) for i in range(len(head))]
     print(f"\n{title}")
-    fmt = lambda r: "  ".join(str(c).ljust(w) if i in (0, len(head) - 1) else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))  # noqa: E731
+    fmt = lambda r: "  ".join(
+        str(c).ljust(w) if i in (0, len(head) - 1) else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+    )  # noqa: E731
     print(fmt(head))
     print("  ".join("-" * w for w in widths))
     for line in lines:
@@ -741,7 +857,13 @@ def _bare_init(dataset: Any, trust_name: str, prefix: str, published_at: str, st
     from flows.notice.render import build_environment
     from flows.notice.prepare import TEMPLATES_DIR
 
-    _bare.update(env=build_environment(TEMPLATES_DIR), text=render_dataset_text(dataset), trust_name=trust_name, prefix=prefix, at=published_at)
+    _bare.update(
+        env=build_environment(TEMPLATES_DIR),
+        text=render_dataset_text(dataset),
+        trust_name=trust_name,
+        prefix=prefix,
+        at=published_at,
+    )
 
 
 def _bare_files(notice: Any) -> list[tuple[str, bytes, str, str]]:
@@ -755,14 +877,31 @@ def _bare_files(notice: Any) -> list[tuple[str, bytes, str, str]]:
     env, text, prefix, at = _bare["env"], _bare["text"], _bare["prefix"], _bare["at"]
     edition_files = dict(render_notice(env, notice, text, pdf=False, stamp=EditionStamp(1, at, "edition")).files)
     edition_files["notice.pdf"] = pdf.render_pdf(edition_files["index.html"].decode("utf-8"))
-    edition = Edition(number=1, content_hash="bench", presentation_hash="bench", dataset_edition=notice.dataset.id,
-                      template_version="bench", published_at=at, change_class="first")
-    edition_files["changes.html"] = render_changes_page(env, trust_name=_bare["trust_name"], colour=notice.branding.colour,
-                                                        school_name=notice.school.name, redline=None, changes=(),
-                                                        change_class="first", edition=edition)
+    edition = Edition(
+        number=1,
+        content_hash="bench",
+        presentation_hash="bench",
+        dataset_edition=notice.dataset.id,
+        template_version="bench",
+        published_at=at,
+        change_class="first",
+    )
+    edition_files["changes.html"] = render_changes_page(
+        env,
+        trust_name=_bare["trust_name"],
+        colour=notice.branding.colour,
+        school_name=notice.school.name,
+        redline=None,
+        changes=(),
+        change_class="first",
+        edition=edition,
+    )
     latest = dict(render_notice(env, notice, text, pdf=False, stamp=EditionStamp(1, at, "latest")).files)
     latest["notice.pdf"] = edition_files["notice.pdf"]
-    objects = [(layout.edition_key(prefix, notice.slug, 1, name), edition_files[name], layout.IMMUTABLE_CACHE) for name in layout.EDITION_FILES]
+    objects = [
+        (layout.edition_key(prefix, notice.slug, 1, name), edition_files[name], layout.IMMUTABLE_CACHE)
+        for name in layout.EDITION_FILES
+    ]
     objects += [(layout.latest_key(prefix, notice.slug, name), latest[name], layout.LATEST_CACHE) for name in layout.LATEST_FILES]
     return [(key, body, layout.content_type(key), cache) for key, body, cache in objects]
 
@@ -790,9 +929,14 @@ def bare_main(argv: Sequence[str]) -> int:
         print(f"bare loop: the trust has errors: {prepared.errors[:3]}", file=sys.stderr)
         return 1
     loaded = time.perf_counter() - started
-    client = boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1",
-                          config=Config(s3={"addressing_style": "path"}, max_pool_connections=args.threads,
-                                        retries={"mode": "standard", "max_attempts": 3}))
+    client = boto3.client(
+        "s3",
+        endpoint_url=args.endpoint,
+        region_name="us-east-1",
+        config=Config(
+            s3={"addressing_style": "path"}, max_pool_connections=args.threads, retries={"mode": "standard", "max_attempts": 3}
+        ),
+    )
     at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     init_args = (prepared.valid.dataset, prepared.valid.trust.name, args.prefix, at, not args.real_pdf)
     in_flight = threading.BoundedSemaphore(256)  # bodies waiting for a PUT: bounded, so memory is too
@@ -821,8 +965,18 @@ def bare_main(argv: Sequence[str]) -> int:
             each_school(_bare_files(notice) for notice in prepared.notices)
     for future in futures:
         future.result()  # raises the first failed PUT
-    print(json.dumps({"schools": len(prepared.notices), "objects": len(futures), "load_s": round(loaded, 2),
-                      "total_s": round(time.perf_counter() - started, 2), "real_pdf": args.real_pdf, "workers": args.workers}))
+    print(
+        json.dumps(
+            {
+                "schools": len(prepared.notices),
+                "objects": len(futures),
+                "load_s": round(loaded, 2),
+                "total_s": round(time.perf_counter() - started, 2),
+                "real_pdf": args.real_pdf,
+                "workers": args.workers,
+            }
+        )
+    )
     if not args.real_pdf:
         import notices_stub_pdf
 
@@ -857,8 +1011,14 @@ def machine_facts(aws: Path | None) -> dict[str, Any]:
         except Exception:
             pass
     try:
-        facts["git_commit"] = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        facts["git_dirty"] = bool(subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "flows"], capture_output=True, text=True).stdout.strip())
+        facts["git_commit"] = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        facts["git_dirty"] = bool(
+            subprocess.run(
+                ["git", "-C", str(REPO), "status", "--porcelain", "--", "flows"], capture_output=True, text=True
+            ).stdout.strip()
+        )
     except (OSError, subprocess.CalledProcessError):
         pass
     if aws is not None:
@@ -875,18 +1035,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["bare"]:
         return bare_main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--schools", type=_int_list, default=_int_list(os.environ.get("BENCH_N") or "100,1000"),
-                        help="comma-separated trust sizes (default $BENCH_N, else 100,1000)")
-    parser.add_argument("--pdf-schools", type=int, default=int(os.environ.get("BENCH_PDF_N") or 300),
-                        help="N of the real-PDF section; 0 skips it (default $BENCH_PDF_N, else 100)")
-    parser.add_argument("--aws", type=Path, default=DEFAULT_AWS, help="the aws CLI (default: .venv-bench/bin/aws; made by make bench)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("NOTICES_S3_PORT") or DEFAULT_PORT), help="first S3 port to try")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="results file (default: bench-results.json at the repository root)")
+    parser.add_argument(
+        "--schools",
+        type=_int_list,
+        default=_int_list(os.environ.get("BENCH_N") or "100,1000"),
+        help="comma-separated trust sizes (default $BENCH_N, else 100,1000)",
+    )
+    parser.add_argument(
+        "--pdf-schools",
+        type=int,
+        default=int(os.environ.get("BENCH_PDF_N") or 300),
+        help="N of the real-PDF section; 0 skips it (default $BENCH_PDF_N, else 100)",
+    )
+    parser.add_argument(
+        "--aws", type=Path, default=DEFAULT_AWS, help="the aws CLI (default: .venv-bench/bin/aws; made by make bench)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("NOTICES_S3_PORT") or DEFAULT_PORT), help="first S3 port to try"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help="results file (default: bench-results.json at the repository root)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs, trusts, Prefect homes)")
     args = parser.parse_args(argv)
     aws: Path | None = args.aws.resolve() if args.aws and args.aws.exists() else None
     if aws is None:
-        print(f"note: {args.aws} not found: the aws s3 sync rows are skipped (make bench installs it into .venv-bench)", file=sys.stderr)
+        print(
+            f"note: {args.aws} not found: the aws s3 sync rows are skipped (make bench installs it into .venv-bench)",
+            file=sys.stderr,
+        )
 
     from flows import embedded_s3 as local_s3
     from flows.publish.s3 import setup_bucket
@@ -898,10 +1075,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     (tmp / "work").mkdir()
     port = free_port(args.port)
     os.environ.update(NOTICES_STATE_DIR=str(state_dir), NOTICES_S3_PORT=str(port))
-    results: dict[str, Any] = {"machine": machine_facts(aws), "config": {"schools": args.schools, "pdf_schools": args.pdf_schools,
-                                                                         "bare_threads": BARE_THREADS, "seed": SEED}, "runs": [], "pdf": None}
-    print(f"bench: N = {args.schools}, PDF section N = {args.pdf_schools or 'skipped'}; "
-          f"{results['machine']['cpu_count']} cores, Python {results['machine']['python']}; temp folder {tmp}", flush=True)
+    results: dict[str, Any] = {
+        "machine": machine_facts(aws),
+        "config": {"schools": args.schools, "pdf_schools": args.pdf_schools, "bare_threads": BARE_THREADS, "seed": SEED},
+        "runs": [],
+        "pdf": None,
+    }
+    print(
+        f"bench: N = {args.schools}, PDF section N = {args.pdf_schools or 'skipped'}; "
+        f"{results['machine']['cpu_count']} cores, Python {results['machine']['python']}; temp folder {tmp}",
+        flush=True,
+    )
     info = None
     try:
         info = local_s3.start(state_dir / "s3", port=port)
@@ -935,9 +1119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_targets(section["targets"])
         if results["pdf"]:
             pdf_m = pdf["_m"]
-            print_table(f"PDF section: N = {args.pdf_schools}, real PDFs",
-                        pdf_m, [("bare", f"bare loop, real PDF ({os.cpu_count()} proc.)"), ("first", "publish: first, real PDF"),
-                                ("prefect_cold", "Prefect start, new home")])
+            print_table(
+                f"PDF section: N = {args.pdf_schools}, real PDFs",
+                pdf_m,
+                [
+                    ("bare", f"bare loop, real PDF ({os.cpu_count()} proc.)"),
+                    ("first", "publish: first, real PDF"),
+                    ("prefect_cold", "Prefect start, new home"),
+                ],
+            )
             for name, value in results["pdf"]["seconds_per_pdf"].items():
                 print(f"  {name.replace('_', ' ')}: {value:.3f}")
             print_targets(results["pdf"]["targets"])

@@ -176,7 +176,9 @@ class CountingProxy:
                 for attempt in range(2):
                     reused = self._upstream is not None
                     if self._upstream is None:
-                        self._upstream = http.client.HTTPConnection(proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=300)
+                        self._upstream = http.client.HTTPConnection(
+                            proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=300
+                        )
                     conn = self._upstream
                     try:
                         conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
