@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -44,10 +43,10 @@ from flows.runs.parameters import PublishParameters, approval_form
 from flows.runs.runners import THREADS, make_task_runner, parallelism
 from flows.runs.selection import prepare_selected
 from flows.config.paths import find_config
+from flows.settings import read_settings
 from flows.notice.prepare import TEMPLATES_DIR, Prepared
 
 FLOW_NAME = "publish-notices"
-MAX_TASK_RUNS = 250
 BATCHES_PER_WORKER = 4  # enough to balance uneven schools (a PDF, a new edition) across workers
 
 # Set by the `notices` command to print progress on long runs; None in deployments.
@@ -72,7 +71,7 @@ def run_name() -> str:
 
 def max_task_runs() -> int:
     """Task runs a flow run may make ($NOTICES_MAX_TASK_RUNS, default 250: SQLite servers drop more)."""
-    return max(1, int(os.environ.get("NOTICES_MAX_TASK_RUNS") or MAX_TASK_RUNS))
+    return read_settings().max_task_runs
 
 
 def batch_size(count: int, parallel: int | None = None) -> int:
@@ -95,7 +94,7 @@ def retry_delays() -> tuple[float, ...]:
     """Seconds before each retry of a batch's transiently failed schools ($NOTICES_RETRY_DELAYS,
     e.g. ``5,30``; empty or ``0`` retries: ``none``). At most 5 retries, each at most 300 s, so the
     worst case in README's *Retries and failures* holds."""
-    raw = os.environ.get("NOTICES_RETRY_DELAYS", "").strip()
+    raw = (read_settings().retry_delays or "").strip()
     if not raw:
         return RETRY_DELAYS_S
     if raw == "none":
