@@ -85,6 +85,9 @@ class SchoolResult:
     state: SchoolState | None = field(default=None, repr=False)
     """The school's publish-state entry after this run (None: the next run checks it in full)."""
 
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)  # a saved plan or a caller may give the plain word
+
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of `notices publish --json` (and of a saved plan)."""
         data = asdict(dataclasses.replace(self, planned=[], state=None))
@@ -103,7 +106,6 @@ class SchoolResult:
         values["changes"] = tuple(values.get("changes", ()))
         values["notes"] = tuple(values.get("notes", ()))
         values["uploads"] = [""] * int(values.get("uploads", 0))
-        values["status"] = Status(values["status"])
         return cls(**values)
 
     @classmethod
