@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from flows.config.categories import SpecialCategory, category_text
 from flows.config.errors import ConfigError
-from flows.config.models import Branding, Controller, DatasetEdition, Notice, NoticeSettings, School, TrustFile
+from flows.config.models import DEFAULT_COLOUR, Branding, Controller, DatasetEdition, Notice, NoticeSettings, School, TrustFile
 from flows.notice.recipients import decide_recipients
 
-DEFAULT_BRANDING = Branding(colour="#1d4f91")
+DEFAULT_BRANDING = Branding(colour=DEFAULT_COLOUR)
 
 # Settings the ICO checklist needs, with the words a DPO sees when one is missing.
 CHECKLIST: dict[str, str] = {
