@@ -116,7 +116,7 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
     prefix, slug = ctx.target.prefix, manifest.slug
     if not manifest.editions:
         return []
-    base_url = ctx.target.public_base_url + layout.school_dir(prefix, slug) + "/"
+    base_url = layout.school_url(ctx.target.public_base_url, prefix, slug)
     links = office_links(ctx.target.public_base_url, prefix, slug, manifest.name)
     history = render_page(
         ctx,
@@ -182,7 +182,7 @@ def root_pages(ctx: RunContext, schools: list[dict[str, Any]]) -> list[Upload]:
     """
     prefix, colour, base = ctx.target.prefix, ctx.trust_colour, ctx.target.public_base_url
     # The error page is served for any missing path, so it links to the index absolutely.
-    index_href = base + layout.root_key(prefix, "index.html")
+    index_href = layout.root_url(base, prefix, "index.html")
     listed = [{**school, "office": office_links(base, prefix, school["slug"], school["name"])} for school in schools]
     css = fragment_css_url(base, prefix)
     index = render_page(ctx, "trust_index.html.j2", colour, schools=listed, fragment_css=css, host_csp=host_csp(base))
