@@ -167,19 +167,7 @@ def _edition_files(
     files = render_files(ctx, notice, stamp)
     base_url = layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number)
     files.update(print_pdfs(files, base_url))
-    edition = Edition(
-        number=number,
-        content_hash=draft.content_hash,
-        presentation_hash=draft.presentation_hash,
-        dataset_edition=notice.dataset.id,
-        template_version=ctx.template_version,
-        published_at=published_at,
-        change_class=result.change_class or "first",
-        changes=result.changes,
-        approved_by=approval.approver if approval else None,
-        approval_note=approval.note if approval else None,
-        published_without_approval=ONBOARDING if result.change_class == "first" and approval is None else None,
-    )
+    edition = _edition_record(ctx, notice, draft, result, approval, number, published_at)
     files["changes.html"] = render_changes_page(
         ctx.env,
         trust_name=ctx.trust_name,
@@ -197,3 +185,28 @@ def _edition_files(
     ]
     edition = edition.model_copy(update={"files": {u.key.rsplit("/", 1)[1]: file_record(u) for u in uploads}})
     return edition, uploads
+
+
+def _edition_record(
+    ctx: RunContext,
+    notice: Notice,
+    draft: Draft,
+    result: SchoolResult,
+    approval: Approval | None,
+    number: int,
+    published_at: str,
+) -> Edition:
+    """The manifest's record of edition ``number``, before its files are listed."""
+    return Edition(
+        number=number,
+        content_hash=draft.content_hash,
+        presentation_hash=draft.presentation_hash,
+        dataset_edition=notice.dataset.id,
+        template_version=ctx.template_version,
+        published_at=published_at,
+        change_class=result.change_class or "first",
+        changes=result.changes,
+        approved_by=approval.approver if approval else None,
+        approval_note=approval.note if approval else None,
+        published_without_approval=ONBOARDING if result.change_class == "first" and approval is None else None,
+    )
