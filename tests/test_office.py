@@ -31,7 +31,7 @@ import tinycss2
 from flows.publish import layout
 from flows.publish.office import embed_snippet, host_csp, office_links
 from flows.notice.render import render_notice
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .conftest import SCHOOLS, SHARED, TEMPLATES
 
@@ -146,12 +146,12 @@ def published(seaweed: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     tree = tmp_path_factory.mktemp("office")
     shutil.copytree(SCHOOLS, tree / "schools")
     shutil.copytree(SHARED, tree / "shared_data")
-    prepared = prepare(tree / "schools", tree / "shared_data", only=TWO)
+    prepared = load_and_compose(tree / "schools", tree / "shared_data", only=TWO)
     result = _publish(seaweed, prepared, "t/office")
     assert [s.status for s in result.schools] == ["published", "published"], result.schools
     bases = {s.slug: s.url.rsplit("/", 1)[0] + "/" for s in result.schools if s.url}
     root = next(iter(bases.values())).rsplit("/", 3)[0] + "/"
-    again = _publish(seaweed, prepare(tree / "schools", tree / "shared_data", only=TWO), "t/office")
+    again = _publish(seaweed, load_and_compose(tree / "schools", tree / "shared_data", only=TWO), "t/office")
     return {
         "bases": bases,
         "root": root,

@@ -921,10 +921,10 @@ def bare_main(argv: Sequence[str]) -> int:
     import boto3
     from botocore.config import Config
 
-    from flows.notice.prepare import prepare
+    from flows.notice.prepare import load_and_compose
 
     started = time.perf_counter()
-    prepared = prepare(args.schools_dir, args.shared_data)
+    prepared = load_and_compose(args.schools_dir, args.shared_data)
     if prepared.errors or prepared.valid is None:
         print(f"bare loop: the trust has errors: {prepared.errors[:3]}", file=sys.stderr)
         return 1
