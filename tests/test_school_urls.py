@@ -12,13 +12,13 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from flows.config.models import PublishingTarget
+from flows.config.models import DEFAULT_COLOUR, PublishingTarget
 from flows.editions.records import Edition, Manifest
 from flows.publish import layout
 from flows.publish.context import RunContext
 from flows.publish.folder import draft_pdf_base_url
 from flows.publish.office import office_links
-from flows.publish.pages import record_uploads
+from flows.publish.pages import record_uploads, root_pages
 from flows.publish.s3 import S3Publisher
 from flows.publish.target import Target
 
@@ -75,10 +75,29 @@ def test_a_slug_that_needs_quoting_is_quoted_the_same_way_everywhere(env: Any, d
         change_class="first",
     )
     manifest = Manifest(slug=SLUG, urn="100001", name="École St Aidan", editions=(edition,))
-    uploads = {u.key.rsplit("/", 1)[1]: u.body for u in record_uploads(ctx, manifest, "#1d4f91")}
+    uploads = {u.key.rsplit("/", 1)[1]: u.body for u in record_uploads(ctx, manifest, DEFAULT_COLOUR)}
     latest = json.loads(uploads["latest.json"])
     urls = [*latest["urls"].values(), *latest["for_pupils"].values()]
     assert all(u.startswith(QUOTED) for u in urls if u != links.stylesheet), urls
     assert latest["urls"]["page"] == links.page and latest["urls"]["pdf"] == QUOTED + "notice.pdf"
     assert (QUOTED + "index.html").encode() in uploads["history.html"]
     assert f'href="{QUOTED}feed.xml"'.encode() in uploads["feed.xml"]
+
+
+def test_the_trust_index_links_each_school_by_its_quoted_address(env: Any, dataset_text: Any) -> None:
+    ctx = RunContext(
+        env=env,
+        text=dataset_text,
+        target=Target("trust-notices", PREFIX, BASE, None, None, False),
+        trust_name="Example Trust",
+        trust_website="https://trust.example.org/",
+        template_version="t",
+        renderer="r",
+    )
+    school = {"slug": SLUG, "name": "École St Aidan", "urn": "100001", "edition": 1, "url": QUOTED + "index.html"}
+    index = next(u.body.decode() for u in root_pages(ctx, [school]) if u.key.endswith("/index.html"))
+    relative = QUOTED.removeprefix(BASE + PREFIX + "/")
+    assert relative == "%C3%A9cole%20st-aidan/privacy-notice/"
+    assert f'href="{relative}index.html"' in index and f'href="{relative}history.html"' in index
+    assert f'href="{SLUG}/' not in index  # no unquoted link left
+    assert layout.school_href(SLUG, "index.html") == relative + "index.html"

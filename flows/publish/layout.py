@@ -87,6 +87,12 @@ def school_url(public_base_url: str, prefix: str, slug: str, name: str = "") -> 
     return public_base_url + quote(join(school_dir(prefix, slug), name)) + ("" if name else "/")
 
 
+def school_href(slug: str, name: str) -> str:
+    """A school's object ``name`` as the trust index links it: relative to the trust's folder,
+    ``<slug>/privacy-notice/<name>``, quoted as ``school_url`` quotes."""
+    return school_url("", "", slug, name)
+
+
 def edition_url(public_base_url: str, prefix: str, slug: str, number: int) -> str:
     """Public URL of edition N's folder (ending in "/"): what its PDF's relative links resolve
     against. The latest ``notice.pdf`` is a copy of the edition's, so it uses this URL too."""

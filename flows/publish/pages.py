@@ -192,7 +192,15 @@ def root_pages(ctx: RunContext, schools: list[dict[str, Any]]) -> list[Upload]:
     prefix, colour, base = ctx.target.prefix, ctx.trust_colour, ctx.target.public_base_url
     # The error page is served for any missing path, so it links to the index absolutely.
     index_href = layout.root_url(base, prefix, "index.html")
-    listed = [{**school, "office": office_links(base, prefix, school["slug"], school["name"])} for school in schools]
+    listed = [
+        {
+            **school,
+            "office": office_links(base, prefix, school["slug"], school["name"]),
+            "page_href": layout.school_href(school["slug"], "index.html"),
+            "history_href": layout.school_href(school["slug"], "history.html"),
+        }
+        for school in schools
+    ]
     css = fragment_css_url(base, prefix)
     index = render_page(ctx, "trust_index.html.j2", colour, schools=listed, fragment_css=css, host_csp=host_csp(base))
     return [
