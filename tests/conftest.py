@@ -28,7 +28,7 @@ import pytest
 from flows.notice.dataset_text import DatasetText, render_dataset_text
 
 from flows.notice.render import build_environment
-from flows.notice.prepare import Prepared, prepare
+from flows.notice.prepare import Prepared, load_and_compose
 
 REPO = Path(__file__).resolve().parent.parent
 SCHOOLS = REPO / "schools"
@@ -49,7 +49,7 @@ SAMPLE_SLUGS = (
 @pytest.fixture(scope="session")
 def sample() -> Prepared:
     """The repository's sample trust, loaded and composed once."""
-    prepared = prepare(SCHOOLS, SHARED)
+    prepared = load_and_compose(SCHOOLS, SHARED)
     assert not prepared.errors, [str(e) for e in prepared.errors]
     return prepared
 

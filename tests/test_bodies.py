@@ -1,6 +1,6 @@
 """What the notice says is true today: the bodies register, the current edition, acknowledgements.
 
-Each test drives the production path (``prepare`` and the ``notices`` CLI) on a copy of the
+Each test drives the production path (``load_and_compose`` and the ``notices`` CLI) on a copy of the
 sample trust. Edition 2026-1 is the pre-2012 source text kept for history; the sample trust
 uses 2026-2.
 """
@@ -18,7 +18,7 @@ import yaml
 from flows.config.bodies import BodyRegister, find_stale_mentions, is_current
 from flows.cli import main
 from flows.config.loading import load_dataset
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .conftest import SHARED
 
@@ -112,7 +112,7 @@ def test_a_school_naming_a_stale_body_is_refused_the_others_are_not(tree: Path) 
         "2026-1",
         {b: "our DPO is checking the DfE's current wording" for b in SEED_STALE if b not in ("skills-funding-agency",)},
     )
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert set(prepared.broken) == SIXTEEN_PLUS
     assert {n.slug for n in prepared.notices} == {"riverside-infant", "oakfield-primary", "hillcrest-middle"}
     stale = [str(e) for e in prepared.errors]
@@ -121,7 +121,7 @@ def test_a_school_naming_a_stale_body_is_refused_the_others_are_not(tree: Path) 
 
 def test_an_acknowledged_body_is_published_with_a_plain_note(tree: Path, env) -> None:
     _pin(tree, "2026-1", {b: "Our DPO is checking the DfE's current wording." for b in SEED_STALE})
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert prepared.errors == () and len(prepared.notices) == 6
     from flows.notice.dataset_text import render_dataset_text
     from flows.notice.render import render_notice
@@ -136,7 +136,7 @@ def test_an_acknowledged_body_is_published_with_a_plain_note(tree: Path, env) ->
 
 def test_an_acknowledgement_must_name_a_registered_body(tree: Path) -> None:
     _pin(tree, "2026-2", {"qcdaa": "typo"})
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     (error,) = prepared.errors
     assert re.fullmatch(
         r"schools/_trust\.yaml:\d+: dataset_acknowledgements\[0\]\.body: names no body in shared_data/bodies\.yaml: 'qcdaa'",
@@ -146,7 +146,7 @@ def test_an_acknowledgement_must_name_a_registered_body(tree: Path) -> None:
 
 def test_the_trust_chooses_its_edition_and_an_unknown_one_is_named_at_its_line(tree: Path) -> None:
     _pin(tree, "2025-9")
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert [re.sub(r":\d+:", ":N:", str(e)) for e in prepared.errors] == [
         "schools/_trust.yaml:N: dataset_edition: no dataset edition '2025-9' in shared_data; available: 2026-1, 2026-2"
     ]
@@ -156,7 +156,7 @@ def test_the_trust_chooses_its_edition_and_an_unknown_one_is_named_at_its_line(t
 def test_a_recipient_must_name_a_registered_body(tree: Path) -> None:
     path = tree / "shared_data" / "dfe-recipients" / "2026-2.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("    body: ofsted\n", "    body: ofstead\n"), encoding="utf-8")
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     (error,) = prepared.errors
     assert re.fullmatch(
         r"shared_data/dfe-recipients/2026-2\.yaml:\d+: recipients\[3\]\.body: names no body in shared_data/bodies\.yaml: "
@@ -171,7 +171,7 @@ def test_a_register_successor_must_exist(tree: Path) -> None:
     path.write_text(
         path.read_text(encoding="utf-8").replace("successor: standards-and-testing-agency", "successor: sta"), encoding="utf-8"
     )
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert [re.sub(r":\d+:", ":N:", str(e)) for e in prepared.errors] == [
         "shared_data/bodies.yaml:N: bodies[2].successor: names no body in this register: 'sta'"
     ]

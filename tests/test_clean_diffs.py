@@ -25,7 +25,7 @@ from flows.publish.s3 import S3Publisher, make_client
 from flows.publish.target import Target
 from flows.notice.dataset_text import render_dataset_text
 from flows.notice.render import EditionStamp, build_environment, render_notice
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .conftest import REPO, TEMPLATES
 
@@ -98,7 +98,7 @@ def test_an_edition_published_before_the_furniture_marker_compares_clean_too(sam
 
 
 def _publish(seaweed, prefix: str, tree: Path, approval: Approval | None) -> RunResult:
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     notices = tuple(n for n in prepared.notices if n.slug == SLUG)
     client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
     pub = S3Publisher(client, seaweed.bucket, f"{seaweed.endpoint_url}/{seaweed.bucket}/")

@@ -9,7 +9,7 @@ from pathlib import Path
 from flows.config.loading import load_dataset
 from flows.config.models import DatasetEdition
 from flows.notice.dataset_text import render_dataset_text
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .conftest import REPO
 
@@ -133,7 +133,7 @@ def test_broken_dataset_edition_blocks_every_school_and_says_why(tree: Path) -> 
     text = path.read_text(encoding="utf-8")
     text = text.replace("[Ofsted][ofsted]", "[Ofsted][ofsted-typo]").replace("      min_age: 5\n", "      min_age: 15\n")
     path.write_text(text, encoding="utf-8")
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     messages = [str(e) for e in prepared.errors]
     assert any(
         re.fullmatch(

@@ -174,14 +174,14 @@ def test_a_first_edition_needs_an_approver_unless_the_trust_onboards(flow_env, t
 
 
 def test_what_can_never_be_declared_minor_is_refused(tree: Path) -> None:
-    from flows.notice.prepare import prepare
+    from flows.notice.prepare import load_and_compose
 
     _edit(
         tree / "schools" / "_trust.yaml",
         "minor_fields: [school.headteacher, school.phone]",
         "minor_fields: [school.headteacher, dpo.email, dfe_recipients]",
     )
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     errors = [str(e) for e in prepared.errors]
     assert any(
         e.startswith("schools/_trust.yaml:") and "approval.minor_fields" in e and "'dpo.email' can never be declared minor" in e

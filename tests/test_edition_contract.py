@@ -17,7 +17,7 @@ import pytest
 from flows.publish import layout, private
 from flows.publish.context import Approval
 from flows.editions.approval import check_approver
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .test_publish import _CrashBeforeManifest, _client, _manifest, _objects, _only, _publish, _publisher
 
@@ -45,9 +45,9 @@ def _pdf_text(pdf: bytes) -> bytes:
 
 def test_every_form_says_which_edition_it_is_and_links_work_from_both_places(seaweed, tree: Path, prefix: str) -> None:
     schools = tree / "schools"
-    _publish(seaweed, prepare(schools, tree / "shared_data", only=("oakfield-primary",)), prefix)
+    _publish(seaweed, load_and_compose(schools, tree / "shared_data", only=("oakfield-primary",)), prefix)
     _add_local_recipient(tree, "oakfield-primary")
-    second = _publish(seaweed, prepare(schools, tree / "shared_data", only=("oakfield-primary",)), prefix, now=_later(1))
+    second = _publish(seaweed, load_and_compose(schools, tree / "shared_data", only=("oakfield-primary",)), prefix, now=_later(1))
     assert second.schools[0].edition == 2
     objects = _objects(seaweed, prefix)
     manifest = _manifest(seaweed, prefix, "oakfield-primary")
@@ -95,16 +95,16 @@ def test_feed_ids_do_not_move_with_the_site(seaweed, sample, prefix: str) -> Non
 
 def test_an_orphan_edition_with_other_words_is_never_overwritten(seaweed, tree: Path, prefix: str) -> None:
     schools, shared = tree / "schools", tree / "shared_data"
-    _publish(seaweed, prepare(schools, shared, only=("brookside-special",)), prefix)
+    _publish(seaweed, load_and_compose(schools, shared, only=("brookside-special",)), prefix)
     _add_local_recipient(tree, "brookside-special", "Crashed Run Ltd")
     crashing = _CrashBeforeManifest(_client(seaweed), seaweed.bucket, f"{seaweed.endpoint_url}/{seaweed.bucket}/")
     with pytest.raises(KeyboardInterrupt):  # dies between the edition files and the manifest
-        _publish(seaweed, prepare(schools, shared, only=("brookside-special",)), prefix, publisher=crashing)
+        _publish(seaweed, load_and_compose(schools, shared, only=("brookside-special",)), prefix, publisher=crashing)
     orphan_key = layout.edition_key(prefix, "brookside-special", 2, "index.html")
     orphan = _objects(seaweed, prefix)[orphan_key]
     path = schools / "brookside-special.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("Crashed Run Ltd", "Published Ltd"), encoding="utf-8")
-    result = _publish(seaweed, prepare(schools, shared, only=("brookside-special",)), prefix, now=_later(2)).schools[0]
+    result = _publish(seaweed, load_and_compose(schools, shared, only=("brookside-special",)), prefix, now=_later(2)).schools[0]
     assert (result.status, result.edition) == ("published", 3)
     assert any("2 skipped" in note for note in result.notes)
     manifest = _manifest(seaweed, prefix, "brookside-special")
@@ -121,15 +121,18 @@ def test_an_orphan_edition_with_other_words_is_never_overwritten(seaweed, tree: 
 
 def test_a_material_change_without_a_named_approver_is_held_and_writes_nothing(seaweed, tree: Path, prefix: str) -> None:
     schools, shared = tree / "schools", tree / "shared_data"
-    _publish(seaweed, prepare(schools, shared, only=("northgate-academy",)), prefix)
+    _publish(seaweed, load_and_compose(schools, shared, only=("northgate-academy",)), prefix)
     before = _objects(seaweed, prefix)
     _add_local_recipient(tree, "northgate-academy")
-    held = _publish(seaweed, prepare(schools, shared, only=("northgate-academy",)), prefix, approval=None).schools[0]
+    held = _publish(seaweed, load_and_compose(schools, shared, only=("northgate-academy",)), prefix, approval=None).schools[0]
     assert (held.status, held.change_class, held.edition) == ("held", "material", 2)
     assert {u.key for u in held.planned} == {"index.html", "changes.html"}  # a preview for the approver
     assert _objects(seaweed, prefix) == before  # nothing written, not even a latest file
     done = _publish(
-        seaweed, prepare(schools, shared, only=("northgate-academy",)), prefix, approval=Approval("Alex Example (DPO)", "checked")
+        seaweed,
+        load_and_compose(schools, shared, only=("northgate-academy",)),
+        prefix,
+        approval=Approval("Alex Example (DPO)", "checked"),
     )
     assert (done.schools[0].status, done.schools[0].approved_by) == ("published", "Alex Example (DPO)")
     history = _objects(seaweed, prefix)[layout.record_key(prefix, "northgate-academy", "history.html")].decode()

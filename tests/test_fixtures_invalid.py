@@ -21,7 +21,7 @@ from flows.config.discovery import Skipped
 from flows.config.loading import load_inputs
 from flows.config.models import PublishingTarget
 from flows.publish.target import TargetError, resolve_target
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .conftest import FIXTURES, REPO, SAMPLE_SLUGS
 
@@ -44,7 +44,7 @@ def test_there_are_at_least_forty_hostile_fixtures() -> None:
 @pytest.mark.parametrize("name", TRUST_CASES)
 def test_hostile_trust_file_gives_its_exact_messages(tree: Path, name: str) -> None:
     shutil.copy(INVALID / "trust" / f"{name}.yaml", tree / "schools" / "_trust.yaml")
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert [str(e) for e in prepared.errors] == _expected(INVALID / "trust" / f"{name}.expected")
     assert prepared.notices == () and prepared.valid is None  # a broken trust file blocks every school
 
@@ -52,7 +52,7 @@ def test_hostile_trust_file_gives_its_exact_messages(tree: Path, name: str) -> N
 @pytest.mark.parametrize("name", DATASET_CASES)
 def test_hostile_dataset_edition_gives_its_exact_messages(tree: Path, name: str) -> None:
     shutil.copy(INVALID / "dataset" / f"{name}.yaml", tree / "shared_data" / "dfe-recipients" / f"{name}.yaml")
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert [str(e) for e in prepared.errors] == _expected(INVALID / "dataset" / f"{name}.expected")
     assert prepared.notices == ()  # a broken edition could be the latest: nothing renders
 
@@ -60,7 +60,7 @@ def test_hostile_dataset_edition_gives_its_exact_messages(tree: Path, name: str)
 def test_full_width_urn_cannot_duplicate_a_school(tree: Path) -> None:
     text = (tree / "schools" / "oakfield-primary.yaml").read_text(encoding="utf-8")
     (tree / "schools" / "oakfield-copy.yaml").write_text(text.replace("urn: 990002", 'urn: "９９０００２"'), encoding="utf-8")
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert [str(e) for e in prepared.errors] == [
         "schools/oakfield-copy.yaml:2: urn: expected a 6-digit URN in the digits 0-9, got '９９０００２' "
         "(other digits, e.g. full-width); type it again"
@@ -157,7 +157,7 @@ BAD_ENVIRONMENT_MESSAGES = [
 def test_environment_overrides_are_checked_like_the_trust_file(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in BAD_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert [str(e) for e in prepared.errors] == BAD_ENVIRONMENT_MESSAGES
     assert prepared.valid is None and prepared.notices == ()
 

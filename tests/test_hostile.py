@@ -14,7 +14,7 @@ from flows.cli import editions as edition_commands
 from flows.editions.records import Edition, Manifest
 from flows.notice.dataset_text import render_dataset_text
 from flows.notice.render import render_notice
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .conftest import SCHOOLS
 
@@ -67,7 +67,7 @@ def test_three_hundred_mangled_files_never_crash_the_loader(tree: Path, name: st
     outcomes = {"valid": 0, "reported": 0}
     for _ in range(300):
         target.write_bytes(_mangle(original, rng))
-        prepared = prepare(tree / "schools", tree / "shared_data", only=("oakfield-primary",))
+        prepared = load_and_compose(tree / "schools", tree / "shared_data", only=("oakfield-primary",))
         if prepared.errors:
             outcomes["reported"] += 1
             for error in prepared.errors:
@@ -82,7 +82,7 @@ def test_three_hundred_mangled_files_never_crash_the_loader(tree: Path, name: st
 
 def test_deeply_nested_yaml_is_reported_not_a_crash(tree: Path) -> None:
     (tree / "schools" / "deep-school.yaml").write_text("name: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
-    prepared = prepare(tree / "schools", tree / "shared_data", only=("deep-school",))
+    prepared = load_and_compose(tree / "schools", tree / "shared_data", only=("deep-school",))
     assert [e.path for e in prepared.errors] == ["schools/deep-school.yaml"]
 
 
@@ -93,7 +93,7 @@ def test_mangled_dataset_editions_never_crash_the_loader(tree: Path) -> None:
     reported = 0
     for _ in range(150):
         path.write_bytes(_mangle(original, rng))
-        prepared = prepare(tree / "schools", tree / "shared_data", only=("oakfield-primary",))
+        prepared = load_and_compose(tree / "schools", tree / "shared_data", only=("oakfield-primary",))
         if prepared.errors:
             reported += 1
             assert prepared.notices == ()  # a broken edition blocks every school, and says why
@@ -117,7 +117,7 @@ def _school_with(tree: Path, **values: str) -> Path:
 
 def test_jinja_syntax_in_a_field_is_rendered_literally_never_evaluated(tree: Path, env) -> None:
     _school_with(tree, name="Oak {{ 7*191 }} {% if true %}x{% endif %}", headteacher="{{ config.items() }}")
-    prepared = prepare(tree / "schools", tree / "shared_data", only=("oakfield-primary",))
+    prepared = load_and_compose(tree / "schools", tree / "shared_data", only=("oakfield-primary",))
     assert prepared.errors == ()  # valid text: it is refused nowhere, and must stay inert
     (notice,) = prepared.notices
     files = render_notice(env, notice, render_dataset_text(notice.dataset), pdf=False).files
@@ -139,7 +139,7 @@ def test_script_and_markup_in_a_name_are_valid_text(tree: Path) -> None:
     _school_with(
         tree, name="<script>alert(1)</script> & **bold** [x](javascript:alert(1))", headteacher="<img src=x onerror=alert(1)>"
     )
-    prepared = prepare(tree / "schools", tree / "shared_data", only=("oakfield-primary",))
+    prepared = load_and_compose(tree / "schools", tree / "shared_data", only=("oakfield-primary",))
     assert prepared.errors == () and len(prepared.notices) == 1
 
 

@@ -1,5 +1,5 @@
 """The law where it is checked: a basis in law for public task and legal obligation, and what
-happens when information is not given (issue 18, point 4). Driven through ``prepare``."""
+happens when information is not given (issue 18, point 4). Driven through ``load_and_compose``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -25,7 +25,7 @@ def test_a_purpose_on_public_task_or_legal_obligation_needs_its_law(tree: Path, 
         "      lawful_basis: public_task\n      legislation: Academies Act 2010 and our funding agreement with the Secretary of State for Education\n",
         f"      lawful_basis: {basis}\n",
     )
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     words = {"public_task": "public task", "legal_obligation": "legal obligation"}[basis]
     assert [re.sub(r":\d+:", ":N:", str(e)) for e in prepared.errors] == [
         f"schools/_trust.yaml:N: defaults.purposes[3].legislation: a purpose on {words} needs its basis in law "
@@ -42,14 +42,14 @@ def test_a_purpose_on_consent_needs_no_law(tree: Path) -> None:
         "      lawful_basis: public_task\n      legislation: Academies Act 2010 and our funding agreement with the Secretary of State for Education\n",
         "      lawful_basis: consent\n",
     )
-    assert prepare(tree / "schools", tree / "shared_data").errors == ()
+    assert load_and_compose(tree / "schools", tree / "shared_data").errors == ()
 
 
 def test_what_happens_if_information_is_not_given_is_a_checklist_item(tree: Path) -> None:
     trust = tree / "schools" / "_trust.yaml"
     text = trust.read_text(encoding="utf-8")
     trust.write_text(re.sub(r"  if_not_given: >-\n(    .*\n)+", "", text), encoding="utf-8")
-    prepared = prepare(tree / "schools", tree / "shared_data", only=("oakfield-primary",))
+    prepared = load_and_compose(tree / "schools", tree / "shared_data", only=("oakfield-primary",))
     assert [str(e) for e in prepared.errors] == [
         "schools/oakfield-primary.yaml: if_not_given: ICO checklist item missing: what happens if the information is not "
         "given (what the law requires, and what is optional); set 'if_not_given' in this file or under 'defaults' in "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 from flows.config.yaml_source import MAX_BYTES
 
 from .conftest import FIXTURES
@@ -24,7 +24,7 @@ def _messages(prepared, name: str) -> list[str]:
 def test_invalid_fixture_gives_its_exact_messages(tree: Path, name: str) -> None:
     shutil.copy(INVALID / f"{name}.yaml", tree / "schools" / f"{name}.yaml")
     expected = (INVALID / f"{name}.expected").read_text(encoding="utf-8").splitlines()
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert _messages(prepared, name) == expected
     # One broken school never blocks the others: the six samples still compose.
     assert len(prepared.notices) == 6
@@ -34,7 +34,7 @@ def test_invalid_fixture_gives_its_exact_messages(tree: Path, name: str) -> None
 def test_all_invalid_files_are_reported_in_one_run(tree: Path) -> None:
     for name in CASES:
         shutil.copy(INVALID / f"{name}.yaml", tree / "schools" / f"{name}.yaml")
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     expected = sorted(line for name in CASES for line in (INVALID / f"{name}.expected").read_text(encoding="utf-8").splitlines())
     assert sorted(str(e) for e in prepared.errors) == expected
     assert sorted(prepared.broken) == sorted(CASES)
@@ -44,14 +44,14 @@ def test_all_invalid_files_are_reported_in_one_run(tree: Path) -> None:
 def test_broken_trust_file_reports_every_problem(tree: Path) -> None:
     shutil.copy(INVALID / "trust" / "_trust.yaml", tree / "schools" / "_trust.yaml")
     expected = (INVALID / "trust" / "_trust.expected").read_text(encoding="utf-8").splitlines()
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert [str(e) for e in prepared.errors] == expected
     assert prepared.notices == () and len(prepared.broken) == 6
 
 
 def test_missing_trust_file(tree: Path) -> None:
     (tree / "schools" / "_trust.yaml").unlink()
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert [str(e) for e in prepared.errors] == [
         "schools/_trust.yaml: trust file is missing: every school needs the trust as its data controller"
     ]
@@ -60,7 +60,7 @@ def test_missing_trust_file(tree: Path) -> None:
 def test_file_over_one_megabyte_is_refused_unread(tree: Path) -> None:
     big = tree / "schools" / "huge-school.yaml"
     big.write_bytes(b"# padding\n" * (MAX_BYTES // 10 + 1))
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     size = big.stat().st_size
     assert _messages(prepared, "huge-school") == [
         f"schools/huge-school.yaml: file is {size:,} bytes; the limit is 1,048,576 bytes (1 MB)"
@@ -70,7 +70,7 @@ def test_file_over_one_megabyte_is_refused_unread(tree: Path) -> None:
 def test_duplicate_urn_names_both_files(tree: Path) -> None:
     text = (tree / "schools" / "oakfield-primary.yaml").read_text(encoding="utf-8")
     (tree / "schools" / "oakfield-copy.yaml").write_text(text, encoding="utf-8")
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert [str(e) for e in prepared.errors] == [
         "schools/oakfield-copy.yaml:2: urn: URN 990002 is also used by schools/oakfield-primary.yaml:2; each school needs its own URN",
         "schools/oakfield-primary.yaml:2: urn: URN 990002 is also used by schools/oakfield-copy.yaml:2; each school needs its own URN",
@@ -82,7 +82,7 @@ def test_duplicate_urn_names_both_files(tree: Path) -> None:
 def test_duplicate_slug_from_yaml_and_yml(tree: Path) -> None:
     text = (tree / "schools" / "oakfield-primary.yaml").read_text(encoding="utf-8").replace("990002", "990099")
     (tree / "schools" / "oakfield-primary.yml").write_text(text, encoding="utf-8")
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     assert [str(e) for e in prepared.errors] == [
         "schools/oakfield-primary.yaml: slug 'oakfield-primary' is also given by schools/oakfield-primary.yml; keep one file per school",
         "schools/oakfield-primary.yml: slug 'oakfield-primary' is also given by schools/oakfield-primary.yaml; keep one file per school",
@@ -93,7 +93,7 @@ def test_checklist_items_missing_everywhere_are_each_named(tree: Path) -> None:
     trust = tree / "schools" / "_trust.yaml"
     text = trust.read_text(encoding="utf-8")
     trust.write_text(text[: text.index("defaults:")] + "publishing: {bucket: trust-notices}\n", encoding="utf-8")
-    prepared = prepare(tree / "schools", tree / "shared_data", only=("riverside-infant",))
+    prepared = load_and_compose(tree / "schools", tree / "shared_data", only=("riverside-infant",))
     assert [str(e) for e in prepared.errors] == [
         f"schools/riverside-infant.yaml: {field}: ICO checklist item missing: {words}; set '{field}' in this file or under 'defaults' in schools/_trust.yaml"
         for field, words in [
@@ -114,7 +114,7 @@ def test_valid_fixture_school_with_minimal_trust(tmp_path: Path, monkeypatch: py
     monkeypatch.chdir(tmp_path)
     from .conftest import SHARED
 
-    prepared = prepare(tmp_path / "schools", SHARED)
+    prepared = load_and_compose(tmp_path / "schools", SHARED)
     assert prepared.errors == ()
     (notice,) = prepared.notices
     assert notice.school.urn == "990200"
@@ -128,7 +128,7 @@ def test_valid_fixture_school_with_minimal_trust(tmp_path: Path, monkeypatch: py
 
 
 def test_only_selected_schools_are_loaded_and_unknown_slugs_reported(tree: Path) -> None:
-    prepared = prepare(tree / "schools", tree / "shared_data", only=("oakfield-primary", "no-such-school"))
+    prepared = load_and_compose(tree / "schools", tree / "shared_data", only=("oakfield-primary", "no-such-school"))
     assert [n.slug for n in prepared.notices] == ["oakfield-primary"]
     assert [str(e) for e in prepared.errors] == ["schools: no school file for 'no-such-school' (no-such-school.yaml)"]
 

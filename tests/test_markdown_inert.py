@@ -31,7 +31,7 @@ from flows.publish.target import Target
 from flows.notice.dataset_text import render_dataset_text
 from flows.notice.render import EditionStamp, build_environment, render_notice
 from flows.runs import report
-from flows.notice.prepare import Prepared, prepare
+from flows.notice.prepare import Prepared, load_and_compose
 
 from .conftest import TEMPLATES
 
@@ -134,7 +134,7 @@ def poison_tree(root: Path) -> None:
 def prepare_poisoned(root: Path) -> Prepared:
     """The poisoned trust, loaded through the real loader (it must accept every payload)."""
     poison_tree(root)
-    prepared = prepare(root / "schools", root / "shared_data")
+    prepared = load_and_compose(root / "schools", root / "shared_data")
     assert not prepared.errors, [str(e) for e in prepared.errors]
     assert prepared.notices
     return prepared

@@ -31,7 +31,7 @@ import tinycss2
 from flows.publish import layout
 from flows.publish.office import embed_snippet, host_csp, office_links
 from flows.notice.render import render_notice
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .conftest import SCHOOLS, SHARED, TEMPLATES
 
@@ -146,12 +146,12 @@ def published(seaweed: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     tree = tmp_path_factory.mktemp("office")
     shutil.copytree(SCHOOLS, tree / "schools")
     shutil.copytree(SHARED, tree / "shared_data")
-    prepared = prepare(tree / "schools", tree / "shared_data", only=TWO)
+    prepared = load_and_compose(tree / "schools", tree / "shared_data", only=TWO)
     result = _publish(seaweed, prepared, "t/office")
     assert [s.status for s in result.schools] == ["published", "published"], result.schools
     bases = {s.slug: s.url.rsplit("/", 1)[0] + "/" for s in result.schools if s.url}
     root = next(iter(bases.values())).rsplit("/", 3)[0] + "/"
-    again = _publish(seaweed, prepare(tree / "schools", tree / "shared_data", only=TWO), "t/office")
+    again = _publish(seaweed, load_and_compose(tree / "schools", tree / "shared_data", only=TWO), "t/office")
     return {
         "bases": bases,
         "root": root,
@@ -344,11 +344,10 @@ def test_two_fragments_work_on_a_host_page_with_a_strict_csp(published: dict[str
 def test_the_trust_pages_are_rewritten_when_the_templates_change_though_no_notice_did() -> None:
     """fragment.css (or the index template) changed, every notice the same: the root pages are checked again."""
     from flows.runs.flow import _index_stale
-    from flows.publish.results import SchoolResult
-    from flows.publish.results import SchoolState
+    from flows.publish.results import SchoolResult, SchoolState, Status
 
     before = SchoolState(edition=1, manifest_etag='"m"', content_hash="c", presentation_hash="p", fingerprint="old", etags={})
-    same = SchoolResult("oak", "unchanged", edition=1, state=before)
+    same = SchoolResult("oak", Status.UNCHANGED, edition=1, state=before)
     assert not _index_stale([same], {"oak": before})  # a rerun that changes nothing touches no root page
-    moved = SchoolResult("oak", "unchanged", edition=1, state=before.model_copy(update={"fingerprint": "new"}))
+    moved = SchoolResult("oak", Status.UNCHANGED, edition=1, state=before.model_copy(update={"fingerprint": "new"}))
     assert _index_stale([moved], {"oak": before})

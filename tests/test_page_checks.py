@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .test_accessibility import AXE, _axe, _require_browser, browser  # noqa: F401  (fixture)
 from .test_publish import _publish
@@ -66,13 +66,13 @@ def pages(seaweed, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     shutil.copytree(SCHOOLS, tree / "schools")
     shutil.copytree(SHARED, tree / "shared_data")
     prefix = "page-checks"
-    _publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix)
+    _publish(seaweed, load_and_compose(tree / "schools", tree / "shared_data"), prefix)
     school = tree / "schools" / f"{SLUG}.yaml"
     edited = school.read_text(encoding="utf-8").replace("Mr Sam Example", "Ms Jo Example")
     school.write_text(
         edited + "  - name: Example Tutoring Ltd\n    purpose: tutoring\n    lawful_basis: public_task\n", encoding="utf-8"
     )
-    result = _publish(seaweed, prepare(tree / "schools", tree / "shared_data", only=(SLUG,)), prefix)
+    result = _publish(seaweed, load_and_compose(tree / "schools", tree / "shared_data", only=(SLUG,)), prefix)
     base = result.schools[0].url.rsplit("/", 1)[0]  # …/<slug>/privacy-notice
     root = base.rsplit("/", 2)[0]
     other = f"{root}/{OTHER}/privacy-notice"

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from flows.publish.context import Approval
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .conftest import SCHOOLS, SHARED
 from .test_markdown_inert import PARTS, launch_chromium, load_in_browser, poison_tree, write_page
@@ -47,7 +47,7 @@ def pages(seaweed: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
     shutil.copytree(SCHOOLS, tree / "schools")
     shutil.copytree(SHARED, tree / "shared_data")
     poison_tree(tree)
-    prepared = prepare(tree / "schools", tree / "shared_data", only=(SLUG,))
+    prepared = load_and_compose(tree / "schools", tree / "shared_data", only=(SLUG,))
     assert not prepared.errors, [str(e) for e in prepared.errors]
     result = _publish(seaweed, prepared, "t/payloads-browser", approval=APPROVAL)
     path = tree / "schools" / f"{SLUG}.yaml"
@@ -55,7 +55,7 @@ def pages(seaweed: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
     added = {"name": f"{PARTS[0]} Tutoring {PARTS[2]}", "purpose": f"{PARTS[4]} {PARTS[5]}", "lawful_basis": "public_task"}
     data["local_recipients"] = [*data.get("local_recipients", []), added]
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    prepared = prepare(tree / "schools", tree / "shared_data", only=(SLUG,))
+    prepared = load_and_compose(tree / "schools", tree / "shared_data", only=(SLUG,))
     assert not prepared.errors, [str(e) for e in prepared.errors]
     result = _publish(seaweed, prepared, "t/payloads-browser", approval=APPROVAL)
     school = result.schools[0]

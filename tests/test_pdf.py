@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from flows.pdf.weasy import FontsMissing, render_pdf
+from flows.pdf.weasy import FontsMissing, html_to_pdf
 from flows.notice.render import render_notice
 
 from .conftest import REPO
 
 # Renders a notice with the function the rest of the code uses, in a fresh interpreter.
 SCRIPT = (
-    "import sys; from pathlib import Path; from flows.notice.render import render_pdf; "
-    "Path(sys.argv[2]).write_bytes(render_pdf(Path(sys.argv[1]).read_text(encoding='utf-8')))"
+    "import sys; from pathlib import Path; from flows.notice.render import print_pdf; "
+    "Path(sys.argv[2]).write_bytes(print_pdf(Path(sys.argv[1]).read_text(encoding='utf-8')))"
 )
 SERIF = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
 
@@ -95,8 +95,8 @@ def test_pdf_is_byte_identical_across_processes_and_system_fonts(notice_html: st
 
 
 def test_pdf_has_no_date_unless_the_page_gives_one(notice_html: str) -> None:
-    pdf = render_pdf(notice_html)
-    assert pdf == render_pdf(notice_html)  # the thread's cached font configuration changes nothing
+    pdf = html_to_pdf(notice_html)
+    assert pdf == html_to_pdf(notice_html)  # the thread's cached font configuration changes nothing
     # WeasyPrint's only dates come from <meta name="dcterms.created/modified">, never the clock.
     for meta, key in (("dcterms.created", b"/CreationDate"), ("dcterms.modified", b"/ModDate")):
         if f'name="{meta}"' not in notice_html:
@@ -105,7 +105,7 @@ def test_pdf_has_no_date_unless_the_page_gives_one(notice_html: str) -> None:
 
 def test_missing_fonts_are_named_before_rendering(notice_html: str, tmp_path: Path) -> None:
     with pytest.raises(FontsMissing) as error:
-        render_pdf(notice_html, fonts_dir=tmp_path)
+        html_to_pdf(notice_html, fonts_dir=tmp_path)
     message = str(error.value)
     assert "AtkinsonHyperlegibleNext-Regular.ttf" in message and str(tmp_path) in message
 
@@ -121,7 +121,7 @@ def test_worker_processes_make_the_same_pdf_on_every_core(notice_html: str, monk
     finally:
         pdf.shutdown()
     assert len(workers) == 2 and os.getpid() not in workers  # made in 2 other processes
-    assert all(m == render_pdf(notice_html) for m in made)  # byte-identical to one made in this process
+    assert all(m == html_to_pdf(notice_html) for m in made)  # byte-identical to one made in this process
 
 
 def test_a_dead_pdf_worker_fails_that_pdf_with_a_clear_error_and_the_next_gets_a_new_pool(

@@ -15,7 +15,7 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 
-from flows.pdf.weasy import render_pdf
+from flows.pdf.weasy import html_to_pdf
 from flows.publish.layout import edition_url
 from flows.notice.render import EditionStamp, render_notice
 
@@ -34,7 +34,7 @@ def published(sample, env, dataset_text) -> tuple[str, bytes]:
     """A school's edition 3, as publishing makes its PDF: links resolved against v3/."""
     notice = sample.notices[0]
     html = _notice_html(env, notice, dataset_text, EditionStamp(3, "2026-09-01T09:00:00Z", "edition"))
-    return html, render_pdf(html, base_url=edition_url(BASE, "notices", notice.slug, 3))
+    return html, html_to_pdf(html, base_url=edition_url(BASE, "notices", notice.slug, 3))
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def long_notice(sample, env, dataset_text) -> tuple[str, bytes]:
     assert notice.local_recipients, "the first sample school needs local recipients"
     many = tuple(r.model_copy(update={"name": f"{r.name} {i}"}) for i in range(8) for r in notice.local_recipients)
     html = _notice_html(env, notice.model_copy(update={"local_recipients": many}), dataset_text)
-    return html, render_pdf(html)
+    return html, html_to_pdf(html)
 
 
 def _elements(node: Any) -> list[Any]:
@@ -100,7 +100,7 @@ def test_one_table_element_per_html_table_with_its_header_once(long_notice: tupl
                 assert {str(h) for h in cell.A.Headers} <= ids
         assert len(pages) > 1  # the last table really crosses a page break
         _assert_content_is_tagged_or_artifact(pdf)
-    assert render_pdf(html) == data  # the merge keeps the PDF reproducible
+    assert html_to_pdf(html) == data  # the merge keeps the PDF reproducible
 
 
 def _assert_content_is_tagged_or_artifact(pdf: pikepdf.Pdf) -> None:
@@ -244,7 +244,7 @@ def test_each_label_sits_beside_its_own_value(published: tuple[str, bytes], labe
     pairs = re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", html.split('class="facts"', 1)[1].split("</dl>", 1)[0])
     labels = [htmllib.unescape(re.sub(r"<[^>]+>", "", dt)) for dt, _ in pairs]
     values = [htmllib.unescape(re.sub(r"<[^>]+>", "", dd)) for _, dd in pairs]
-    data = render_pdf(html)
+    data = html_to_pdf(html)
     label_lines, value_lines = _column_lines(data, _facts_page(data, labels[0]))
     label_rows, value_rows = _pair_rows(label_lines, labels), _pair_rows(value_lines, values)
     for n, ((label_top, label_bottom), (value_top, value_bottom)) in enumerate(zip(label_rows, value_rows, strict=True)):
@@ -265,7 +265,7 @@ def published_pupils(sample, env, dataset_text) -> bytes:
     notice = sample.notices[0]
     stamp = EditionStamp(3, "2026-09-01T09:00:00Z", "edition")
     html = render_notice(env, notice, dataset_text, pdf=False, stamp=stamp).files["for-pupils.html"].decode("utf-8")
-    return render_pdf(html, base_url=edition_url(BASE, "notices", notice.slug, 3))
+    return html_to_pdf(html, base_url=edition_url(BASE, "notices", notice.slug, 3))
 
 
 def test_the_pupils_pdf_is_tagged_like_the_notice(published_pupils: bytes, sample) -> None:

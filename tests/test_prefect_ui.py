@@ -112,11 +112,11 @@ def _post(api: str, path: str, body: dict) -> bytes:
 def test_custom_run_of_one_school_from_the_ui_publishes_its_new_edition(ui_stack, seaweed, tree: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from flows.notice.prepare import prepare
+    from flows.notice.prepare import load_and_compose
 
     from .test_publish import _publish
 
-    before = _publish(seaweed, prepare(tree / "schools", tree / "shared_data", only=("oakfield-primary",)), "ui")
+    before = _publish(seaweed, load_and_compose(tree / "schools", tree / "shared_data", only=("oakfield-primary",)), "ui")
     url = before.schools[0].url
     path = tree / "schools" / "oakfield-primary.yaml"
     path.write_text(path.read_text().replace("Mr Sam Example", "Ms Jo Example"), encoding="utf-8")

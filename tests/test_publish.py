@@ -22,7 +22,7 @@ from flows.publish.root import publish_batch, publish_root
 from flows.publish.target import Target
 from flows.notice.dataset_text import render_dataset_text
 from flows.notice.render import build_environment
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .conftest import SAMPLE_SLUGS, TEMPLATES
 
@@ -96,7 +96,7 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
     text = path.read_text(encoding="utf-8").replace("headteacher: Mr Sam Example", "headteacher: Ms Alex Example")
     text += "  - name: Example Catering Ltd\n    purpose: school meals and allergy records\n    lawful_basis: contract\n"
     path.write_text(text, encoding="utf-8")
-    edited = _publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix)
+    edited = _publish(seaweed, load_and_compose(tree / "schools", tree / "shared_data"), prefix)
     results = _by_slug(edited)
     oak = results["oakfield-primary"]
     assert (oak.status, oak.edition, oak.change_class) == ("published", 2, "material")
@@ -140,7 +140,7 @@ def _new_dataset_edition(tree: Path, edit) -> None:
 
 
 def test_dataset_edition_change_is_material_only_where_it_applies(seaweed, tree: Path, prefix: str) -> None:
-    _publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix)
+    _publish(seaweed, load_and_compose(tree / "schools", tree / "shared_data"), prefix)
     # The new edition stops NCMP applying to middle schools deemed secondary.
     _new_dataset_edition(
         tree,
@@ -149,7 +149,7 @@ def test_dataset_edition_change_is_material_only_where_it_applies(seaweed, tree:
             "phases: [Primary, Middle deemed primary, All-through]",
         ),
     )
-    result = _by_slug(_publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix))
+    result = _by_slug(_publish(seaweed, load_and_compose(tree / "schools", tree / "shared_data"), prefix))
     hill = result["hillcrest-middle"]
     assert (hill.status, hill.edition, hill.change_class) == ("published", 2, "material")
     label = (
@@ -167,7 +167,7 @@ def test_dataset_edition_change_is_material_only_where_it_applies(seaweed, tree:
 
 def test_dataset_rewording_is_held_for_every_school_without_an_approver(seaweed, tree: Path, prefix: str) -> None:
     """Bypass 3: a reworded DfE paragraph was classed minor and went live with no approver."""
-    _publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix)
+    _publish(seaweed, load_and_compose(tree / "schools", tree / "shared_data"), prefix)
     before = _objects(seaweed, prefix)
     text = tree / "shared_data" / "dfe-recipients" / "2026-2.yaml"
     text.write_text(
@@ -177,12 +177,12 @@ def test_dataset_rewording_is_held_for_every_school_without_an_approver(seaweed,
         ),
         encoding="utf-8",
     )
-    held = _by_slug(_publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix, approval=None))
+    held = _by_slug(_publish(seaweed, load_and_compose(tree / "schools", tree / "shared_data"), prefix, approval=None))
     for slug in SAMPLE_SLUGS:
         assert (held[slug].status, held[slug].edition, held[slug].change_class) == ("held", 2, "material")
         assert held[slug].changes == ("DfE section reworded: Ofsted",)
     assert _objects(seaweed, prefix) == before  # nothing of a held school is written
-    approved = _by_slug(_publish(seaweed, prepare(tree / "schools", tree / "shared_data"), prefix))
+    approved = _by_slug(_publish(seaweed, load_and_compose(tree / "schools", tree / "shared_data"), prefix))
     assert {approved[s].status for s in SAMPLE_SLUGS} == {"published"}
 
 
@@ -269,7 +269,7 @@ def test_a_run_that_dies_before_the_manifest_is_completed_by_the_next(seaweed, s
 
 
 def test_two_publishers_racing_on_one_school_lose_nothing(seaweed, tree: Path, prefix: str) -> None:
-    base = prepare(tree / "schools", tree / "shared_data", only=("st-aidans-all-through",))
+    base = load_and_compose(tree / "schools", tree / "shared_data", only=("st-aidans-all-through",))
     _publish(seaweed, base, prefix)
     variants = []
     for head in ("Mrs A Racer", "Mr B Racer"):

@@ -11,7 +11,7 @@ import yaml
 from flows.notice.pupil_view import pupil_text, view_pupils
 from flows.notice.readability import grade
 from flows.notice.render import render_notice
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 from flows.notice.words import words_hash
 
 from .conftest import SAMPLE_SLUGS
@@ -86,7 +86,7 @@ def test_pupil_fragment_ids_differ_from_the_parents_and_it_has_no_relative_links
 
 
 def test_a_change_to_pupil_words_alone_is_held_for_approval_and_published_in_every_form(seaweed, tree: Path, prefix: str) -> None:
-    one = lambda: _only(prepare(tree / "schools", tree / "shared_data"), "oakfield-primary")  # noqa: E731
+    one = lambda: _only(load_and_compose(tree / "schools", tree / "shared_data"), "oakfield-primary")  # noqa: E731
     first = _publish(seaweed, one(), prefix, approval=None)  # onboarding: first editions need no approver
     assert _by_slug(first)["oakfield-primary"].status == "published"
     folder = f"{prefix}/oakfield-primary/privacy-notice"

@@ -27,7 +27,7 @@ from flows.editions.records import Edition, Manifest
 from flows.publish.pages import CHANGE_LABELS
 from flows.notice.dataset_text import render_dataset_text
 from flows.notice.render import build_environment, render_notice
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .conftest import SCHOOLS, SHARED, TEMPLATES
 
@@ -83,7 +83,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("props")
     shutil.copytree(SCHOOLS, root / "schools")
     shutil.copytree(SHARED, root / "shared_data")
-    sample = prepare(root / "schools", root / "shared_data", only=("oakfield-primary",))
+    sample = load_and_compose(root / "schools", root / "shared_data", only=("oakfield-primary",))
     env = build_environment(TEMPLATES)
     text = render_dataset_text(sample.notices[0].dataset)
     old_json = json.loads(render_notice(env, sample.notices[0], text, pdf=False).files["notice.json"])
@@ -119,7 +119,7 @@ def test_any_text_validates_cleanly_or_is_a_file_line_error(
         _with(data, where, value)
     path = world["root"] / "schools" / f"{SLUG}.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    prepared = prepare(world["root"] / "schools", world["root"] / "shared_data", only=(SLUG,))
+    prepared = load_and_compose(world["root"] / "schools", world["root"] / "shared_data", only=(SLUG,))
     event("refused" if prepared.errors else "valid")
     if prepared.errors:
         for error in prepared.errors:

@@ -15,7 +15,7 @@ from flows.notice import wording
 from flows.config.categories import SpecialCategory, special_words
 from flows.config.models import NoticeSettings
 from flows.notice.render import render_notice
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .conftest import REPO, SCHOOLS
 from .test_parent_pages import text_of
@@ -94,7 +94,7 @@ def test_saying_voluntary_without_listing_it_is_refused(tree: Path) -> None:
     data = yaml.safe_load(trust.read_text(encoding="utf-8"))
     del data["defaults"]["voluntary"]
     trust.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    prepared = prepare(tree / "schools", tree / "shared_data")
+    prepared = load_and_compose(tree / "schools", tree / "shared_data")
     messages = [str(e) for e in prepared.errors]
     assert len(messages) == 6 and prepared.notices == ()
     assert messages[0].startswith("schools/brookside-special.yaml: voluntary: the statutory requirement statement says")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flows.cli import main
-from flows.notice.prepare import prepare
+from flows.notice.prepare import load_and_compose
 
 from .conftest import SHARED
 
@@ -19,7 +19,7 @@ def test_a_synthetic_trust_is_valid_varied_and_repeatable(tmp_path: Path) -> Non
     assert main(["generate-trust", "36", "--out", str(tmp_path / "b"), "--seed", "7"]) == 0
     assert main(["generate-trust", "36", "--out", str(tmp_path / "c"), "--seed", "8"]) == 0
     assert _files(tmp_path / "a") == _files(tmp_path / "b") and _files(tmp_path / "a") != _files(tmp_path / "c")
-    prepared = prepare(tmp_path / "a", SHARED)
+    prepared = load_and_compose(tmp_path / "a", SHARED)
     assert prepared.errors == () and len(prepared.notices) == 36
     phases = {n.school.phase for n in prepared.notices}
     assert phases == {

@@ -11,6 +11,7 @@ from typing import Any
 
 from flows import embedded_s3 as local_s3
 from flows.cli.publishing import EXIT_FAILED, EXIT_OK, err, flags, json_for_terminal, show
+from flows.config.models import DEFAULT_COLOUR
 from flows.publish import layout
 
 
@@ -23,7 +24,7 @@ def _write_redline(
     page = render_changes_page(
         env,
         trust_name=names[0],
-        colour="#1d4f91",
+        colour=DEFAULT_COLOUR,
         school_name=names[1],
         redline=redline(old, new),
         changes=tuple(notes),

@@ -10,7 +10,8 @@ Shared by the trust file's ``approval.approvers`` (``flows.config.models``) and 
   mapped to them, so ``rооt`` with Cyrillic ``о`` has the skeleton of ``root``. The table is
   this module's own (the letters a keyboard or a paste can give a Latin name), not the full
   ``confusables.txt``; mixed-script detection catches what the table does not.
-* ``check_person_name`` holds the rules for a name when the trust lists no approvers.
+* ``check_person_name`` holds the rules for a name when the trust lists no approvers; the words
+  that are never a name (system accounts, answers, roles) are listed in ``flows.config.non_names``.
 """
 
 from __future__ import annotations
@@ -18,114 +19,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-SYSTEM_ACCOUNTS = frozenset(
-    {
-        "root",
-        "admin",
-        "administrator",
-        "system",
-        "daemon",
-        "nobody",
-        "user",
-        "users",
-        "guest",
-        "runner",
-        "prefect",
-        "worker",
-        "ubuntu",
-        "debian",
-        "ec2-user",
-        "www-data",
-        "jenkins",
-        "github",
-        "gitlab-runner",
-        "docker",
-        "unknown",
-        "none",
-        "null",
-        "test",
-        "ci",
-        "bot",
-    }
-)
-# Answers and roles typed where a name belongs (compared folded, and with only letters and digits kept).
-NOT_NAMES = frozenset(
-    {
-        "yes",
-        "no",
-        "y",
-        "n",
-        "ok",
-        "okay",
-        "k",
-        "sure",
-        "fine",
-        "done",
-        "true",
-        "false",
-        "agree",
-        "agreed",
-        "approved",
-        "approve",
-        "approval",
-        "approver",
-        "accepted",
-        "accept",
-        "confirmed",
-        "checked",
-        "signed",
-        "na",
-        "none",
-        "nil",
-        "nobody",
-        "anon",
-        "anonymous",
-        "unknown",
-        "tbc",
-        "tbd",
-        "todo",
-        "xxx",
-        "x",
-        "xx",
-        "dpo",
-        "head",
-        "headteacher",
-        "headmaster",
-        "headmistress",
-        "principal",
-        "deputy",
-        "ceo",
-        "cfo",
-        "coo",
-        "admin",
-        "administrator",
-        "office",
-        "it",
-        "ict",
-        "staff",
-        "teacher",
-        "governor",
-        "governors",
-        "trustee",
-        "trustees",
-        "clerk",
-        "manager",
-        "officer",
-        "dataprotectionofficer",
-        "test",
-        "testing",
-        "tester",
-        "me",
-        "myself",
-        "i",
-        "self",
-        "someone",
-        "somebody",
-        "person",
-        "name",
-        "user",
-    }
-)
+from flows.config.non_names import NOT_NAMES, SYSTEM_ACCOUNTS
+
 MAX_NAME = 120
 
 # Letters that look like Latin ones: TR39 confusables.txt entries for Cyrillic, Greek,

@@ -151,6 +151,16 @@ def _unknown(value: Any) -> bool:
 
 def starter_trust(trust_name: str) -> CommentedMap:
     """A trust file with the trust's name, TODOs for what only the trust knows and the sample defaults."""
+    document = _styled(_trust_todos(trust_name))
+    document["defaults"] = _starter_defaults()
+    document["publishing"] = _styled({"bucket": todo_marker("the S3 bucket to publish to, e.g. my-trust-notices")})
+    document["approval"] = _starter_approval()
+    document.yaml_set_start_comment(TRUST_HEADER)
+    return document
+
+
+def _starter_defaults() -> Any:
+    """The sample trust's notice defaults, with TODOs where they are the sample's own."""
     sample = yaml_engine().load(resources.files("flows.data").joinpath("synthetic-trust.yaml").read_text(encoding="utf-8"))
     defaults = sample["defaults"]
     defaults["local_recipients"] = DoubleQuotedScalarString(
@@ -161,34 +171,40 @@ def starter_trust(trust_name: str) -> CommentedMap:
     defaults["retention"]["policy_url"] = DoubleQuotedScalarString(
         todo_marker("the web address of the trust's records retention policy; delete this line if it is not published")
     )
+    return defaults
 
-    def address(whose: str) -> dict[str, Any]:
-        return {
-            "lines": [todo_marker(f"the first line of {whose} postal address")],
-            "town": todo_marker(f"the town of {whose} postal address"),
-            "postcode": todo_marker(f"the postcode of {whose} postal address, e.g. EX1 2AB"),
-        }
 
-    fields: dict[str, Any] = {
+def _todo_address(whose: str) -> dict[str, Any]:
+    return {
+        "lines": [todo_marker(f"the first line of {whose} postal address")],
+        "town": todo_marker(f"the town of {whose} postal address"),
+        "postcode": todo_marker(f"the postcode of {whose} postal address, e.g. EX1 2AB"),
+    }
+
+
+def _trust_todos(trust_name: str) -> dict[str, Any]:
+    """The trust's own facts: its name, and a TODO for everything GIAS does not know."""
+    return {
         "name": trust_name,
         "company_number": todo_marker("the trust's Companies House number, 8 digits in quotes, e.g. '09990001'"),
-        "registered_address": address("the trust's registered"),
+        "registered_address": _todo_address("the trust's registered"),
         "ico_registration": todo_marker("the trust's ICO registration number: Z and 7 digits, or ZA/ZB and 6 digits"),
         "website": todo_marker("the trust's website, e.g. https://trust.example.org/"),
         "dpo": {
             "name": todo_marker("the data protection officer's name (or the role, e.g. Data Protection Officer)"),
             "email": todo_marker("the data protection officer's email address, e.g. dpo@trust.example.org"),
             "phone": todo_marker("the data protection officer's telephone number in quotes, e.g. '01632 960000'"),
-            "address": address("the data protection officer's"),
+            "address": _todo_address("the data protection officer's"),
         },
         "complaints": {
             "contact": todo_marker("how to complain to the trust, in one or two sentences (who to contact and how)"),
             "url": todo_marker("the web address of the trust's complaints policy; delete this line if there is none"),
         },
     }
-    document = _styled(fields)
-    document["defaults"] = defaults
-    document["publishing"] = _styled({"bucket": todo_marker("the S3 bucket to publish to, e.g. my-trust-notices")})
+
+
+def _starter_approval() -> CommentedMap:
+    """One approver to name, and first editions live at once (onboarding)."""
     approvers = CommentedSeq(
         [
             _styled(
@@ -201,12 +217,11 @@ def starter_trust(trust_name: str) -> CommentedMap:
         ]
     )
     approvers.fa.set_block_style()  # one approver a line, as a DPO adds them
-    document["approval"] = _styled({})
-    document["approval"]["approvers"] = approvers
+    approval = _styled({})
+    approval["approvers"] = approvers
     # Onboarding: the first editions go live at once (each records that it had no approver);
     # GIAS refreshes the headteacher and phone, which change no use of pupils' data.
-    document["approval"]["approve_first_editions"] = False
-    document["approval"].yaml_add_eol_comment("set true once every school is published", "approve_first_editions")
-    document["approval"]["minor_fields"] = CommentedSeq(["school.headteacher", "school.phone"])
-    document.yaml_set_start_comment(TRUST_HEADER)
-    return document
+    approval["approve_first_editions"] = False
+    approval.yaml_add_eol_comment("set true once every school is published", "approve_first_editions")
+    approval["minor_fields"] = CommentedSeq(["school.headteacher", "school.phone"])
+    return approval

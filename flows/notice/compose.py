@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from flows.config.categories import SpecialCategory, category_text
 from flows.config.errors import ConfigError
-from flows.config.models import Branding, Controller, DatasetEdition, Notice, NoticeSettings, School, TrustFile
+from flows.config.models import DEFAULT_COLOUR, Branding, Controller, DatasetEdition, Notice, NoticeSettings, School, TrustFile
 from flows.notice.recipients import decide_recipients
 
-DEFAULT_BRANDING = Branding(colour="#1d4f91")
+DEFAULT_BRANDING = Branding(colour=DEFAULT_COLOUR)
 
 # Settings the ICO checklist needs, with the words a DPO sees when one is missing.
 CHECKLIST: dict[str, str] = {
@@ -58,17 +58,7 @@ def merged_settings(trust: TrustFile, school: School) -> NoticeSettings:
 def build_notice(school: School, trust: TrustFile, trust_path: str, dataset: DatasetEdition) -> Notice:
     """Compose one school's notice, or raise ``NoticeIncomplete`` naming each missing item."""
     settings = merged_settings(trust, school)
-    missing = [
-        ConfigError(
-            school.path,
-            None,
-            name,
-            f"ICO checklist item missing: {words}; set '{name}' in this file or under 'defaults' in {trust_path}",
-        )
-        for name, words in CHECKLIST.items()
-        if not getattr(settings, name)
-    ]
-    missing += _voluntary_unlisted(school, settings)
+    missing = _checklist_missing(school, settings, trust_path) + _voluntary_unlisted(school, settings)
     if missing:
         raise NoticeIncomplete(missing)
     # The checklist above guarantees these are set; the asserts tell the type checker so.
@@ -78,13 +68,7 @@ def build_notice(school: School, trust: TrustFile, trust_path: str, dataset: Dat
     return Notice(
         slug=school.slug,
         school=school.config,
-        controller=Controller(
-            name=trust.name,
-            company_number=trust.company_number,
-            registered_address=trust.registered_address,
-            ico_registration=trust.ico_registration,
-            website=trust.website,
-        ),
+        controller=controller_of(trust),
         dpo=trust.dpo,
         complaints=trust.complaints,
         purposes=settings.purposes,
@@ -102,6 +86,31 @@ def build_notice(school: School, trust: TrustFile, trust_path: str, dataset: Dat
         dataset=dataset,
         decisions=decide_recipients(school.config, dataset),
     )
+
+
+def controller_of(trust: TrustFile) -> Controller:
+    """The data controller a notice names: the trust."""
+    return Controller(
+        name=trust.name,
+        company_number=trust.company_number,
+        registered_address=trust.registered_address,
+        ico_registration=trust.ico_registration,
+        website=trust.website,
+    )
+
+
+def _checklist_missing(school: School, settings: NoticeSettings, trust_path: str) -> list[ConfigError]:
+    """An error for each ICO checklist item that neither the school nor the trust sets."""
+    return [
+        ConfigError(
+            school.path,
+            None,
+            name,
+            f"ICO checklist item missing: {words}; set '{name}' in this file or under 'defaults' in {trust_path}",
+        )
+        for name, words in CHECKLIST.items()
+        if not getattr(settings, name)
+    ]
 
 
 # Words by which a statement says some information is optional.

@@ -45,7 +45,7 @@ class Prepared:
     valid: ValidInputs | None = None
 
 
-def prepare(
+def load_and_compose(
     schools_dir: Path,
     shared_dir: Path,
     *,

@@ -9,24 +9,38 @@ every school's notice.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
-import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from flows.config.models import Notice, RenderedNotice
 from flows.notice import wording
-from flows.notice.dataset_text import DatasetText, RecipientText
-from flows.config.models import LAWFUL_BASIS_TEXT, Notice, RenderedNotice
+from flows.notice.dataset_text import DatasetText
 from flows.notice.markdown import escape_markdown, markdown_email, markdown_link
-from flows.notice.view import view_notice
+from flows.notice.notice_data import notice_json
 from flows.notice.pupil_view import view_pupils
+from flows.notice.stamp import EditionStamp, display_time
+from flows.notice.view import view_notice
 from flows.notice.typography import curl_apostrophes, typeset_html, typeset_markdown
+
+__all__ = [
+    "OUTPUT_FILES",
+    "PDF_SOURCES",
+    "TEMPLATES",
+    "EditionStamp",
+    "build_environment",
+    "css_string",
+    "display_time",
+    "fragment_id_prefix",
+    "notice_context",
+    "page_style",
+    "print_pdf",
+    "print_pdfs",
+    "render_notice",
+]
 
 # Output file name → template that makes it. ``notice.json`` and the PDFs are made in code.
 # The ``for-pupils`` files are the pupils' notice (``flows.notice.pupil_view``): part of every edition.
@@ -51,7 +65,6 @@ OUTPUT_FILES: tuple[str, ...] = (
     "for-pupils.md",
     "for-pupils.pdf",
 )
-JSON_FORMAT = "trust-notices/notice/1"
 
 
 def _autoescape(name: str | None) -> bool:
@@ -78,38 +91,6 @@ def build_environment(templates_dir: Path) -> Environment:
     env.filters["display_time"] = display_time
     env.globals["wording"] = wording
     return env
-
-
-UK = ZoneInfo("Europe/London")
-
-
-def display_time(stamp: str) -> str:
-    """``2026-07-01T16:30:00Z`` → ``1 July 2026 at 17:30 BST``: UK time, as parents read it."""
-    when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UK)
-    return f"{when.day} {when:%B %Y} at {when:%H:%M} {when.tzname()}"
-
-
-@dataclass(frozen=True)
-class EditionStamp:
-    """Which edition a rendered file is, and where it is served from.
-
-    ``location`` decides the relative links: the latest files sit beside ``history.html``;
-    an edition's files sit one folder down, in ``v<N>/``. Relative links to explicit files
-    work through an S3 website endpoint, a CDN and the plain S3 URL alike.
-    """
-
-    number: int
-    published_at: str
-    location: Literal["latest", "edition"] = "latest"
-
-    @property
-    def up(self) -> str:
-        """The way from this file's folder to the school's notice folder."""
-        return "" if self.location == "latest" else "../"
-
-    def as_data(self) -> dict[str, Any]:
-        """The ``edition`` member of ``notice.json`` (left out of the content hash)."""
-        return {"number": self.number, "published_at": self.published_at, "published_uk": display_time(self.published_at)}
 
 
 # --- One school's notice ------------------------------------------------------------------
@@ -184,7 +165,7 @@ def render_notice(
     With a ``stamp`` every form says which edition it is and when it was published; without
     one it is a draft (``notices render``, and the hashes that decide what a run does).
     ``fragment_css``: the fragment stylesheet's public address (publishing only).
-    ``pdf_base_url`` is the public URL of the page's folder, for the PDF's links (``render_pdf``).
+    ``pdf_base_url`` is the public URL of the page's folder, for the PDF's links (``print_pdf``).
     """
     context = notice_context(notice, text, stamp, fragment_css)
     style, csp = page_style(env, notice.branding.colour, notice.school.name)
@@ -195,110 +176,21 @@ def render_notice(
         files[name] = (typeset_markdown(page) if name.endswith(".md") else typeset_html(page)).encode("utf-8")
     files["notice.json"] = notice_json(notice, text, stamp).encode("utf-8")
     if pdf:
-        files.update(render_pdfs(files, pdf_base_url))
+        files.update(print_pdfs(files, pdf_base_url))
     return RenderedNotice(slug=notice.slug, files=files)
 
 
-def render_pdf(html: str, base_url: str | None = None) -> bytes:
+def print_pdf(html: str, base_url: str | None = None) -> bytes:
     """A tagged PDF/UA-1 of the page, using its print stylesheet and the bundled fonts.
 
     ``base_url``, the public URL of the page's folder, makes the PDF's relative links absolute;
-    without it they stay relative (see ``flows.pdf.weasy.render_pdf``).
+    without it they stay relative (see ``flows.pdf.weasy.html_to_pdf``).
     """
     from flows.pdf import weasy as pdf  # WeasyPrint is imported by the PDF worker processes, not here
 
     return pdf.make_pdf(html, base_url)
 
 
-def render_pdfs(files: dict[str, bytes], base_url: str | None = None) -> dict[str, bytes]:
+def print_pdfs(files: dict[str, bytes], base_url: str | None = None) -> dict[str, bytes]:
     """Every PDF of a notice (``PDF_SOURCES``), each printed from its page in ``files``."""
-    return {name: render_pdf(files[page].decode("utf-8"), base_url) for name, page in PDF_SOURCES.items()}
-
-
-def _recipient_text(text: RecipientText) -> dict[str, Any]:
-    return {
-        "paragraphs": list(text.paragraphs_md),
-        "list_items": list(text.list_items_md),
-        "paragraphs_after_list": list(text.after_md),
-        "opt_out": text.opt_out_md,
-    }
-
-
-def notice_as_data(notice: Notice, text: DatasetText, stamp: EditionStamp | None = None) -> dict[str, Any]:
-    """The structured notice that ``notice.json`` holds.
-
-    It carries the DfE section's own words (Markdown) for each recipient that applies, so a
-    school website can show them, and so an edition's content hash covers them. ``edition``
-    is null in a draft.
-    """
-    school = notice.school
-    decisions = {d.recipient_id: d for d in notice.decisions}
-    return {
-        "format": JSON_FORMAT,
-        "edition": stamp.as_data() if stamp else None,
-        "school": {
-            "slug": notice.slug,
-            "name": school.name,
-            "urn": school.urn,
-            "phase": school.phase,
-            "statutory_low_age": school.statutory_low_age,
-            "statutory_high_age": school.statutory_high_age,
-            "address": school.address.model_dump(mode="json"),
-            "email": school.email,
-            "phone": school.phone,
-            "website": school.website,
-            "headteacher": school.headteacher,
-        },
-        "controller": notice.controller.model_dump(mode="json"),
-        "dpo": notice.dpo.model_dump(mode="json"),
-        "complaints": notice.complaints.model_dump(mode="json"),
-        "categories": list(notice.categories),
-        "special_categories": [c.model_dump(mode="json") for c in notice.special_categories],
-        "voluntary": list(notice.voluntary),
-        "purposes": [
-            {**p.model_dump(mode="json"), "lawful_basis_text": LAWFUL_BASIS_TEXT[p.lawful_basis]} for p in notice.purposes
-        ],
-        "local_recipients": [
-            {**r.model_dump(mode="json"), "lawful_basis_text": LAWFUL_BASIS_TEXT[r.lawful_basis]} for r in notice.local_recipients
-        ],
-        "dfe_recipients": [
-            {
-                "id": r.id,
-                "name": r.name,
-                "abbreviation": r.abbreviation,
-                "topic": r.topic,
-                "link": r.link,
-                "applies": decisions[r.id].applies,
-                "reason": decisions[r.id].reason,
-                "decided_by": decisions[r.id].decided_by,
-                "text": _recipient_text(text.recipients[r.id]) if decisions[r.id].applies else None,
-                "notes": [n.text for n in notice.body_notes if n.recipient_id == r.id] if decisions[r.id].applies else [],
-                # What the pupils' notice says of it (null: a plain generic line, flows.notice.pupil_view).
-                "for_pupils": r.for_pupils if decisions[r.id].applies else None,
-            }
-            for r in notice.dataset.recipients
-        ],
-        "dfe_section": {"title": notice.dataset.title, "introduction": text.introduction_md},
-        "retention": notice.retention.model_dump(mode="json"),
-        "source": notice.source,
-        "statutory_requirement": notice.statutory_requirement,
-        "if_not_given": notice.if_not_given,
-        "international_transfers": notice.international_transfers,
-        "automated_decision_making": notice.automated_decision_making,
-        "rights": [{"right": name, "meaning": meaning} for name, meaning in wording.RIGHTS],
-        "consent_can_be_withdrawn": notice.uses_consent(),
-        "complain_to": {"name": wording.ICO_NAME, "url": wording.ICO_URL, "phone": wording.ICO_PHONE},
-        "dataset": {
-            "edition": notice.dataset.id,
-            "effective_date": notice.dataset.effective_date.isoformat(),
-            "title": notice.dataset.title,
-            "source": notice.dataset.source.model_dump(mode="json"),
-            "licence": notice.dataset.licence.model_dump(mode="json"),
-            "attribution": notice.dataset.attribution,
-        },
-    }
-
-
-def notice_json(notice: Notice, text: DatasetText, stamp: EditionStamp | None = None) -> str:
-    """``notice.json``: stable key order and formatting, so unchanged input gives identical bytes."""
-    return json.dumps(notice_as_data(notice, text, stamp), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return {name: print_pdf(files[page].decode("utf-8"), base_url) for name, page in PDF_SOURCES.items()}

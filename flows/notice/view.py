@@ -139,7 +139,6 @@ def recipient_label(name: str, abbreviation: str) -> str:
 
 def view_notice(notice: Notice, text: DatasetText) -> NoticeView:
     """Compute, once, the strings every form of ``notice`` shows."""
-    decisions = {d.recipient_id: d for d in notice.decisions}
     effective = notice.dataset.effective_date
     sections = notice_sections(notice.dataset)
     return NoticeView(
@@ -149,10 +148,7 @@ def view_notice(notice: Notice, text: DatasetText) -> NoticeView:
         purpose_columns=PURPOSE_COLUMNS,
         sharing_columns=SHARING_COLUMNS,
         special_columns=SPECIAL_COLUMNS,
-        special_categories=tuple(
-            SpecialCategoryRow(short_name(c.category), c.special_data, c.article_9, c.schedule_1 or NO_SCHEDULE_1)
-            for c in notice.special_categories
-        ),
+        special_categories=_special_category_rows(notice),
         controller_address=one_line_address(notice.controller.registered_address),
         school_address=one_line_address(notice.school.address),
         dpo_address_lines=(*notice.dpo.address.lines, f"{notice.dpo.address.town} {notice.dpo.address.postcode}"),
@@ -166,19 +162,32 @@ def view_notice(notice: Notice, text: DatasetText) -> NoticeView:
             LocalRecipientRow(r.name, r.link, r.purpose, basis_with_law(r.lawful_basis, r.legislation))
             for r in notice.local_recipients
         ),
-        dfe_recipients=tuple(
-            DfeRecipientView(
-                id=r.id,
-                heading=f"{recipient_label(r.name, r.abbreviation)}: {r.topic}",
-                text=text.recipients[r.id],
-                override_reason=decisions[r.id].reason if decisions[r.id].decided_by == "override" else None,
-                body_notes=tuple(n.text for n in notice.body_notes if n.recipient_id == r.id),
-            )
-            for r in notice.applicable_recipients()
-        ),
+        dfe_recipients=_dfe_recipient_views(notice, text),
         effective_date_uk=f"{effective.day} {effective:%B %Y}",
         effective_date_iso=effective.isoformat(),
         source_retrieved_uk=uk_date(notice.dataset.source.retrieved) if notice.dataset.source.retrieved else None,
+    )
+
+
+def _special_category_rows(notice: Notice) -> tuple[SpecialCategoryRow, ...]:
+    return tuple(
+        SpecialCategoryRow(short_name(c.category), c.special_data, c.article_9, c.schedule_1 or NO_SCHEDULE_1)
+        for c in notice.special_categories
+    )
+
+
+def _dfe_recipient_views(notice: Notice, text: DatasetText) -> tuple[DfeRecipientView, ...]:
+    """The DfE sections that apply, each with its heading, its words and why it applies when overridden."""
+    decisions = {d.recipient_id: d for d in notice.decisions}
+    return tuple(
+        DfeRecipientView(
+            id=r.id,
+            heading=f"{recipient_label(r.name, r.abbreviation)}: {r.topic}",
+            text=text.recipients[r.id],
+            override_reason=decisions[r.id].reason if decisions[r.id].decided_by == "override" else None,
+            body_notes=tuple(n.text for n in notice.body_notes if n.recipient_id == r.id),
+        )
+        for r in notice.applicable_recipients()
     )
 
 

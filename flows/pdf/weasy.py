@@ -130,7 +130,7 @@ def _styles(fonts_dir: Path) -> tuple[FontConfiguration, CSS]:
     return cached
 
 
-def render_pdf(html: str, *, base_url: str | None = None, fonts_dir: Path | None = None) -> bytes:
+def html_to_pdf(html: str, *, base_url: str | None = None, fonts_dir: Path | None = None) -> bytes:
     """A tagged PDF/UA-1 of the page (its print stylesheet applies), in the bundled fonts.
 
     ``base_url`` is the public URL of the folder the page is served from (ending in "/"): the
@@ -211,15 +211,15 @@ def _discard_pool(broken: ProcessPoolExecutor) -> None:
 def make_pdf(html: str, base_url: str | None = None) -> bytes:
     """The PDF of a page, made in a worker process when there are workers (see the module).
 
-    ``base_url``: the public URL of the page's folder, for absolute links (see ``render_pdf``).
+    ``base_url``: the public URL of the page's folder, for absolute links (see ``html_to_pdf``).
     """
     workers = pdf_workers()
     if workers == 0 or multiprocessing.current_process().daemon:
         # A daemonic process (a Dask worker's, say) may not start processes: it is one already.
-        return render_pdf(html, base_url=base_url)
+        return html_to_pdf(html, base_url=base_url)
     pool = _get_pool(workers)
     try:
-        return pool.submit(render_pdf, html, base_url=base_url).result()
+        return pool.submit(html_to_pdf, html, base_url=base_url).result()
     except BrokenProcessPool as exc:
         _discard_pool(pool)  # the next PDF gets a fresh pool
         raise PdfWorkerDied(f"a PDF worker process died ({exc}); the school can be retried") from exc

@@ -15,28 +15,16 @@ from flows.publish.layout import PRIVATE_ROOT
 PRIVATE_EXPIRY_DAYS = 8  # the longest approval wait (7 days) and a day to read the outcome
 
 
-def setup_bucket(
-    client: Any, bucket: str, *, index: str = "index.html", error: str = "error.html", expire_private: bool = True
-) -> list[str]:
-    """Create and configure a public notice bucket; returns warnings for unsupported APIs.
+# School websites fetch the JSON and fragments: GET and HEAD only (SeaweedFS, with no rule,
+# would also advertise PUT and DELETE).
+CORS_CONFIGURATION: dict[str, Any] = {
+    "CORSRules": [{"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 3600}]
+}
 
-    Versioning keeps every overwritten object; the policy allows anonymous GET of everything
-    except the private prefix (approval previews, saved plans, run reports);
-    CORS lets school websites fetch the JSON and fragments (GET and HEAD only: SeaweedFS,
-    with no rule, would also advertise PUT and DELETE); the website configuration
-    serves index and error documents where the server supports it.
-    """
-    warnings: list[str] = []
-    try:
-        client.head_bucket(Bucket=bucket)
-    except ClientError:
-        region = client.meta.region_name
-        if region and region != "us-east-1":  # AWS wants the region named, except for us-east-1
-            client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
-        else:
-            client.create_bucket(Bucket=bucket)
-    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    policy = {
+
+def public_read_policy(bucket: str) -> dict[str, Any]:
+    """The bucket policy: anonymous GET of everything except the private prefix."""
+    return {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -49,23 +37,22 @@ def setup_bucket(
             }
         ],
     }
-    try:
-        client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-    except ClientError as exc:
-        warnings.append(f"bucket policy not set ({exc.response['Error']['Code']}): objects may not be publicly readable")
-    try:
-        client.put_bucket_cors(
-            Bucket=bucket,
-            CORSConfiguration={
-                "CORSRules": [
-                    {"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 3600}
-                ]
-            },
-        )
-    except ClientError as exc:
-        warnings.append(
-            f"CORS not set ({exc.response['Error']['Code']}): school websites cannot fetch JSON or fragments from the browser (the embed snippet shows its link instead)"
-        )
+
+
+def setup_bucket(
+    client: Any, bucket: str, *, index: str = "index.html", error: str = "error.html", expire_private: bool = True
+) -> list[str]:
+    """Create and configure a public notice bucket; returns warnings for unsupported APIs.
+
+    Versioning keeps every overwritten object; the policy allows anonymous GET of everything
+    except the private prefix (approval previews, saved plans, run reports);
+    CORS lets school websites fetch the JSON and fragments (GET and HEAD only: SeaweedFS,
+    with no rule, would also advertise PUT and DELETE); the website configuration
+    serves index and error documents where the server supports it.
+    """
+    _create_bucket(client, bucket)
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    warnings = _set_access(client, bucket)
     warnings += _expire_private_files(client, bucket) if expire_private else _keep_private_files(client, bucket)
     try:
         client.put_bucket_website(
@@ -76,6 +63,33 @@ def setup_bucket(
         warnings.append(
             f"website configuration not supported by this server ({exc.response['Error']['Code']}); "
             "pages link to explicit index.html files, so they still work over the REST endpoint"
+        )
+    return warnings
+
+
+def _create_bucket(client: Any, bucket: str) -> None:
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError:
+        region = client.meta.region_name
+        if region and region != "us-east-1":  # AWS wants the region named, except for us-east-1
+            client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        else:
+            client.create_bucket(Bucket=bucket)
+
+
+def _set_access(client: Any, bucket: str) -> list[str]:
+    """The public-read policy and CORS; a warning for each the server refuses."""
+    warnings: list[str] = []
+    try:
+        client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_read_policy(bucket)))
+    except ClientError as exc:
+        warnings.append(f"bucket policy not set ({exc.response['Error']['Code']}): objects may not be publicly readable")
+    try:
+        client.put_bucket_cors(Bucket=bucket, CORSConfiguration=CORS_CONFIGURATION)
+    except ClientError as exc:
+        warnings.append(
+            f"CORS not set ({exc.response['Error']['Code']}): school websites cannot fetch JSON or fragments from the browser (the embed snippet shows its link instead)"
         )
     return warnings
 

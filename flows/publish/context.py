@@ -16,7 +16,7 @@ from jinja2 import Environment
 
 from flows import __version__
 from flows.editions.records import code_version, template_version
-from flows.config.models import ApprovalPolicy, TrustFile
+from flows.config.models import DEFAULT_COLOUR, ApprovalPolicy, TrustFile
 from flows.publish import layout
 from flows.publish.target import Target
 from flows.notice.dataset_text import DatasetText
@@ -55,7 +55,7 @@ class RunContext:
     """The run holds the trust lock: an edition slot it finds filled was left by a dead run."""
     move_from: str | None = None
     """The prefix this run moves schools' histories from (named by the person running it)."""
-    trust_colour: str = "#1d4f91"
+    trust_colour: str = DEFAULT_COLOUR
     started_at: str = ""
     """When the run started (RFC 3339, UTC; empty: unknown): an edition stamped since then is its own."""
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
@@ -87,7 +87,7 @@ def make_context(
         template_version=current_template_version(templates_dir),
         renderer=f"weasyprint {version('weasyprint')}",
         policy=trust.approval,
-        trust_colour=trust.defaults.branding.colour if trust.defaults.branding else "#1d4f91",
+        trust_colour=trust.defaults.branding.colour if trust.defaults.branding else DEFAULT_COLOUR,
         **options,
     )
 

@@ -17,7 +17,7 @@ from flows.config.models import Notice, PublishingTarget, RenderedNotice
 from flows.notice.dataset_text import render_dataset_text
 from flows.notice.prepare import TEMPLATES_DIR
 from flows.notice.render import build_environment, render_notice
-from flows.publish.layout import latest_url
+from flows.publish.layout import school_url
 
 
 @dataclass
@@ -56,7 +56,7 @@ def draft_pdf_base_url(publishing: PublishingTarget | None, slug: str) -> str | 
     """Where a draft's PDF links point: the school's public latest folder, if one is configured."""
     if publishing is None or publishing.public_base_url is None:
         return None
-    return latest_url(str(publishing.public_base_url).rstrip("/") + "/", (publishing.prefix or "").strip("/"), slug)
+    return school_url(str(publishing.public_base_url).rstrip("/") + "/", (publishing.prefix or "").strip("/"), slug)
 
 
 def write_school(out_dir: Path, rendered: RenderedNotice) -> Path:

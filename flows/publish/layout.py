@@ -74,20 +74,39 @@ def record_key(prefix: str, slug: str, name: str) -> str:
     return join(school_dir(prefix, slug), name)
 
 
+def school_url(public_base_url: str, prefix: str, slug: str, name: str = "") -> str:
+    """Public URL of a school's object ``name`` (``index.html``, ``v3/changes.html``), or of its
+    latest-notice folder, ending in "/", without one.
+
+    The one place a school's public address is formed: the pages, the office links,
+    ``latest.json``, ``schools.json`` and the PDFs' links all take it from here. The key is
+    percent-quoted as ``S3Publisher.url`` quotes it, so a prefix or slug that needs quoting
+    (a space, a non-ASCII letter) gives the same, working address everywhere.
+    ``public_base_url`` ends in "/" (``Target`` makes it so).
+    """
+    return public_base_url + quote(join(school_dir(prefix, slug), name)) + ("" if name else "/")
+
+
+def school_href(slug: str, name: str) -> str:
+    """A school's object ``name`` as the trust index links it: relative to the trust's folder,
+    ``<slug>/privacy-notice/<name>``, quoted as ``school_url`` quotes."""
+    return school_url("", "", slug, name)
+
+
 def edition_url(public_base_url: str, prefix: str, slug: str, number: int) -> str:
     """Public URL of edition N's folder (ending in "/"): what its PDF's relative links resolve
     against. The latest ``notice.pdf`` is a copy of the edition's, so it uses this URL too."""
-    return public_base_url + quote(join(school_dir(prefix, slug), f"v{number}")) + "/"
-
-
-def latest_url(public_base_url: str, prefix: str, slug: str) -> str:
-    """Public URL of a school's latest-notice folder, ending in "/"."""
-    return public_base_url + quote(school_dir(prefix, slug)) + "/"
+    return school_url(public_base_url, prefix, slug, f"v{number}") + "/"
 
 
 def root_key(prefix: str, name: str) -> str:
     """Key of a trust-level object: ``index.html``, ``error.html``, ``schools.json``, ``fragment.css``."""
     return join(prefix, name)
+
+
+def root_url(public_base_url: str, prefix: str, name: str) -> str:
+    """Public URL of a trust-level object (``index.html``, ``fragment.css``), quoted as ``school_url`` quotes."""
+    return public_base_url + quote(root_key(prefix, name))
 
 
 def private_key(prefix: str, *parts: str) -> str:

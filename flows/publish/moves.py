@@ -156,7 +156,7 @@ def moved_files(ctx: RunContext, name: str, new_url: str) -> dict[str, bytes]:
 
     The pupils' files get the same stubs, pointing at the pupils' page at the new address.
     """
-    from flows.notice.render import render_pdf
+    from flows.notice.render import print_pdf
 
     from flows.publish.pages import render_page
 
@@ -175,9 +175,9 @@ def moved_files(ctx: RunContext, name: str, new_url: str) -> dict[str, bytes]:
         "notice.md": text,
         "notice.json": (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode(),
         "latest.json": (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode(),
-        "notice.pdf": render_pdf(page, new_url),
+        "notice.pdf": print_pdf(page, new_url),
         "for-pupils.html": pupil_page.encode(),
         "for-pupils-fragment.html": pupil_fragment,
         "for-pupils.md": pupil_text,
-        "for-pupils.pdf": render_pdf(pupil_page, pupil_url),
+        "for-pupils.pdf": print_pdf(pupil_page, pupil_url),
     }

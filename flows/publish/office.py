@@ -61,19 +61,14 @@ class OfficeLinks:
         return self.snippet.count("\n") + 1
 
 
-def school_base_url(public_base_url: str, prefix: str, slug: str) -> str:
-    """``https://…/<prefix>/<slug>/privacy-notice/``: where a school's latest files live."""
-    return public_base_url + layout.school_dir(prefix, slug) + "/"
-
-
 def fragment_css_url(public_base_url: str, prefix: str) -> str:
     """The absolute address of the trust's fragment stylesheet."""
-    return public_base_url + layout.root_key(prefix, FRAGMENT_CSS)
+    return layout.root_url(public_base_url, prefix, FRAGMENT_CSS)
 
 
 def office_links(public_base_url: str, prefix: str, slug: str, name: str) -> OfficeLinks:
     """Every address and the embed snippet for one school."""
-    base = school_base_url(public_base_url, prefix, slug)
+    base = layout.school_url(public_base_url, prefix, slug)
     page, fragment = base + "index.html", base + "fragment.html"
     return OfficeLinks(
         page=page,

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from flows.editions.records import Edition, Manifest
 from flows.publish import layout
 from flows.publish.context import RunContext, Upload
-from flows.publish.office import FRAGMENT_CSS, fragment_css_url, fragment_stylesheet, host_csp, office_links
+from flows.publish.office import FRAGMENT_CSS, OfficeLinks, fragment_css_url, fragment_stylesheet, host_csp, office_links
 from flows.notice.render import display_time, page_style
 from flows.notice.typography import typeset_html
 
@@ -73,19 +73,7 @@ def render_changes_page(
 
     ``redline`` None means a first edition, with nothing earlier to compare with.
     """
-    label = CHANGE_LABELS[change_class]
-    if edition is None:
-        if from_label is None or to_label is None:
-            raise ValueError("render_changes_page needs an edition, or from_label and to_label")
-        title = f"Changes from {from_label} to {to_label}"
-        heading, lede = f"Privacy notice: changes from {from_label} to {to_label}", label
-    elif preview:
-        title = f"What changed in edition {edition.number}"
-        heading, lede = f"Preview: what would change in edition {edition.number} of the privacy notice", label
-    else:
-        title = f"What changed in edition {edition.number}"
-        heading = f"What changed in edition {edition.number} of the privacy notice"
-        lede = f"Published {display_time(edition.published_at)}. {label}{_approval(edition)}"
+    title, heading, lede = _changes_headings(CHANGE_LABELS[change_class], edition, preview, from_label, to_label)
     return _render(
         env,
         "changes.html.j2",
@@ -103,6 +91,22 @@ def render_changes_page(
     )
 
 
+def _changes_headings(
+    label: str, edition: Edition | None, preview: bool, from_label: str | None, to_label: str | None
+) -> tuple[str, str, str]:
+    """The title, heading and lede of a changes page, for each of its three uses."""
+    if edition is None:
+        if from_label is None or to_label is None:
+            raise ValueError("render_changes_page needs an edition, or from_label and to_label")
+        title = f"Changes from {from_label} to {to_label}"
+        return title, f"Privacy notice: changes from {from_label} to {to_label}", label
+    title = f"What changed in edition {edition.number}"
+    if preview:
+        return title, f"Preview: what would change in edition {edition.number} of the privacy notice", label
+    heading = f"What changed in edition {edition.number} of the privacy notice"
+    return title, heading, f"Published {display_time(edition.published_at)}. {label}{_approval(edition)}"
+
+
 def _approval(edition: Edition) -> str:
     """`` Approved by NAME: “note”.`` after an edition's change label, when someone approved it."""
     if not edition.approved_by:
@@ -116,7 +120,7 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
     prefix, slug = ctx.target.prefix, manifest.slug
     if not manifest.editions:
         return []
-    base_url = ctx.target.public_base_url + layout.school_dir(prefix, slug) + "/"
+    base_url = layout.school_url(ctx.target.public_base_url, prefix, slug)
     links = office_links(ctx.target.public_base_url, prefix, slug, manifest.name)
     history = render_page(
         ctx,
@@ -132,9 +136,21 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
     feed = ctx.env.get_template("feed.xml.j2").render(
         manifest=manifest, base_url=base_url, feed_id=feed_id, trust_name=ctx.trust_name, change_label=CHANGE_LABELS
     )
+    latest = latest_record(manifest, feed_id, base_url, links)
+    return [
+        Upload(layout.record_key(prefix, slug, "history.html"), history, layout.LATEST_CACHE),
+        Upload(layout.record_key(prefix, slug, "feed.xml"), feed.encode("utf-8"), layout.LATEST_CACHE),
+        Upload(
+            layout.record_key(prefix, slug, "latest.json"), (json.dumps(latest, indent=2) + "\n").encode(), layout.RECORD_CACHE
+        ),
+    ]
+
+
+def latest_record(manifest: Manifest, feed_id: str, base_url: str, links: OfficeLinks) -> dict[str, Any]:
+    """``latest.json``: the newest edition and every address of it (``base_url``: the latest folder's)."""
     last = manifest.editions[-1]
-    latest = {
-        "slug": slug,
+    return {
+        "slug": manifest.slug,
         "name": manifest.name,
         "urn": manifest.urn,
         "edition": last.number,
@@ -165,13 +181,6 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
             "edition": base_url + f"v{last.number}/for-pupils.html",
         },
     }
-    return [
-        Upload(layout.record_key(prefix, slug, "history.html"), history, layout.LATEST_CACHE),
-        Upload(layout.record_key(prefix, slug, "feed.xml"), feed.encode("utf-8"), layout.LATEST_CACHE),
-        Upload(
-            layout.record_key(prefix, slug, "latest.json"), (json.dumps(latest, indent=2) + "\n").encode(), layout.RECORD_CACHE
-        ),
-    ]
 
 
 def root_pages(ctx: RunContext, schools: list[dict[str, Any]]) -> list[Upload]:
@@ -182,8 +191,16 @@ def root_pages(ctx: RunContext, schools: list[dict[str, Any]]) -> list[Upload]:
     """
     prefix, colour, base = ctx.target.prefix, ctx.trust_colour, ctx.target.public_base_url
     # The error page is served for any missing path, so it links to the index absolutely.
-    index_href = base + layout.root_key(prefix, "index.html")
-    listed = [{**school, "office": office_links(base, prefix, school["slug"], school["name"])} for school in schools]
+    index_href = layout.root_url(base, prefix, "index.html")
+    listed = [
+        {
+            **school,
+            "office": office_links(base, prefix, school["slug"], school["name"]),
+            "page_href": layout.school_href(school["slug"], "index.html"),
+            "history_href": layout.school_href(school["slug"], "history.html"),
+        }
+        for school in schools
+    ]
     css = fragment_css_url(base, prefix)
     index = render_page(ctx, "trust_index.html.j2", colour, schools=listed, fragment_css=css, host_csp=host_csp(base))
     return [

@@ -123,7 +123,7 @@ def _vouched(pub: Publisher, ctx: RunContext, notice: Notice, known: SchoolState
 
 def _result(pub: Publisher, ctx: RunContext, notice: Notice, chash: str, status: Status) -> SchoolResult:
     result = SchoolResult(notice.slug, status, name=notice.school.name, urn=notice.school.urn, content_hash=chash)
-    result.url = pub.url(layout.latest_key(ctx.target.prefix, notice.slug, "index.html"))
+    result.url = layout.school_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, "index.html")
     return result
 
 

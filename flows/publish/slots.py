@@ -25,7 +25,7 @@ from flows.publish.results import SchoolResult
 from flows.publish.office import fragment_css_url
 from flows.publish.pages import render_changes_page
 from flows.publish.writer import SlotTaken, create_only, file_record
-from flows.notice.render import PDF_SOURCES, EditionStamp, render_notice, render_pdf, render_pdfs
+from flows.notice.render import PDF_SOURCES, EditionStamp, print_pdf, print_pdfs, render_notice
 from flows.notice.words import words_hash
 
 MAX_SKIPS = 5
@@ -58,9 +58,7 @@ def edition_pdf(ctx: RunContext, notice: Notice, number: int, published_at: str,
     """One PDF of an edition (``notice.pdf``, ``for-pupils.pdf``): made from its ``v<N>/`` page,
     so a printed copy says it may be replaced; the latest PDFs are copies of these."""
     page = render_files(ctx, notice, EditionStamp(number, published_at, "edition"))[PDF_SOURCES[name]]
-    return render_pdf(
-        page.decode("utf-8"), layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number)
-    )
+    return print_pdf(page.decode("utf-8"), layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number))
 
 
 def with_pdfs(uploads: list[Upload], pdfs: dict[str, bytes]) -> list[Upload]:
@@ -168,20 +166,8 @@ def _edition_files(
     stamp = EditionStamp(number, published_at, "edition")
     files = render_files(ctx, notice, stamp)
     base_url = layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number)
-    files.update(render_pdfs(files, base_url))
-    edition = Edition(
-        number=number,
-        content_hash=draft.content_hash,
-        presentation_hash=draft.presentation_hash,
-        dataset_edition=notice.dataset.id,
-        template_version=ctx.template_version,
-        published_at=published_at,
-        change_class=result.change_class or "first",
-        changes=result.changes,
-        approved_by=approval.approver if approval else None,
-        approval_note=approval.note if approval else None,
-        published_without_approval=ONBOARDING if result.change_class == "first" and approval is None else None,
-    )
+    files.update(print_pdfs(files, base_url))
+    edition = _edition_record(ctx, notice, draft, result, approval, number, published_at)
     files["changes.html"] = render_changes_page(
         ctx.env,
         trust_name=ctx.trust_name,
@@ -199,3 +185,28 @@ def _edition_files(
     ]
     edition = edition.model_copy(update={"files": {u.key.rsplit("/", 1)[1]: file_record(u) for u in uploads}})
     return edition, uploads
+
+
+def _edition_record(
+    ctx: RunContext,
+    notice: Notice,
+    draft: Draft,
+    result: SchoolResult,
+    approval: Approval | None,
+    number: int,
+    published_at: str,
+) -> Edition:
+    """The manifest's record of edition ``number``, before its files are listed."""
+    return Edition(
+        number=number,
+        content_hash=draft.content_hash,
+        presentation_hash=draft.presentation_hash,
+        dataset_edition=notice.dataset.id,
+        template_version=ctx.template_version,
+        published_at=published_at,
+        change_class=result.change_class or "first",
+        changes=result.changes,
+        approved_by=approval.approver if approval else None,
+        approval_note=approval.note if approval else None,
+        published_without_approval=ONBOARDING if result.change_class == "first" and approval is None else None,
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 from flows.config.discovery import display_path
 from flows.config.documents import nearest
 from flows.config.errors import ConfigError
-from flows.notice.prepare import Prepared, prepare
+from flows.notice.prepare import Prepared, load_and_compose
 
 
 def select_schools(prepared: Prepared, selectors: Sequence[str], *, where: str = "") -> Prepared:
@@ -91,9 +91,9 @@ def _fingerprint(folder: Path) -> tuple[str, tuple[tuple[str, int, int, int], ..
 def _prepare_selected(schools_dir: Path, shared_dir: Path, selectors: Sequence[str], *, dataset_edition: str | None) -> Prepared:
     wanted = tuple(s.strip() for s in selectors if s.strip())
     if wanted and not any(w.isdigit() for w in wanted):
-        return select_schools(prepare(schools_dir, shared_dir, only=wanted, dataset_edition=dataset_edition), wanted)
+        return select_schools(load_and_compose(schools_dir, shared_dir, only=wanted, dataset_edition=dataset_edition), wanted)
     where = display_path(schools_dir)
-    selected = select_schools(prepare(schools_dir, shared_dir, dataset_edition=dataset_edition), wanted, where=where)
+    selected = select_schools(load_and_compose(schools_dir, shared_dir, dataset_edition=dataset_edition), wanted, where=where)
     if not wanted:
         return selected
     keep = {n.slug for n in selected.notices} | set(selected.broken)

@@ -876,7 +876,7 @@ def _bare_files(notice: Any) -> list[tuple[str, bytes, str, str]]:
 
     env, text, prefix, at = _bare["env"], _bare["text"], _bare["prefix"], _bare["at"]
     edition_files = dict(render_notice(env, notice, text, pdf=False, stamp=EditionStamp(1, at, "edition")).files)
-    edition_files["notice.pdf"] = pdf.render_pdf(edition_files["index.html"].decode("utf-8"))
+    edition_files["notice.pdf"] = pdf.html_to_pdf(edition_files["index.html"].decode("utf-8"))
     edition = Edition(
         number=1,
         content_hash="bench",
@@ -921,10 +921,10 @@ def bare_main(argv: Sequence[str]) -> int:
     import boto3
     from botocore.config import Config
 
-    from flows.notice.prepare import prepare
+    from flows.notice.prepare import load_and_compose
 
     started = time.perf_counter()
-    prepared = prepare(args.schools_dir, args.shared_data)
+    prepared = load_and_compose(args.schools_dir, args.shared_data)
     if prepared.errors or prepared.valid is None:
         print(f"bare loop: the trust has errors: {prepared.errors[:3]}", file=sys.stderr)
         return 1

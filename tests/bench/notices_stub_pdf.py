@@ -4,7 +4,7 @@
 
 WeasyPrint takes ~0.4 s per PDF, which would hide everything else a benchmark wants to see.
 Before the command is imported, the PDF dispatch point of ``flows.pdf.weasy`` (``make_pdf``, and
-``render_pdf`` which older call sites reach) is replaced by ``fake_pdf``: ``%PDF-1.7`` and
+``html_to_pdf``, which it calls in-process) is replaced by ``fake_pdf``: ``%PDF-1.7`` and
 the SHA-256 of the page, so unchanged input still gives identical bytes. On exit one line on
 stderr says how many fake PDFs were made (``bench-stub-pdf: N``), so the benchmark can tell
 that the stub was really used.
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 MARKER = b"%PDF-1.7\n% trust-notices bench stub\n"
-PATCHED_NAMES = ("make_pdf", "render_pdf")
+PATCHED_NAMES = ("make_pdf", "html_to_pdf")
 
 _lock = threading.Lock()
 _calls = 0
