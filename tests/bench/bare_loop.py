@@ -47,16 +47,17 @@ def _bare_init(dataset: Any, trust_name: str, prefix: str, published_at: str, st
 
 
 def _bare_files(notice: Any) -> list[tuple[str, bytes, str, str]]:
-    """One school's objects, as a first publish writes them: v1/ (6 files) and the latest (5 files)."""
+    """One school's objects, as a first publish writes them: v1/ (``EDITION_FILES``) and the latest (``LATEST_FILES``)."""
     from flows.pdf import weasy as pdf
     from flows.editions.records import Edition
     from flows.publish import layout
     from flows.publish.pages import render_changes_page
-    from flows.notice.render import EditionStamp, render_notice
+    from flows.notice.render import PDF_SOURCES, EditionStamp, render_notice
 
     env, text, prefix, at = _bare["env"], _bare["text"], _bare["prefix"], _bare["at"]
     edition_files = dict(render_notice(env, notice, text, pdf=False, stamp=EditionStamp(1, at, "edition")).files)
-    edition_files["notice.pdf"] = pdf.render_pdf(edition_files["index.html"].decode("utf-8"))
+    for name, page in PDF_SOURCES.items():  # notice.pdf and for-pupils.pdf, each from its page
+        edition_files[name] = pdf.render_pdf(edition_files[page].decode("utf-8"))
     edition = Edition(
         number=1,
         content_hash="bench",
@@ -77,7 +78,7 @@ def _bare_files(notice: Any) -> list[tuple[str, bytes, str, str]]:
         edition=edition,
     )
     latest = dict(render_notice(env, notice, text, pdf=False, stamp=EditionStamp(1, at, "latest")).files)
-    latest["notice.pdf"] = edition_files["notice.pdf"]
+    latest.update({name: edition_files[name] for name in PDF_SOURCES})
     objects = [
         (layout.edition_key(prefix, notice.slug, 1, name), edition_files[name], layout.IMMUTABLE_CACHE)
         for name in layout.EDITION_FILES

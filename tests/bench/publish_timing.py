@@ -24,7 +24,6 @@ HERE = Path(__file__).resolve().parent
 STUB = HERE / "notices_stub_pdf.py"
 BARE_LOOP = HERE / "bare_loop.py"
 TRIVIAL_FLOW = HERE / "trivial_flow.py"
-APPROVER = "Bench Example"
 
 
 def notices_cmd(*args: str, stub: bool = True) -> list[str]:
@@ -35,9 +34,16 @@ def notices_cmd(*args: str, stub: bool = True) -> list[str]:
     return [str(script), *args] if script.exists() else [sys.executable, "-m", "flows.cli", *args]
 
 
+def approver(trust: Path) -> str:
+    """The trust's first approver (``--approved-by`` must name one; the synthetic trust keeps the sample's)."""
+    import yaml
+
+    return yaml.safe_load((trust / "_trust.yaml").read_text(encoding="utf-8"))["approval"]["approvers"][0]["name"]
+
+
 def publish_cmd(trust: Path, *extra: str, stub: bool = True) -> list[str]:
     return notices_cmd(
-        "publish", "--schools", str(trust), "--shared-data", str(SHARED_DATA), "--approved-by", APPROVER, *extra, stub=stub
+        "publish", "--schools", str(trust), "--shared-data", str(SHARED_DATA), "--approved-by", approver(trust), *extra, stub=stub
     )
 
 
