@@ -28,7 +28,10 @@ import pytest
 from flows.notice.dataset_text import DatasetText, render_dataset_text
 
 from flows.notice.render import build_environment
+from flows.publish.folder import render_all
 from flows.notice.prepare import Prepared, load_and_compose
+
+from .support.browser import CHROMIUM, CHROMIUM_ARGS, _require_browser
 
 REPO = Path(__file__).resolve().parent.parent
 SCHOOLS = REPO / "schools"
@@ -218,3 +221,31 @@ def fault_env(
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values
+
+
+# --- Browser checks (tests/support/browser.py) ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def site(sample, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    render_all(sample.notices, out, pdf=False)
+    for slug in SAMPLE_SLUGS:  # the fragment as a school website would embed it
+        fragment = (out / slug / "fragment.html").read_text(encoding="utf-8")
+        (out / slug / "host.html").write_text(
+            '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>School website</title></head>'
+            f"<body><main>{fragment}</main></body></html>",
+            encoding="utf-8",
+        )
+    return out

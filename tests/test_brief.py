@@ -15,7 +15,7 @@ from flows.notice import readability
 from flows.cli import main
 from flows.notice.readability_report import BRIEF_MAX_GRADE, OWN_TEXT_MAX_GRADE, brief_text, measure, own_texts
 from flows.notice.render import render_notice
-from tests.test_parent_pages import text_of
+from tests.support.pages import text_of
 
 
 def _brief_html(files: dict[str, bytes]) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import SAMPLE_SLUGS
-from .test_pipeline import _params
+from .support.flows import _params
 
 
 def test_a_dask_cluster_of_two_worker_processes_publishes_the_sample_trust(flow_env, seaweed, tree: Path) -> None:  # noqa: F811

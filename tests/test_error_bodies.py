@@ -18,7 +18,7 @@ from flows.publish.s3 import S3Publisher, make_client
 
 from .faults import BODY_KINDS, FaultProxy
 from .conftest import READ_TIMEOUT
-from .test_faults import _direct
+from .support.faults import _direct
 
 ATTEMPTS = 2  # botocore's first try and one retry: enough to see the budget used, and quick
 CAUSES = {

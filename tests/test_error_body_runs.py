@@ -17,7 +17,7 @@ import pytest
 from .conftest import SAMPLE_SLUGS
 from .faults import BODY_KINDS, FaultProxy
 from .conftest import READ_TIMEOUT
-from .test_faults import _publish, _stored, _verify
+from .support.faults import _publish, _stored, _verify
 
 
 def steps(prefix: str) -> dict[str, str]:

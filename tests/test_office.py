@@ -296,7 +296,7 @@ def _wait(page: Any, expression: str, seconds: float = 10.0) -> None:
 
 @pytest.mark.browser
 def test_two_fragments_work_on_a_host_page_with_a_strict_csp(published: dict[str, Any], host: dict[str, Any]) -> None:
-    from .test_accessibility import AXE, AXE_TAGS, CHROMIUM, CHROMIUM_ARGS, _require_browser
+    from .support.browser import AXE, AXE_TAGS, CHROMIUM, CHROMIUM_ARGS, _require_browser
 
     _require_browser()
     from playwright.sync_api import sync_playwright

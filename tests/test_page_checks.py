@@ -24,7 +24,7 @@ import pytest
 
 from flows.notice.prepare import load_and_compose
 
-from .test_accessibility import AXE, _axe, _require_browser, browser  # noqa: F401  (fixture)
+from .support.browser import AXE, _axe, _require_browser
 from .test_publish import _publish
 
 VNU = Path(__file__).resolve().parent / "browser" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -143,7 +143,7 @@ def test_every_page_type_is_valid_html(pages: dict[str, str], tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_page_type_has_no_axe_violations(browser, pages: dict[str, str], kind: str) -> None:  # noqa: F811
+def test_every_page_type_has_no_axe_violations(browser, pages: dict[str, str], kind: str) -> None:
     _require_browser()
     assert AXE.exists()
     assert _axe(browser, pages[kind]) == []

@@ -14,33 +14,10 @@ from flows.publish.pages import _render, render_changes_page
 from flows.notice.summary import MAX_CATEGORIES
 from flows.notice.render import EditionStamp, render_notice
 
+from .support.pages import _Text, text_of
+
 SUMMER = "2026-07-01T16:30:00Z"  # 17:30 BST
 WINTER = "2026-01-15T09:05:00Z"  # 09:05 GMT
-
-
-class _Text(HTMLParser):
-    """The text a reader gets: every text node outside <style> and <head>, joined as parsed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.nodes: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._skip += tag in ("style", "script", "title")
-
-    def handle_endtag(self, tag: str) -> None:
-        self._skip -= tag in ("style", "script", "title")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.nodes.append(data)
-
-
-def text_of(html: str) -> str:
-    parser = _Text()
-    parser.feed(html)
-    return "".join(parser.nodes)
 
 
 def _with_headteacher(notice, name: str):

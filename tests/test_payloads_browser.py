@@ -24,7 +24,7 @@ from flows.publish.context import Approval
 from flows.notice.prepare import load_and_compose
 
 from .conftest import SCHOOLS, SHARED
-from .test_markdown_inert import PARTS, launch_chromium, load_in_browser, poison_tree, write_page
+from .support.markdown import PARTS, launch_chromium, load_in_browser, poison_tree, write_page
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from .conftest import SAMPLE_SLUGS
-from .test_accessibility import browser, site  # noqa: F401  (fixtures: Chromium, the rendered sample)
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +37,7 @@ SPLIT_WORDS = """() => {
 }"""
 
 
-def _page(browser, url: str, width: int):  # noqa: F811
+def _page(browser, url: str, width: int):
     context = browser.new_context(viewport={"width": width, "height": 700})  # CSP enforced: no bypass
     page = context.new_page()
     errors: list[str] = []
@@ -50,7 +49,7 @@ def _page(browser, url: str, width: int):  # noqa: F811
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("slug", SAMPLE_SLUGS)
-def test_tables_fit_a_phone_without_splitting_words(browser, site: Path, slug: str, width: int) -> None:  # noqa: F811
+def test_tables_fit_a_phone_without_splitting_words(browser, site: Path, slug: str, width: int) -> None:
     context, page = _page(browser, (site / slug / "index.html").as_uri(), width)
     assert page.evaluate("document.querySelectorAll('table td').length") > 0
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
@@ -58,7 +57,7 @@ def test_tables_fit_a_phone_without_splitting_words(browser, site: Path, slug: s
     context.close()
 
 
-def test_the_word_check_can_fail(browser, site: Path) -> None:  # noqa: F811
+def test_the_word_check_can_fail(browser, site: Path) -> None:
     """A cell forced to break anywhere: the check must see the split words."""
     bad = site / "split.html"
     bad.write_text(
@@ -79,7 +78,7 @@ def _ax_roles(page) -> list[str]:
 
 
 @pytest.mark.parametrize("width", (320, 1024))
-def test_screen_readers_still_get_tables_on_a_phone(browser, site: Path, width: int) -> None:  # noqa: F811
+def test_screen_readers_still_get_tables_on_a_phone(browser, site: Path, width: int) -> None:
     context, page = _page(browser, (site / "oakfield-primary" / "index.html").as_uri(), width)
     counts = page.evaluate(
         "[...document.querySelectorAll('table')].map(t => [t.querySelectorAll('tbody tr').length,"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,12 +16,7 @@ from flows.publish import layout
 from flows.publish.s3 import make_client
 
 from .conftest import SAMPLE_SLUGS
-
-
-def _params(**values):
-    from flows.runs.parameters import PublishParameters
-
-    return PublishParameters(**values)
+from .support.flows import _artifacts, _params, _run_in_thread, _wait_paused
 
 
 def _manifest(seaweed, prefix: str, slug: str) -> Manifest:
@@ -38,14 +31,6 @@ def _task_runs(flow_run_id: UUID) -> list:
 
     with get_client(sync_client=True) as client:
         return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-
-
-def _artifacts(flow_run_id: UUID) -> list:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    with get_client(sync_client=True) as client:
-        return client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
 
 
 def test_trust_wide_run_publishes_every_school_with_a_task_each_and_reports(flow_env, seaweed) -> None:
@@ -120,37 +105,6 @@ def _add_local_recipient(tree: Path, slug: str) -> None:
         text += "local_recipients:\n"
     text += "  - name: Example Tutoring Ltd\n    purpose: catch-up tutoring\n    lawful_basis: public_task\n"
     path.write_text(text, encoding="utf-8")
-
-
-def _run_in_thread(params):
-    from flows.runs.flow import publish_notices
-
-    box: dict = {}
-
-    def target() -> None:
-        box["state"] = publish_notices(params, return_state=True)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    return thread, box
-
-
-def _wait_paused(name_prefix: str, timeout: float = 60) -> UUID:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
-    from prefect.client.schemas.objects import StateType
-
-    deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while time.monotonic() < deadline:
-            runs = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
-            )
-            for run in runs:
-                if run.name.startswith(name_prefix):
-                    return run.id
-            time.sleep(0.5)
-    raise AssertionError("the flow run never paused")
 
 
 def _rows(run_id: UUID) -> dict[str, dict]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_accessibility import CHROMIUM_ARGS, _require_browser
+from .support.browser import CHROMIUM_ARGS, _require_browser
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.browser

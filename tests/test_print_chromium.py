@@ -17,8 +17,8 @@ import pytest
 from flows.notice.render import EditionStamp, render_notice
 from flows.notice.typography import curl_apostrophes
 
-from .test_accessibility import CHROMIUM, CHROMIUM_ARGS, _require_browser
-from .test_pdf_structure import _column_lines, _facts_page, _page_texts, _pair_rows
+from .support.browser import CHROMIUM, CHROMIUM_ARGS, _require_browser
+from .support.pdf import _column_lines, _facts_page, _page_texts, _pair_rows
 
 pytestmark = pytest.mark.browser
 

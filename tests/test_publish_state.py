@@ -13,7 +13,7 @@ from flows.publish.state import REFRESH_DAYS, Known, PublishState, confirm, read
 from flows.publish.results import SchoolState
 
 from .conftest import SAMPLE_SLUGS
-from .test_pipeline import _params
+from .support.flows import _params
 
 
 def _client(seaweed):

@@ -18,7 +18,7 @@ from flows.notice.render import render_notice
 from flows.notice.prepare import load_and_compose
 
 from .conftest import REPO, SCHOOLS
-from .test_parent_pages import text_of
+from .support.pages import text_of
 
 SPECIAL = re.compile(r"\b(ethnicity|religio|health|medical|biometric|special educational needs)", re.I)
 

@@ -130,7 +130,7 @@ def test_the_prefect_approval_request_is_the_grouped_summary(flow_env, seaweed, 
 
     from flows.runs.flow import publish_notices
 
-    from .test_pipeline import _artifacts, _params, _run_in_thread, _wait_paused
+    from .support.flows import _artifacts, _params, _run_in_thread, _wait_paused
 
     assert publish_notices(_params(), return_state=True).is_completed()
     _trust_wide_change(tree)

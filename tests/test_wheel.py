@@ -16,8 +16,13 @@ from .conftest import REPO, SHARED, SCHOOLS, _free_base_port
 CONSTRAINTS = REPO / ".ci" / "constraints.txt"
 
 
+def _without_pythonpath(env: dict[str, str]) -> dict[str, str]:
+    """``env`` without PYTHONPATH: set to a checkout, it would make the installed wheel import that tree."""
+    return {k: v for k, v in env.items() if k != "PYTHONPATH"}
+
+
 def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(args, cwd=cwd, env=_without_pythonpath(env), capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +34,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = (base / "dist").glob("trust_notices-*.whl")
-    subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True, env=_without_pythonpath(dict(os.environ)))
     pip = _run([str(base / "venv/bin/pip"), "install", "-q", "-c", str(CONSTRAINTS), str(wheel)], base, dict(os.environ))
     assert pip.returncode == 0, pip.stderr[-3000:]
     return base / "venv" / "bin"

@@ -106,7 +106,7 @@ def shoot_pages(pages: dict[str, str], out: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT))  # run as a script: make the tests package importable
-    from tests.test_accessibility import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
     written = []
     with sync_playwright() as p:
