@@ -393,12 +393,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from flows.cli import publishing as commands
 
     from flows.config.paths import ConfigNotFound, find_config
+    from flows.settings import SettingsError, read_settings
 
     args = _parser().parse_args(argv)
+    try:  # every command, so a bad $NOTICES_* value is one line naming it, never a traceback later
+        read_settings()
+    except SettingsError as exc:
+        print(f"notices {args.command}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     if hasattr(args, "schools"):
         try:
             args.schools, args.shared_data = find_config(args.schools, args.shared_data)
-        except ConfigNotFound as exc:
+        except (ConfigNotFound, SettingsError) as exc:  # one line naming the folder or the variable
             print(f"notices {args.command}: {exc}", file=sys.stderr)
             return EXIT_INVALID
     handlers = {

@@ -7,7 +7,6 @@ is decided in ``flows.config.discovery``; one file becomes one model in ``flows.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,17 +21,9 @@ from flows.config.models import MAX_OVERRIDES, DatasetEdition, PublishingTarget,
 from flows.config.fields import check_slug
 from flows.config.currency import StaleFinding, check_acknowledgements, check_edition_bodies, load_register
 from flows.config.yaml_source import YamlDocument
+from flows.settings import read_settings
 
 DATASET_SUBDIR = "dfe-recipients"
-
-# The trust file's publishing settings that $NOTICES_* variables (and flags) override.
-PUBLISHING_VARIABLES = {
-    "endpoint_url": "NOTICES_S3_ENDPOINT",
-    "bucket": "NOTICES_S3_BUCKET",
-    "region": "NOTICES_S3_REGION",
-    "prefix": "NOTICES_S3_PREFIX",
-    "public_base_url": "NOTICES_PUBLIC_BASE_URL",
-}
 
 
 @dataclass(frozen=True)
@@ -88,7 +79,7 @@ def load_inputs(
         dataset = None if problems else dataset
     if trust is not None:
         errors.extend(check_acknowledgements(trust, trust_doc, register))
-    overrides = publishing_override_errors(environment_overrides(os.environ))
+    overrides = publishing_override_errors(read_settings().publishing_overrides())
     if overrides:  # a run could not publish where the trust means to: as bad as a broken trust file
         errors.extend(overrides)
         trust = None
@@ -104,11 +95,6 @@ def load_inputs(
         skipped=tuple(skipped),
         stale=tuple(stale),
     )
-
-
-def environment_overrides(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    """The publishing settings set in $NOTICES_* variables: ``{"$VARIABLE": (field, value)}``."""
-    return {f"${var}": (name, env[var]) for name, var in PUBLISHING_VARIABLES.items() if env.get(var)}
 
 
 def publishing_override_errors(overrides: Mapping[str, tuple[str, str]]) -> list[ConfigError]:
