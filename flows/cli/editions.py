@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from flows import embedded_s3 as local_s3
-from flows.cli.publishing import EXIT_FAILED, EXIT_OK, err, flags, json_for_terminal, show
+from flows.cli.output import EXIT_FAILED, EXIT_OK, err, flags, json_for_terminal, show
 from flows.publish import layout
 
 

@@ -14,7 +14,8 @@ import json
 from typing import Any
 
 from flows import embedded_s3 as local_s3
-from flows.cli.publishing import EXIT_FAILED, EXIT_OK, err, flags, prepare, show
+from flows.cli.output import EXIT_FAILED, EXIT_OK, err, flags, show
+from flows.cli.publishing import prepare
 from flows.config.models import Notice
 from flows.publish import layout
 
