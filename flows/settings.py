@@ -87,6 +87,19 @@ class Settings(BaseSettings):
         return Path(self.xdg_state_home) if self.xdg_state_home else Path.home() / ".local" / "state"
 
 
+class _RunToken(BaseSettings):
+    """Only the run token: the guard must find it even when another variable is invalid."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
+
+    run_token: str = ""
+
+
+def run_token() -> str:
+    """``$NOTICES_RUN_TOKEN``, read alone: a bad unrelated variable must not stop the guard's clean-up."""
+    return _RunToken().run_token
+
+
 _EXPECTED = {
     "float_parsing": "a number",
     "int_parsing": "a whole number",

@@ -143,3 +143,17 @@ def test_validate_takes_a_school_and_no_option_is_abbreviated(tree: Path, capsys
     assert exited.value.code == 2
     with pytest.raises(SystemExit):
         main(["publish", "--dry", "--school", "990002"])
+
+
+def test_progress_lines_are_printed_while_a_run_lasts_and_only_then(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from flows.cli.output import progress_to_stderr
+
+    progress = logging.getLogger("flows.progress")
+    handlers = list(progress.handlers)
+    with progress_to_stderr():
+        progress.info("120 of 400 schools done")
+    progress.info("after the run")
+    assert capsys.readouterr().err == "120 of 400 schools done\n"
+    assert progress.handlers == handlers

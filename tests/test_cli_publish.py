@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 
 from .conftest import SAMPLE_SLUGS
 
@@ -160,3 +161,26 @@ def test_on_a_terminal_the_command_asks_for_the_approver(tree: Path, embedded_en
     assert process.returncode == 0, text
     assert "Local recipient added: Example Photography Ltd" in text  # shown before asking
     assert re.search(r"^published\s+hillcrest-middle v2 .*approved by Alex Example \(DPO\)", text, re.M), text
+
+
+def test_a_bad_target_flag_is_named_as_the_flag(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.cli import main
+
+    assert main(["publish", "--dry-run", "--prefix", "../other-trust"]) == 1
+    err = capsys.readouterr().err
+    assert "notices publish: --prefix: must not contain '.', '..' or empty ('//') parts, got '../other-trust'" in err
+    assert "NOTICES_S3_PREFIX" not in err
+
+
+def test_target_flags_reach_the_flow_as_parameters_not_the_environment(
+    flow_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.cli import main
+
+    before = {k: v for k, v in os.environ.items() if k.startswith("NOTICES_") and k != "NOTICES_RUN_TOKEN"}
+    flagged = flow_env["NOTICES_S3_PREFIX"] + "-flag"
+    assert main(["publish", "--dry-run", "--json", "--school", "oakfield-primary", "--prefix", flagged]) == 0
+    after = {k: v for k, v in os.environ.items() if k.startswith("NOTICES_") and k != "NOTICES_RUN_TOKEN"}
+    assert after == before  # the guard's run token is the only variable a publish sets
+    data = json.loads(capsys.readouterr().out)
+    assert data["target"]["prefix"] == flagged  # the flag won over $NOTICES_S3_PREFIX, inside the flow run

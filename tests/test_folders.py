@@ -13,21 +13,22 @@ def test_the_flag_then_the_current_directory_then_the_variable(tmp_path: Path) -
     here, there, flagged = tmp_path / "here", tmp_path / "there", tmp_path / "flagged"
     for folder in (here / "schools", there / "schools", flagged):
         folder.mkdir(parents=True)
-    env = {"NOTICES_SCHOOLS": str(there / "schools")}
-    assert find_folder(flagged, "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=here, env=env) == flagged
-    assert find_folder(None, "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=here, env=env) == here / "schools"
-    assert find_folder(None, "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=tmp_path, env=env) == there / "schools"
+    configured = str(there / "schools")  # $NOTICES_SCHOOLS, as flows.settings reads it
+    assert find_folder(flagged, "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=here, configured=configured) == flagged
+    assert find_folder(None, "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=here, configured=configured) == here / "schools"
+    assert (
+        find_folder(None, "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=tmp_path, configured=configured)
+        == there / "schools"
+    )
 
 
 def test_nothing_found_says_where_it_looked(tmp_path: Path) -> None:
     with pytest.raises(ConfigNotFound, match=r"no schools/ folder in .* and \$NOTICES_SCHOOLS is not set.*--schools DIR"):
-        find_folder(None, "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=tmp_path, env={})
+        find_folder(None, "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=tmp_path, configured=None)
     with pytest.raises(ConfigNotFound, match="--schools .*: no such folder"):
-        find_folder(tmp_path / "missing", "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=tmp_path, env={})
+        find_folder(tmp_path / "missing", "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=tmp_path, configured=None)
     with pytest.raises(ConfigNotFound, match=r"\$NOTICES_SCHOOLS is .*, which is not a folder"):
-        find_folder(
-            None, "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=tmp_path, env={"NOTICES_SCHOOLS": str(tmp_path / "x")}
-        )
+        find_folder(None, "schools", "NOTICES_SCHOOLS", flag="--schools", cwd=tmp_path, configured=str(tmp_path / "x"))
 
 
 def test_templates_and_fonts_are_found() -> None:

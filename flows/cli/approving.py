@@ -21,29 +21,27 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from flows.cli.output import err
 from flows.runs.grouping import group_changes, summary_text
+
+if TYPE_CHECKING:  # boto3 comes with it: imported where a run's results are read
+    from flows.publish.results import SchoolResult
 
 REVIEW_FORMAT = "trust-notices/approval-request/1"
 # Runs the flow for these schools under this approver and note, bound to these hashes.
 RunFlow = Callable[[argparse.Namespace, list[str], "str | None", "str | None", "dict[str, str] | None"], "dict[str, Any] | None"]
 
 
-def err(*lines: object) -> None:
-    """Notes for the person, on stderr (stdout stays parseable)."""
-    for line in lines:
-        print(line, file=sys.stderr)
-
-
-def show_held(held: list[dict[str, Any]]) -> None:
+def show_held(held: list[SchoolResult]) -> None:
     """Every held change, grouped: each school and how it changes, then each distinct change once
     (its notes and one representative's diff), so a trust-wide change reads as one decision."""
     err("", f"{len(held)} change(s) need a named approver before they are published:", "")
     err(summary_text(held), "")
 
 
-def write_review(path: Path, held: list[dict[str, Any]]) -> None:
+def write_review(path: Path, held: list[SchoolResult]) -> None:
     """The held changes as a file an approver reads and then names with ``--approve``.
 
     ``summary`` is the grouped summary the approver reads (one diff per distinct change);
@@ -54,8 +52,8 @@ def write_review(path: Path, held: list[dict[str, Any]]) -> None:
         "summary": summary_text(held).splitlines(),
         "groups": [[s.slug for s in group.schools] for group in group_changes(held)],
         "schools": [
-            {k: school.get(k) for k in ("slug", "urn", "name", "edition", "change_class", "changes", "diff", "content_hash")}
-            for school in held
+            {k: school[k] for k in ("slug", "urn", "name", "edition", "change_class", "changes", "diff", "content_hash")}
+            for school in (result.as_dict() for result in held)
         ],
     }
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -104,13 +102,13 @@ def ask_name(check: Callable[[str], str]) -> tuple[str, str | None] | None:
         return approver, note or None
 
 
-def bind(held: list[dict[str, Any]], approved: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
+def bind(held: list[SchoolResult], approved: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
     """The hashes to publish under the approval, and a note for each held school left out.
 
     ``approved`` None: the approval covers what was just shown (every held school's hash).
     Otherwise only the schools the file names, and only with the words it shows.
     """
-    shown = {s["slug"]: s["content_hash"] for s in held}
+    shown = {s.slug: s.content_hash for s in held}
     if approved is None:
         return shown, []
     notes = []
@@ -125,7 +123,7 @@ def bind(held: list[dict[str, Any]], approved: dict[str, str] | None) -> tuple[d
 def publish_approved(
     args: argparse.Namespace,
     data: dict[str, Any],
-    held: list[dict[str, Any]],
+    held: list[SchoolResult],
     approver: str | None,
     approved_file: dict[str, str] | None,
     check: Callable[[str], str],

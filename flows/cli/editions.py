@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from flows import embedded_s3 as local_s3
-from flows.cli.publishing import EXIT_FAILED, EXIT_OK, err, flags, json_for_terminal, show
+from flows.cli.output import EXIT_FAILED, EXIT_OK, err, flags, json_for_terminal, show
 from flows.config.models import DEFAULT_COLOUR
 from flows.publish import layout
 
@@ -119,12 +120,22 @@ def diff(args: argparse.Namespace) -> int:
         from flows.cli.trustwide import diff_all
 
         return diff_all(args)
-    from flows.notice.dataset_text import render_dataset_text
-    from flows.editions.diff import describe_changes, unified_diff
-    from flows.editions.records import content_hash
-    from flows.publish.context import current_template_version
-    from flows.notice.words import words_hash
-    from flows.notice.render import build_environment, render_notice
+    return _diff_one(args)
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One side of a diff: an edition's (or the draft's) files, its label and its content hash."""
+
+    md: str
+    json: str
+    fragment: str
+    label: str
+    content_hash: str
+
+
+def _diff_one(args: argparse.Namespace) -> int:
+    from flows.notice.render import build_environment
     from flows.notice.prepare import TEMPLATES_DIR
 
     conn, manifest, prepared = _manifest(args)
@@ -133,71 +144,98 @@ def diff(args: argparse.Namespace) -> int:
     if manifest is None or not manifest.editions:
         err(f"{args.slug}: no editions published yet; `notices render --school {args.slug}` shows the draft")
         return EXIT_FAILED
-    numbers = [e.number for e in manifest.editions]
-    start = args.from_ or numbers[-1]
-
-    def edition_files(number: int) -> tuple[str, str, str]:
-        if number not in numbers:
-            raise KeyError(f"{args.slug}: no edition {number}; editions are {numbers[0]} to {numbers[-1]}")
-        prefix = conn.target.prefix
-        found = [
-            conn.publisher.get(layout.edition_key(prefix, args.slug, number, n))
-            for n in ("notice.md", "notice.json", "fragment.html")
-        ]
-        if any(f is None for f in found):
-            raise KeyError(f"{args.slug}: edition {number}'s files are missing from the target")
-        return found[0].body.decode(), found[1].body.decode(), found[2].body.decode()
-
+    start = args.from_ or manifest.editions[-1].number
     env = build_environment(TEMPLATES_DIR)
     try:
-        old_md, old_json, old_fragment = edition_files(start)
-        if args.to == "draft":
-            notices = [n for n in prepared.notices if n.slug == args.slug]
-            if not notices:
-                err(f"{args.slug}: the draft cannot be rendered (see the errors above)")
-                return EXIT_FAILED
-            files = render_notice(env, notices[0], render_dataset_text(notices[0].dataset), pdf=False).files
-            new_md, new_json, new_fragment = (files[n].decode() for n in ("notice.md", "notice.json", "fragment.html"))
-            label, new_hash = "draft", content_hash(json.loads(new_json), words_hash(dict(files)))
-        else:
-            new_md, new_json, new_fragment = edition_files(int(args.to))
-            label, new_hash = f"v{args.to}", manifest.edition(int(args.to)).content_hash
+        old = _edition_side(conn, manifest, args.slug, start)
+        new = (
+            _draft_side(env, prepared, args.slug)
+            if args.to == "draft"
+            else _edition_side(conn, manifest, args.slug, int(args.to), f"v{args.to}")
+        )
     except (KeyError, ValueError) as exc:
         err(str(exc).strip("'\""))
         return EXIT_FAILED
+    if new is None:
+        err(f"{args.slug}: the draft cannot be rendered (see the errors above)")
+        return EXIT_FAILED
     # The words decide, as they decide what a publish does (``editions.decide_outcome``): the
     # same content hash is "unchanged" whatever the edition stamp says.
-    same_words = manifest.edition(start).content_hash == new_hash
-    notes: tuple[str, ...] = ()
-    change_class = "presentation"
-    if not same_words and args.to != "draft":  # as that edition recorded it
-        recorded = manifest.edition(int(args.to))
-        notes, change_class = recorded.changes, recorded.change_class
-    elif not same_words:  # as a publish would class it now (default deny, the trust's minor fields)
-        policy = prepared.valid.trust.approval if prepared.valid else None
-        notes, change_class = describe_changes(
-            json.loads(old_json),
-            json.loads(new_json),
-            minor_fields=policy.minor_fields if policy else (),
-            same_wording_source=manifest.edition(start).template_version == current_template_version(TEMPLATES_DIR),
-        )
-        notes = notes or ("Wording outside the settings changed (templates or fixed text): see the diff",)
+    same_words = old.content_hash == new.content_hash
+    notes, change_class = _classify(args, manifest, prepared, start, old, new) if not same_words else ((), "presentation")
     if args.redline:
         trust_name = prepared.valid.trust.name if prepared.valid else ""
-        _write_redline(
-            args.redline, env, (trust_name, manifest.name), f"v{start}", label, notes, change_class, old_fragment, new_fragment
-        )
+        names = (trust_name, manifest.name)
+        _write_redline(args.redline, env, names, old.label, new.label, notes, change_class, old.fragment, new.fragment)
         err(f"redline written to {args.redline}")
-    text_diff = unified_diff(old_md, new_md, f"v{start}/notice.md", f"{label}/notice.md")
+    _print_diff(args.slug, old, new, same_words, notes, change_class)
+    return EXIT_OK
+
+
+def _edition_side(conn: Any, manifest: Any, slug: str, number: int, label: str | None = None) -> _Side:
+    """A published edition's files; raises KeyError saying which is missing."""
+    numbers = [e.number for e in manifest.editions]
+    if number not in numbers:
+        raise KeyError(f"{slug}: no edition {number}; editions are {numbers[0]} to {numbers[-1]}")
+    prefix = conn.target.prefix
+    found = [
+        conn.publisher.get(layout.edition_key(prefix, slug, number, n)) for n in ("notice.md", "notice.json", "fragment.html")
+    ]
+    if any(f is None for f in found):
+        raise KeyError(f"{slug}: edition {number}'s files are missing from the target")
+    md, data, fragment = (f.body.decode() for f in found)
+    return _Side(md, data, fragment, label or f"v{number}", manifest.edition(number).content_hash)
+
+
+def _draft_side(env: Any, prepared: Any, slug: str) -> _Side | None:
+    """The draft rendered from the configuration now (None: it cannot be rendered)."""
+    from flows.editions.records import content_hash
+    from flows.notice.dataset_text import render_dataset_text
+    from flows.notice.render import render_notice
+    from flows.notice.words import words_hash
+
+    notices = [n for n in prepared.notices if n.slug == slug]
+    if not notices:
+        return None
+    files = render_notice(env, notices[0], render_dataset_text(notices[0].dataset), pdf=False).files
+    md, data, fragment = (files[n].decode() for n in ("notice.md", "notice.json", "fragment.html"))
+    return _Side(md, data, fragment, "draft", content_hash(json.loads(data), words_hash(dict(files))))
+
+
+def _classify(
+    args: argparse.Namespace, manifest: Any, prepared: Any, start: int, old: _Side, new: _Side
+) -> tuple[tuple[str, ...], str]:
+    """The change notes and class of words that differ: as the edition recorded them, or for the
+    draft as a publish would class them now (default deny, the trust's minor fields)."""
+    from flows.editions.diff import describe_changes
+    from flows.publish.context import current_template_version
+    from flows.notice.prepare import TEMPLATES_DIR
+
+    if args.to != "draft":
+        recorded = manifest.edition(int(args.to))
+        return recorded.changes, recorded.change_class
+    policy = prepared.valid.trust.approval if prepared.valid else None
+    notes, change_class = describe_changes(
+        json.loads(old.json),
+        json.loads(new.json),
+        minor_fields=policy.minor_fields if policy else (),
+        same_wording_source=manifest.edition(start).template_version == current_template_version(TEMPLATES_DIR),
+    )
+    return notes or ("Wording outside the settings changed (templates or fixed text): see the diff",), change_class
+
+
+def _print_diff(slug: str, old: _Side, new: _Side, same_words: bool, notes: tuple[str, ...], change_class: str) -> None:
+    from flows.editions.diff import unified_diff
+
+    text_diff = unified_diff(old.md, new.md, f"{old.label}/notice.md", f"{new.label}/notice.md")
     if same_words and not text_diff:
-        show(f"{args.slug}: v{start} → {label}: unchanged")
-        return EXIT_OK
+        show(f"{slug}: {old.label} → {new.label}: unchanged")
+        return
     if same_words:  # a template, or only the dataset's edition label: no new edition
-        show(f"{args.slug}: v{start} → {label}: presentation change (the words are unchanged)")
+        show(f"{slug}: {old.label} → {new.label}: presentation change (the words are unchanged)")
     else:
-        show(f"{args.slug}: v{start} → {label}: {change_class} change")
+        show(f"{slug}: {old.label} → {new.label}: {change_class} change")
     for note in notes:
         show(f"  - {note}")
     show()
     show(text_diff, end="")
-    return EXIT_OK

@@ -2,8 +2,8 @@
 
 ``diff`` and ``history``, which read published editions, are in ``flows.cli.editions``.
 
-Each is a thin layer: parse nothing, call the library, print for a person (or JSON).
-Notes for the person go to stderr so that ``--json`` output on stdout stays parseable.
+Each is a thin layer: parse nothing, call the library, print for a person (or JSON); how
+they print is ``flows.cli.output``, what a run's lines say is ``flows.cli.run_report``.
 """
 
 from __future__ import annotations
@@ -12,48 +12,13 @@ import argparse
 import functools
 import json
 import os
-import re
-import sys
 from typing import Any
 
 from flows.cli import approving as approve_commands
 from flows import embedded_s3 as local_s3
+from flows.cli.output import EXIT_FAILED, EXIT_OK, err, flags, progress_to_stderr, show
 from flows.notice.prepare import Prepared, ValidInputs
 from flows.config.text_rules import visible
-
-EXIT_OK, EXIT_FAILED = 0, 1
-
-
-def flags(args: argparse.Namespace) -> dict[str, str | None]:
-    """The publishing-target flags of a command, by setting name (None where not given)."""
-    return {
-        "endpoint_url": args.endpoint_url,
-        "bucket": args.bucket,
-        "region": args.region,
-        "prefix": args.prefix,
-        "public_base_url": args.public_base_url,
-    }
-
-
-def err(*lines: object) -> None:
-    """Print notes for the person to stderr, one per line (stdout stays parseable)."""
-    for line in lines:
-        print(line, file=sys.stderr)
-
-
-def json_for_terminal(data: Any) -> str:
-    """``data`` as indented JSON that shows no raw control or bidi character on a terminal."""
-    # json.dumps escapes C0 controls itself; C1 controls and bidi characters it leaves raw
-    # with ensure_ascii=False, so those become JSON escapes (the same text to a parser).
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    return re.sub("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def show(text: str = "", end: str = "\n") -> None:
-    """Print ``text`` to stdout with any control character shown as an escape."""
-    # What diff and history print comes from stored manifests and editions, which may hold
-    # control characters (older versions accepted them): show them as escapes, never raw.
-    print(visible(text, keep="\n\t"), end=end)
 
 
 def s3(args: argparse.Namespace) -> int:
@@ -120,45 +85,6 @@ def setup_bucket(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_VERBS = {
-    "published": ("published", "would publish"),
-    "presentation": ("presentation update", "would update (presentation)"),
-    "unchanged": ("unchanged", "unchanged"),
-    "held": ("held for approval", "needs approval"),
-    "failed": ("failed", "failed"),
-}
-
-
-def _line(result: Any, dry_run: bool) -> str:
-    verb = _VERBS[result.status][1 if dry_run else 0]
-    if result.status == "failed":
-        return f"{verb:<22} {result.slug}: {result.error}"
-    edition = f"v{result.edition}" if result.edition else ""
-    extra = ""
-    if result.status in ("published", "held"):
-        extra = f" ({result.change_class}: {'; '.join(result.changes)})" if result.changes else " (first edition)"
-    if result.approved_by:
-        extra += f" approved by {result.approved_by}"
-    notes = "".join(f"\n{'':<23}{note}" for note in result.notes)
-    return f"{verb:<22} {result.slug} {edition}{extra} {result.url}{notes}"
-
-
-def _flags_to_environment(args: argparse.Namespace) -> None:
-    # The flow reads its target like a deployment does (trust file, then $NOTICES_*); flags
-    # given here become those variables for this process only.
-    names = {
-        "endpoint_url": "NOTICES_S3_ENDPOINT",
-        "bucket": "NOTICES_S3_BUCKET",
-        "region": "NOTICES_S3_REGION",
-        "prefix": "NOTICES_S3_PREFIX",
-        "public_base_url": "NOTICES_PUBLIC_BASE_URL",
-    }
-    for flag, env in names.items():
-        value = getattr(args, flag)
-        if value:
-            os.environ[env] = value
-
-
 def publish(args: argparse.Namespace) -> int:
     """`notices publish`: validate, then run the Prefect flow (ephemeral unless $PREFECT_API_URL).
 
@@ -171,62 +97,91 @@ def publish(args: argparse.Namespace) -> int:
     valid = _valid(prepared)
     if valid is None:
         return EXIT_FAILED
+    approval = _approval_flags(args, valid)
+    if approval is None:
+        return EXIT_FAILED
+    approver, approved_file = approval
+    if not prepared.notices:
+        err("no valid school to publish")
+        return EXIT_FAILED
+    if not _announce_target(args, valid):
+        return EXIT_FAILED
+    # Approves no words: what needs an approver is held. A named move is approved by its approver.
+    data = _run_flow(args, list(args.school), approver if args.move_from else None, args.approval_note, {})
+    if data is None or not _approve_held(args, data, valid, approver, approved_file):
+        return EXIT_FAILED
+    return _report(args, data, bool(prepared.errors))
+
+
+def _approval_flags(args: argparse.Namespace, valid: ValidInputs) -> tuple[str | None, dict[str, str] | None] | None:
+    """The checked approver and ``--approve`` file's hashes; None (said on stderr) if they cannot be used."""
     try:
         approver = _approver(args.approved_by, valid) if args.approved_by is not None else None
     except ValueError as exc:
         err(f"notices publish: --approved-by: {exc}")
-        return EXIT_FAILED
+        return None
     try:
         approved_file = approve_commands.read_review(args.approve) if args.approve else None
     except ValueError as exc:
         err(f"notices publish: --approve: {exc}")
-        return EXIT_FAILED
+        return None
     if args.move_from is not None and approver is None:
         err("notices publish: --move-from PREFIX needs --approved-by NAME, the person who approves moving those histories")
-        return EXIT_FAILED
+        return None
     if approved_file is not None and approver is None:
         err("notices publish: --approve FILE needs --approved-by NAME, the person who read that file and approves it")
-        return EXIT_FAILED
-    if not prepared.notices:
-        err("no valid school to publish")
-        return EXIT_FAILED
-    _flags_to_environment(args)
+        return None
+    return approver, approved_file
+
+
+def _announce_target(args: argparse.Namespace, valid: ValidInputs) -> bool:
+    """Say where the run publishes, starting the embedded S3 when that is the target; False on a bad flag."""
     from flows.publish.target import connect
 
-    try:  # says where it publishes, and starts the embedded S3 when that is the target
-        err(*connect(valid.trust, {}).notes)
+    try:  # a bad flag is refused here, naming it (--prefix: …), before any flow run starts
+        err(*connect(valid.trust, flags(args)).notes)
     except local_s3.LocalS3Error as exc:
         err(f"notices publish: {exc}")
-        return EXIT_FAILED
-    # Approves no words: what needs an approver is held. A named move is approved by its approver.
-    data = _run_flow(args, list(args.school), approver if args.move_from else None, args.approval_note, {})
-    if data is None:
-        return EXIT_FAILED
-    held = [s for s in data["schools"] if s["status"] == "held"]
+        return False
+    return True
+
+
+def _approve_held(
+    args: argparse.Namespace, data: dict[str, Any], valid: ValidInputs, approver: str | None, approved: dict[str, str] | None
+) -> bool:
+    """Write the review file and publish the held changes under an approval; False if that run failed."""
+    from flows.cli.run_report import with_status
+    from flows.publish.results import Status
+
+    held = with_status(data, Status.HELD)
     if held and args.review:
         approve_commands.write_review(args.review, held)
         err(
             f'wrote {len(held)} held change(s) to {args.review}; after reading it: notices publish --approve {args.review} --approved-by "Your Name"'
         )
+    if not held or args.dry_run:
+        return True
     check = functools.partial(_approver, valid=valid)  # the prompt's check of a typed name
-    if (
-        held
-        and not args.dry_run
-        and not approve_commands.publish_approved(args, data, held, approver, approved_file, check, _run_flow)
-    ):
-        return EXIT_FAILED
+    return approve_commands.publish_approved(args, data, held, approver, approved, check, _run_flow)
+
+
+def _report(args: argparse.Namespace, data: dict[str, Any], had_errors: bool) -> int:
+    """Print the run (or its JSON) and say what is still held; the exit status."""
+    from flows.cli.run_report import print_run, with_status
+    from flows.publish.results import Status
+
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        _print_run(data, args.dry_run)
-    held = [s for s in data["schools"] if s["status"] == "held"]
+        print_run(data, args.dry_run)
+    held = with_status(data, Status.HELD)
     if held and not args.dry_run:
         err(
             f"{len(held)} school(s) not published: their change needs a named approver; after checking "
             '`notices diff SLUG` (or `--review FILE`), run again with --approved-by "Your Name" (and --approval-note)'
         )
-    failed = any(s["status"] == "failed" for s in data["schools"])
-    return EXIT_FAILED if failed or (held and not args.dry_run) or prepared.errors else EXIT_OK
+    failed = bool(with_status(data, Status.FAILED))
+    return EXIT_FAILED if failed or (held and not args.dry_run) or had_errors else EXIT_OK
 
 
 def _approver(name: str, valid: ValidInputs) -> str:
@@ -238,11 +193,13 @@ def _approver(name: str, valid: ValidInputs) -> str:
 def _run_flow(
     args: argparse.Namespace, schools: list[str], approver: str | None, note: str | None, hashes: dict[str, str] | None = None
 ) -> dict[str, Any] | None:
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")  # our own lines are the output
+    # Writes, not reads (flows.settings reads): Prefect reads these when it is imported just
+    # below, and the flow's own lines are the command's output, not Prefect's log.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.runs import flow as pipeline
     from flows.runs.ephemeral import start_ephemeral_server
-    from flows.runs.parameters import ApprovalOptions, PublishParameters
+    from flows.runs.parameters import ApprovalOptions, PublishParameters, TargetOverrides
 
     start_ephemeral_server()  # with no PREFECT_API_URL: a temporary server that dies with us
 
@@ -257,32 +214,17 @@ def _run_flow(
             approved_by=approver, approval_note=note, wait=False, content_hashes=hashes if approver else None
         ),
         task_runner=args.task_runner,
+        target=TargetOverrides(**flags(args)),  # a flow parameter, so the run is told, not the environment
         schools_dir=str(args.schools.resolve()),
         shared_data_dir=str(args.shared_data.resolve()),
     )
-    pipeline.progress = lambda line: err(line)
-    state = pipeline.publish_notices(params, return_state=True)
+    with progress_to_stderr():  # a long run's progress lines, logged to "flows.progress"
+        state = pipeline.publish_notices(params, return_state=True)
     data = state.result(raise_on_failure=False) if state.data is not None else None
     if not isinstance(data, dict):
         err(f"notices publish: the flow run ended {state.type.value}: {state.message}")
         return None
     return data
-
-
-def _print_run(data: dict[str, Any], dry_run: bool) -> None:
-    schools = data["schools"]
-    for school in schools:
-        print(_line(argparse.Namespace(**school), dry_run))
-    counts = data["requests"]
-    done = {s: sum(1 for r in schools if r["status"] == s) for s in _VERBS}
-    print(
-        f"{len(schools)} schools: {done['published']} published, {done['presentation']} presentation updates, "
-        f"{done['unchanged']} unchanged, {done['held']} held, {done['failed']} failed; requests: {counts.get('put', 0)} PUT, "
-        f"{counts.get('head', 0)} HEAD, {counts.get('get', 0)} GET, {counts.get('list', 0)} LIST{' (dry run: nothing uploaded)' if dry_run else ''}"
-    )
-    if schools and not done["failed"] and not done["held"]:
-        target = data["target"]
-        print(f"all schools: {target['base_url']}{_root(target['prefix'])}index.html")
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -291,10 +233,6 @@ def serve(args: argparse.Namespace) -> int:
 
     serve_deployments(cron=args.cron, timezone=args.timezone)
     return EXIT_OK
-
-
-def _root(prefix: str) -> str:
-    return f"{prefix}/" if prefix else ""
 
 
 def import_gias(args: argparse.Namespace) -> int:

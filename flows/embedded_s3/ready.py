@@ -22,7 +22,6 @@ from typing import Any
 
 from flows.embedded_s3.process import (
     DEFAULT_BUCKET,
-    DEFAULT_PORT,
     _SECRET_FIELDS,
     READY_TIMEOUT_S,
     LocalS3,
@@ -36,6 +35,7 @@ from flows.embedded_s3.process import (
     stop,
 )
 from flows.embedded_s3.tls import s3_credentials, write_private, write_security
+from flows.settings import read_settings
 
 START_ATTEMPTS = 3
 SOCKET_PATH_MAX = 107  # a unix socket's path holds 108 bytes on Linux, its terminating NUL included
@@ -57,7 +57,7 @@ def start(state_dir: Path | None = None, *, port: int | None = None, bucket: str
     running = status(state)
     if running is not None:
         return running
-    port = port or int(os.environ.get("NOTICES_S3_PORT", DEFAULT_PORT))
+    port = port or read_settings().s3_port
     check_ports_free(port)  # before anything is written: a taken port or too long a folder is said at once
     check_socket_paths(state)
     for sub in ("data", "logs", "run"):

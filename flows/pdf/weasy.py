@@ -36,6 +36,8 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flows.settings import read_settings
+
 if TYPE_CHECKING:  # WeasyPrint takes ~1 s to import: only the PDF needs it.
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
@@ -165,8 +167,8 @@ class PdfWorkerDied(RuntimeError):
 
 def pdf_workers() -> int:
     """Worker processes for PDFs: ``$NOTICES_PDF_WORKERS``, else one per core (0: in-process)."""
-    raw = os.environ.get("NOTICES_PDF_WORKERS", "").strip()
-    return max(0, int(raw)) if raw else os.cpu_count() or 1
+    workers = read_settings().pdf_workers
+    return (os.cpu_count() or 1) if workers is None else workers
 
 
 def _get_pool(workers: int) -> ProcessPoolExecutor:

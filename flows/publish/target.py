@@ -7,14 +7,14 @@ and a bucket that ``notices setup-bucket`` prepared.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from flows import embedded_s3 as local_s3
-from flows.config.loading import PUBLISHING_VARIABLES, environment_overrides, publishing_override_errors
+from flows.config.loading import publishing_override_errors
 from flows.config.models import PublishingTarget, TrustFile
 from flows.publish.base import Publisher
 from flows.publish.s3 import S3Publisher, make_client, setup_bucket
+from flows.settings import PUBLISHING_VARIABLES, Settings, read_settings
 
 
 class TargetError(local_s3.LocalS3Error):
@@ -25,9 +25,9 @@ class TargetError(local_s3.LocalS3Error):
     """
 
 
-def check_overrides(flags: dict[str, str | None]) -> None:
+def check_overrides(flags: dict[str, str | None], settings: Settings | None = None) -> None:
     """Refuse invalid $NOTICES_* values and flags before they reach boto3; raises ``TargetError``."""
-    given = environment_overrides(os.environ)
+    given = (settings or read_settings()).publishing_overrides()
     given.update(
         {f"--{name.replace('_', '-')}": (name, value) for name, value in flags.items() if value and name in PUBLISHING_VARIABLES}
     )
@@ -59,20 +59,22 @@ def resolve_target(configured: PublishingTarget, flags: dict[str, str | None], e
     Raises ``TargetError`` when a variable or flag breaks the publishing rules (the trust
     file's own values were checked when it was read).
     """
-    check_overrides(flags)
+    settings = read_settings()
+    check_overrides(flags, settings)
+    environment = {name: value for name, value in settings.publishing_overrides().values()}
 
-    def pick(name: str, env: str) -> str | None:
-        value = flags.get(name) or os.environ.get(env) or getattr(configured, name)
+    def pick(name: str) -> str | None:
+        value = flags.get(name) or environment.get(name) or getattr(configured, name)
         return str(value) if value else None
 
-    endpoint = pick("endpoint_url", "NOTICES_S3_ENDPOINT")
-    bucket = pick("bucket", "NOTICES_S3_BUCKET") or "trust-notices"
-    prefix = (pick("prefix", "NOTICES_S3_PREFIX") or "").strip("/")
-    region = pick("region", "NOTICES_S3_REGION")
+    endpoint = pick("endpoint_url")
+    bucket = pick("bucket") or "trust-notices"
+    prefix = (pick("prefix") or "").strip("/")
+    region = pick("region")
     embedded = endpoint is None
     if embedded:
         endpoint = embedded_endpoint
-    base = pick("public_base_url", "NOTICES_PUBLIC_BASE_URL")
+    base = pick("public_base_url")
     if not base:
         base = f"{endpoint}/{bucket}/" if endpoint else f"https://{bucket}.s3.amazonaws.com/"
     return Target(bucket, prefix, base.rstrip("/") + "/", endpoint, region, embedded)

@@ -12,7 +12,6 @@ seconds; then a single probe request is let through.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from urllib3.exceptions import ProtocolError as URLLib3ProtocolError
 from urllib3.exceptions import ReadTimeoutError as URLLib3ReadTimeoutError
 
 from flows.publish.base import PublishError
+from flows.settings import read_settings
 
 # What a request can raise when the network fails it: botocore's errors, and urllib3's or the
 # socket's own where botocore lets them through (it did for bodies read after its retry loop).
@@ -54,24 +54,18 @@ class TransportSettings:
 
 def transport_settings() -> TransportSettings:
     """The defaults, overridden by $NOTICES_S3_CONNECT_TIMEOUT, _READ_TIMEOUT, _ATTEMPTS,
-    _CIRCUIT_FAILURES and _CIRCUIT_COOLDOWN."""
-    base = TransportSettings()
+    _CIRCUIT_FAILURES and _CIRCUIT_COOLDOWN.
 
-    def pick(name: str, default: float) -> float:
-        raw = os.environ.get(f"NOTICES_S3_{name}", "").strip()
-        if not raw:
-            return default
-        value = float(raw)
-        if value <= 0:
-            raise ValueError(f"$NOTICES_S3_{name} must be a positive number, got {raw!r}")
-        return value
-
+    Read where a client or a breaker is made, not per request; a bad value raises
+    ``flows.settings.SettingsError`` naming its variable (``$NOTICES_S3_READ_TIMEOUT: …``).
+    """
+    settings = read_settings()
     return TransportSettings(
-        pick("CONNECT_TIMEOUT", base.connect_timeout),
-        pick("READ_TIMEOUT", base.read_timeout),
-        int(pick("ATTEMPTS", base.attempts)),
-        int(pick("CIRCUIT_FAILURES", base.circuit_failures)),
-        pick("CIRCUIT_COOLDOWN", base.circuit_cooldown),
+        settings.s3_connect_timeout,
+        settings.s3_read_timeout,
+        settings.s3_attempts,
+        settings.s3_circuit_failures,
+        settings.s3_circuit_cooldown,
     )
 
 

@@ -308,7 +308,7 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     if prepared.valid is None:
         return Failed(message="inputs are invalid (dataset or trust file): nothing published; see the logs")
     trust, dataset = prepared.valid.trust, prepared.valid.dataset
-    conn = connect(trust, {})
+    conn = connect(trust, params.target.as_flags())
     for note in conn.notes:
         logger.info(note)
     inline = params.approval.approved_by

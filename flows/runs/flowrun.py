@@ -9,7 +9,6 @@ already done); a run without a deployment (a script, a test) pauses in its proce
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from flows.publish.results import RunResult, SchoolResult, Status
 from flows.publish.target import Connection
 from flows.runs import report
 from flows.editions.approval import check_approver
+from flows.settings import read_settings
 
 REPORT_CAP = 20  # markdown artifacts per run; the full report has every school
 APPROVAL_KEY = "approval"
@@ -53,7 +53,7 @@ def sweep(pub: Any, prefix: str, logger: logging.Logger | logging.LoggerAdapter[
 
 def approval_timeout(minutes: int) -> int:
     """Seconds to wait for an answer ($NOTICES_APPROVAL_TIMEOUT_SECONDS overrides, for tests)."""
-    return int(os.environ.get("NOTICES_APPROVAL_TIMEOUT_SECONDS") or minutes * 60)
+    return read_settings().approval_timeout_seconds or minutes * 60
 
 
 def approval_key(attempt: int) -> str:
@@ -113,9 +113,7 @@ def wait_for_answer(model: Any, timeout: int | None, key: str = APPROVAL_KEY) ->
         if flow_run is not None and flow_run.deployment_id is not None:
             # Ends this process now; when resumed, the flow starts again and this returns the input.
             return suspend_flow_run(wait_for_input=model, timeout=timeout, key=key)
-        return pause_flow_run(
-            wait_for_input=model, timeout=timeout or 3600, poll_interval=int(os.environ.get("NOTICES_PAUSE_POLL", "10")), key=key
-        )
+        return pause_flow_run(wait_for_input=model, timeout=timeout or 3600, poll_interval=read_settings().pause_poll, key=key)
     except ValidationError as exc:
         return Unreadable(
             f"the last answer was refused: it does not fit the form ({exc.error_count()} error(s): {exc.errors()[0]['msg']})"

@@ -30,6 +30,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flows.settings import run_token
+
 TOKEN_VAR = "NOTICES_RUN_TOKEN"
 RELEASE = b"release\n"
 TERM_WAIT_S = 5.0
@@ -60,6 +62,7 @@ def start_guard() -> None:
         return
     # Always a new token: a command run from another guarded command (a flow run of `serve`)
     # has its own guard for its own processes; the outer guard stops the inner command itself.
+    # A write, not a read: children inherit the token, which is how the guard finds them.
     os.environ[TOKEN_VAR] = secrets.token_hex(16)
     read_end, write_end = os.pipe()  # both close-on-exec: no other child inherits the write end
     subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -166,7 +169,7 @@ def stop_run(token: str) -> int:
 
 def main(parent: int) -> None:
     """The guard: wait for ``parent``; unless it released us, stop its run's processes."""
-    token = os.environ.get(TOKEN_VAR, "")
+    token = run_token()
     if token and not _parent_released(parent):
         stop_run(token)
 

@@ -47,6 +47,32 @@ class ApprovalOptions(BaseModel):
         return None if value is None or not value.strip() else check_approver(value)
 
 
+class TargetOverrides(BaseModel):
+    """Where to publish instead of the trust file's ``publishing`` section (``notices publish`` flags).
+
+    Checked with the trust file's rules when the run connects, each error naming its flag
+    (``--prefix: …``); empty fields leave the trust file's (or $NOTICES_*) value.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint_url: str | None = Field(
+        default=None, title="S3 endpoint", description="Overrides the trust file's endpoint_url (--endpoint-url)."
+    )
+    bucket: str | None = Field(default=None, title="Bucket", description="Overrides the trust file's bucket (--bucket).")
+    region: str | None = Field(default=None, title="Region", description="Overrides the trust file's region (--region).")
+    prefix: str | None = Field(default=None, title="Key prefix", description="Overrides the trust file's prefix (--prefix).")
+    public_base_url: str | None = Field(
+        default=None,
+        title="Public base URL",
+        description="Overrides the trust file's public_base_url (--public-base-url).",
+    )
+
+    def as_flags(self) -> dict[str, str | None]:
+        """The overrides as ``flows.publish.target.connect`` takes flags: by setting name."""
+        return self.model_dump()
+
+
 class PublishParameters(BaseModel):
     """What to publish. Every field has a description: the Prefect UI shows them as a form."""
 
@@ -72,6 +98,11 @@ class PublishParameters(BaseModel):
         default_factory=ApprovalOptions,
         title="Approval",
         description="Who approves material changes, or whether the run waits for a person's answer.",
+    )
+    target: TargetOverrides = Field(
+        default_factory=TargetOverrides,
+        title="Publishing target",
+        description="Where to publish instead of the trust file's publishing section. Empty: the trust file's.",
     )
     schools_dir: str | None = Field(
         default=None,

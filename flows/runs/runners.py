@@ -10,6 +10,8 @@ import os
 import re
 from typing import Any
 
+from flows.settings import read_settings
+
 THREADS = "threads"
 DASK_LOCAL = "dask"
 _ADDRESS = re.compile(r"^(tcp|tls)://[A-Za-z0-9.\-\[\]:]+:\d+$")
@@ -32,7 +34,7 @@ def thread_count() -> int:
 
 def dask_workers() -> int:
     """Worker processes of a local Dask cluster ($NOTICES_DASK_WORKERS, else one per core)."""
-    return int(os.environ.get("NOTICES_DASK_WORKERS") or os.cpu_count() or 1)
+    return read_settings().dask_workers or os.cpu_count() or 1
 
 
 def parallelism(choice: str) -> int | None:
