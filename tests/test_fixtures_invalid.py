@@ -20,7 +20,7 @@ from flows.cli import main
 from flows.config.discovery import Skipped
 from flows.config.loading import load_inputs
 from flows.config.models import PublishingTarget
-from flows.publish.target import TargetError, resolve_target
+from flows.publish.connect import TargetError, resolve_target
 from flows.notice.prepare import load_and_compose
 
 from .conftest import FIXTURES, REPO, SAMPLE_SLUGS

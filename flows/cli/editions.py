@@ -38,7 +38,7 @@ def _write_redline(
 
 def _manifest(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     from flows.publish.writer import read_manifest
-    from flows.publish.target import connect
+    from flows.publish.connect import connect
     from flows.runs.selection import prepare_selected
 
     prepared = prepare_selected(args.schools, args.shared_data, (args.slug,), dataset_edition=args.dataset_edition)

@@ -65,7 +65,7 @@ def setup_bucket(args: argparse.Namespace) -> int:
     """`notices setup-bucket`."""
     from flows.publish.s3 import S3Publisher
     from flows.publish.s3 import setup_bucket as configure
-    from flows.publish.target import connect
+    from flows.publish.connect import connect
 
     valid = _valid(prepare(args))
     if valid is None:
@@ -136,7 +136,7 @@ def _approval_flags(args: argparse.Namespace, valid: ValidInputs) -> tuple[str |
 
 def _announce_target(args: argparse.Namespace, valid: ValidInputs) -> bool:
     """Say where the run publishes, starting the embedded S3 when that is the target; False on a bad flag."""
-    from flows.publish.target import connect
+    from flows.publish.connect import connect
 
     try:  # a bad flag is refused here, naming it (--prefix: …), before any flow run starts
         err(*connect(valid.trust, flags(args)).notes)

@@ -22,7 +22,7 @@ from flows.publish import layout
 
 def diff_all(args: argparse.Namespace) -> int:
     """`notices diff --all [--dataset-edition ID]`: the grouped summary of every pending change."""
-    from flows.publish.target import connect
+    from flows.publish.connect import connect
     from flows.runs.grouping import summary_text
 
     prepared = prepare(args)

@@ -1,39 +1,13 @@
-"""Where a run publishes: the trust file's ``publishing`` section, $NOTICES_* and flags.
+"""Where a run publishes, once resolved (pure data): bucket, prefix, public address, endpoint.
 
-With no endpoint anywhere, the target is the embedded S3 (SeaweedFS on 127.0.0.1), started
-when a publishing command needs it; a real endpoint uses the standard boto3 credential chain
-and a bucket that ``notices setup-bucket`` prepared.
+Resolving it from the trust file, ``$NOTICES_*`` and flags, and connecting (the embedded S3
+included), is ``flows.publish.connect``; this module imports neither, so the results and the
+run context that name a target pull in no S3 client, embedded S3 or YAML loader.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from flows import embedded_s3 as local_s3
-from flows.config.loading import publishing_override_errors
-from flows.config.models import PublishingTarget, TrustFile
-from flows.publish.base import Publisher
-from flows.publish.s3 import S3Publisher, make_client, setup_bucket
-from flows.settings import PUBLISHING_VARIABLES, Settings, read_settings
-
-
-class TargetError(local_s3.LocalS3Error):
-    """A publishing setting from the environment or a flag breaks the rules the trust file obeys.
-
-    A ``LocalS3Error`` so that every command already reporting connection problems as one
-    line reports this too, instead of a traceback.
-    """
-
-
-def check_overrides(flags: dict[str, str | None], settings: Settings | None = None) -> None:
-    """Refuse invalid $NOTICES_* values and flags before they reach boto3; raises ``TargetError``."""
-    given = (settings or read_settings()).publishing_overrides()
-    given.update(
-        {f"--{name.replace('_', '-')}": (name, value) for name, value in flags.items() if value and name in PUBLISHING_VARIABLES}
-    )
-    problems = publishing_override_errors(given)
-    if problems:
-        raise TargetError("; ".join(str(p) for p in problems))
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -51,78 +25,3 @@ class Target:
         """One line for the person running it."""
         where = "the embedded S3" if self.embedded else (self.endpoint_url or "AWS S3")
         return f"publishing to {where}, bucket {self.bucket}, prefix {self.prefix or '(root)'}: {self.public_base_url}"
-
-
-def resolve_target(configured: PublishingTarget, flags: dict[str, str | None], embedded_endpoint: str | None) -> Target:
-    """Merge the trust file's publishing section with $NOTICES_* variables and flags (flags win).
-
-    Raises ``TargetError`` when a variable or flag breaks the publishing rules (the trust
-    file's own values were checked when it was read).
-    """
-    settings = read_settings()
-    check_overrides(flags, settings)
-    environment = {name: value for name, value in settings.publishing_overrides().values()}
-
-    def pick(name: str) -> str | None:
-        value = flags.get(name) or environment.get(name) or getattr(configured, name)
-        return str(value) if value else None
-
-    endpoint = pick("endpoint_url")
-    bucket = pick("bucket") or "trust-notices"
-    prefix = (pick("prefix") or "").strip("/")
-    region = pick("region")
-    embedded = endpoint is None
-    if embedded:
-        endpoint = embedded_endpoint
-    base = pick("public_base_url")
-    if not base:
-        base = f"{endpoint}/{bucket}/" if endpoint else f"https://{bucket}.s3.amazonaws.com/"
-    return Target(bucket, prefix, base.rstrip("/") + "/", endpoint, region, embedded)
-
-
-@dataclass
-class Connection:
-    """A ready publisher, its target and what the person running it should be told."""
-
-    target: Target
-    publisher: Publisher
-    notes: list[str] = field(default_factory=list)
-    credentials: tuple[str, str] | None = None
-    """The embedded S3's generated keys (None: the standard boto3 chain, on every worker)."""
-
-    def fresh(self) -> Publisher:
-        """A publisher on the same client with its own request counts (one per task)."""
-        pub = self.publisher
-        if isinstance(pub, S3Publisher):
-            return S3Publisher(pub.client, pub.bucket, pub.public_base_url)
-        return pub
-
-
-def connect(trust: TrustFile, flags: dict[str, str | None], *, start_embedded: bool = True) -> Connection:
-    """Resolve the target and open a client.
-
-    With no endpoint in the trust file, $NOTICES_S3_ENDPOINT or ``--endpoint-url``, the
-    embedded S3 is used (started if ``start_embedded``; read-only commands pass False) and
-    its bucket is set up (policy included) on each connection, so a bucket made by an older
-    version gets the current policy. A real endpoint uses an existing bucket.
-    """
-    probe = resolve_target(trust.publishing, flags, embedded_endpoint=None)
-    notes: list[str] = []
-    if not probe.embedded:
-        client = make_client(probe.endpoint_url, probe.region)
-        return Connection(probe, S3Publisher(client, probe.bucket, probe.public_base_url), [probe.describe()])
-    info = local_s3.status()
-    if info is None:
-        if not start_embedded:
-            raise local_s3.LocalS3Error(
-                f"the embedded S3 is not running (state folder {local_s3.default_state_dir()}): start it with `notices s3 start`"
-            )
-        info = local_s3.start()
-        notes.append(f"started the embedded S3 at {info.endpoint_url} (stop it with `notices s3 stop`)")
-    target = resolve_target(trust.publishing, flags, embedded_endpoint=info.endpoint_url)
-    client = make_client(info.endpoint_url, "us-east-1", info.access_key, info.secret_key)
-    notes.append(f"no endpoint in the trust file: {target.describe()}")
-    setup_bucket(client, target.bucket, expire_private=False)  # warnings (website API) do not matter locally
-    return Connection(
-        target, S3Publisher(client, target.bucket, target.public_base_url), notes, (info.access_key, info.secret_key)
-    )

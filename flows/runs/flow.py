@@ -36,7 +36,7 @@ from flows.publish.moves import Home, read_homes
 from flows.publish.root import RETRY_DELAYS_S, publish_batch, publish_root
 from flows.publish.spec import RunSpec, context_for, publisher_for
 from flows.publish.state import Known, confirm, read_state, save_state
-from flows.publish.target import connect
+from flows.publish.connect import connect
 from flows.publish.transport import any_circuit_open
 from flows.runs import flowrun
 from flows.runs.parameters import PublishParameters, approval_form

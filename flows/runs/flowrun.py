@@ -23,7 +23,7 @@ from flows.config.models import ApprovalPolicy, Notice
 from flows.publish import private
 from flows.publish.context import Approval, RunContext
 from flows.publish.results import RunResult, SchoolResult, Status
-from flows.publish.target import Connection
+from flows.publish.connect import Connection
 from flows.runs import report
 from flows.editions.approval import check_approver
 from flows.settings import read_settings

@@ -69,7 +69,7 @@ class TargetOverrides(BaseModel):
     )
 
     def as_flags(self) -> dict[str, str | None]:
-        """The overrides as ``flows.publish.target.connect`` takes flags: by setting name."""
+        """The overrides as ``flows.publish.connect.connect`` takes flags: by setting name."""
         return self.model_dump()
 
 
