@@ -20,7 +20,8 @@ from flows.editions.diff import redline, unified_diff
 from flows.publish import layout
 from flows.publish.context import Approval, make_context
 from flows.publish.results import RunResult
-from flows.publish.root import publish_batch, publish_root
+from flows.publish.batch import publish_batch
+from flows.publish.trust_pages import publish_root
 from flows.publish.s3 import S3Publisher, make_client
 from flows.publish.target import Target
 from flows.notice.dataset_text import render_dataset_text

@@ -19,7 +19,7 @@ from flows.publish.context import Approval
 from flows.editions.approval import check_approver
 from flows.notice.prepare import prepare
 
-from .test_publish import _CrashBeforeManifest, _client, _manifest, _objects, _only, _publish, _publisher
+from tests.support.publishing import _CrashBeforeManifest, _client, _manifest, _objects, _only, _publish, _publisher
 
 
 def _later(hours: float):

@@ -25,7 +25,7 @@ import pytest
 from flows.notice.prepare import prepare
 
 from .test_accessibility import AXE, _axe, _require_browser, browser  # noqa: F401  (fixture)
-from .test_publish import _publish
+from tests.support.publishing import _publish
 
 VNU = Path(__file__).resolve().parent / "browser" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 SLUG, OTHER = "oakfield-primary", "northgate-academy"

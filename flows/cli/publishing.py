@@ -260,7 +260,6 @@ def _run_flow(
         schools_dir=str(args.schools.resolve()),
         shared_data_dir=str(args.shared_data.resolve()),
     )
-    pipeline.progress = lambda line: err(line)
     state = pipeline.publish_notices(params, return_state=True)
     data = state.result(raise_on_failure=False) if state.data is not None else None
     if not isinstance(data, dict):
