@@ -147,9 +147,11 @@ def test_a_system_account_or_empty_name_is_not_an_approver(name: str) -> None:
 def test_private_run_files_are_not_public_and_are_removed_after_the_decision(seaweed, prefix: str) -> None:
     pub = _publisher(seaweed)
     from flows.publish.context import Upload
-    from flows.publish.results import SchoolResult
+    from flows.publish.results import SchoolResult, Status
 
-    held = SchoolResult("oakfield-primary", "held", edition=2, planned=[Upload("changes.html", b"<p>preview</p>", "no-store")])
+    held = SchoolResult(
+        "oakfield-primary", Status.HELD, edition=2, planned=[Upload("changes.html", b"<p>preview</p>", "no-store")]
+    )
     links = private.stage_previews(pub, prefix, "run-1", [held])
     key = private.run_key(prefix, "run-1", "preview", "oakfield-primary", "changes.html")
     with pytest.raises(urllib.error.HTTPError) as refused:

@@ -344,11 +344,10 @@ def test_two_fragments_work_on_a_host_page_with_a_strict_csp(published: dict[str
 def test_the_trust_pages_are_rewritten_when_the_templates_change_though_no_notice_did() -> None:
     """fragment.css (or the index template) changed, every notice the same: the root pages are checked again."""
     from flows.publish.trust_run import index_stale as _index_stale
-    from flows.publish.results import SchoolResult
-    from flows.publish.results import SchoolState
+    from flows.publish.results import SchoolResult, SchoolState, Status
 
     before = SchoolState(edition=1, manifest_etag='"m"', content_hash="c", presentation_hash="p", fingerprint="old", etags={})
-    same = SchoolResult("oak", "unchanged", edition=1, state=before)
+    same = SchoolResult("oak", Status.UNCHANGED, edition=1, state=before)
     assert not _index_stale([same], {"oak": before})  # a rerun that changes nothing touches no root page
-    moved = SchoolResult("oak", "unchanged", edition=1, state=before.model_copy(update={"fingerprint": "new"}))
+    moved = SchoolResult("oak", Status.UNCHANGED, edition=1, state=before.model_copy(update={"fingerprint": "new"}))
     assert _index_stale([moved], {"oak": before})
