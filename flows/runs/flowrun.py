@@ -24,6 +24,7 @@ from flows.config.models import ApprovalPolicy, Notice
 from flows.publish import private
 from flows.publish.context import Approval, RunContext
 from flows.publish.results import RunResult, SchoolResult, Status
+from flows.publish.trust_run import add_counts
 from flows.publish.target import Connection
 from flows.runs import report
 from flows.editions.approval import check_approver
@@ -34,11 +35,6 @@ MAX_REQUESTS = 5  # approval requests per run: after the 5th refused answer the 
 
 # Publishes the held schools under a named approval of exactly the words previewed.
 Publish = Callable[[Approval, dict[str, str], Sequence[Notice]], tuple[list[SchoolResult], dict[str, int]]]
-
-
-def add_counts(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
-    """Request counts added up by method."""
-    return {k: total.get(k, 0) + more.get(k, 0) for k in {*total, *more}}
 
 
 def sweep(pub: Any, prefix: str, logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
