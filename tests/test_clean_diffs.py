@@ -18,16 +18,15 @@ import pytest
 
 from flows.editions.diff import redline, unified_diff
 from flows.publish import layout
-from flows.publish.context import Approval, make_context
+from flows.publish.context import Approval
 from flows.publish.results import RunResult
-from flows.publish.root import publish_batch, publish_root
-from flows.publish.s3 import S3Publisher, make_client
-from flows.publish.target import Target
-from flows.notice.dataset_text import render_dataset_text
-from flows.notice.render import EditionStamp, build_environment, render_notice
+from flows.publish.s3 import make_client
+from flows.notice.render import EditionStamp, render_notice
 from flows.notice.prepare import load_and_compose
 
-from .conftest import REPO, TEMPLATES
+from .conftest import REPO
+from .support.publishing import _only
+from .support.publishing import _publish as publish_run
 
 SLUG = "riverside-infant"
 OLD, NEW = "Mrs Rowan Example", "Mr Rowan Example"  # one word: Mrs → Mr
@@ -98,21 +97,8 @@ def test_an_edition_published_before_the_furniture_marker_compares_clean_too(sam
 
 
 def _publish(seaweed, prefix: str, tree: Path, approval: Approval | None) -> RunResult:
-    prepared = load_and_compose(tree / "schools", tree / "shared_data")
-    notices = tuple(n for n in prepared.notices if n.slug == SLUG)
-    client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
-    pub = S3Publisher(client, seaweed.bucket, f"{seaweed.endpoint_url}/{seaweed.bucket}/")
-    target = Target(seaweed.bucket, prefix, pub.public_base_url, seaweed.endpoint_url, None, True)
-    ctx = make_context(
-        build_environment(TEMPLATES),
-        render_dataset_text(prepared.inputs.dataset),
-        target,
-        prepared.inputs.trust,
-        TEMPLATES,
-        approval=approval,
-    )
-    results = publish_batch(pub, ctx, notices, delays=())
-    return RunResult(target, results, pub.counts.as_dict(), publish_root(pub, ctx, results))
+    prepared = _only(load_and_compose(tree / "schools", tree / "shared_data"), SLUG)
+    return publish_run(seaweed, prepared, prefix, approval=approval)  # run_trust, as the flow runs it
 
 
 def test_the_approval_request_and_changes_page_show_only_the_changed_word(seaweed, tree: Path, prefix: str) -> None:

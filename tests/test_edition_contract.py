@@ -1,6 +1,6 @@
 """The edition contract against a real S3 (SeaweedFS): editions say what they are, are never
 overwritten, keep their feed ids, and a change that needs approval is never published without
-a named approver. The same library calls a flow task makes (``publish_batch``, ``publish_root``)."""
+a named approver. Runs go through ``run_trust``, the library function the flow calls (``tests/support/publishing.py``)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from flows.publish.context import Approval
 from flows.editions.approval import check_approver
 from flows.notice.prepare import load_and_compose
 
-from .test_publish import _CrashBeforeManifest, _client, _manifest, _objects, _only, _publish, _publisher
+from tests.support.publishing import _CrashBeforeManifest, _client, _manifest, _objects, _only, _publish, _publisher
 
 
 def _later(hours: float):

@@ -141,7 +141,7 @@ def test_the_snippet_escapes_what_it_holds_and_the_csp_hash_allows_its_script() 
 @pytest.fixture(scope="module")
 def published(seaweed: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Two schools published; each school's latest-folder URL and the trust root's."""
-    from .test_publish import _publish
+    from tests.support.publishing import _publish
 
     tree = tmp_path_factory.mktemp("office")
     shutil.copytree(SCHOOLS, tree / "schools")
@@ -343,7 +343,7 @@ def test_two_fragments_work_on_a_host_page_with_a_strict_csp(published: dict[str
 
 def test_the_trust_pages_are_rewritten_when_the_templates_change_though_no_notice_did() -> None:
     """fragment.css (or the index template) changed, every notice the same: the root pages are checked again."""
-    from flows.runs.flow import _index_stale
+    from flows.publish.trust_run import index_stale as _index_stale
     from flows.publish.results import SchoolResult, SchoolState, Status
 
     before = SchoolState(edition=1, manifest_etag='"m"', content_hash="c", presentation_hash="p", fingerprint="old", etags={})

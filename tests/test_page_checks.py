@@ -25,7 +25,7 @@ import pytest
 from flows.notice.prepare import load_and_compose
 
 from .support.browser import AXE, _axe, _require_browser
-from .test_publish import _publish
+from .support.publishing import _publish
 
 VNU = Path(__file__).resolve().parent / "browser" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 SLUG, OTHER = "oakfield-primary", "northgate-academy"

@@ -41,7 +41,7 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def pages(seaweed: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """URL of each page type, after a first edition and a material second one, all poisoned."""
-    from .test_publish import _publish
+    from tests.support.publishing import _publish
 
     tree = tmp_path_factory.mktemp("payloads")
     shutil.copytree(SCHOOLS, tree / "schools")

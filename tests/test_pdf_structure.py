@@ -145,7 +145,7 @@ def _uris(data: bytes) -> list[str]:
 def test_published_pdfs_link_to_published_objects(seaweed, sample, prefix: str) -> None:
     """Publishing itself: every link of the latest and the edition PDF is absolute, and each one
     into the bucket names an object that was published (so it works from a downloaded copy)."""
-    from .test_publish import _objects, _only, _publish
+    from tests.support.publishing import _objects, _only, _publish
 
     run = _publish(seaweed, _only(sample, "oakfield-primary"), prefix)
     objects = _objects(seaweed, prefix)

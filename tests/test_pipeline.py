@@ -82,7 +82,7 @@ def test_rerun_by_slug_or_urn_and_failure_names_the_school(flow_env, seaweed, tr
 
 
 def test_batches_keep_task_runs_bounded_and_few_per_worker() -> None:
-    from flows.runs.flow import BATCHES_PER_WORKER, batch_size
+    from flows.publish.batches import BATCHES_PER_WORKER, batch_size
     from flows.settings import Settings
 
     MAX_TASK_RUNS = Settings.model_fields["max_task_runs"].default

@@ -114,7 +114,7 @@ def test_custom_run_of_one_school_from_the_ui_publishes_its_new_edition(ui_stack
 
     from flows.notice.prepare import load_and_compose
 
-    from .test_publish import _publish
+    from tests.support.publishing import _publish
 
     before = _publish(seaweed, load_and_compose(tree / "schools", tree / "shared_data", only=("oakfield-primary",)), "ui")
     url = before.schools[0].url

@@ -12,60 +12,25 @@ from pathlib import Path
 
 import pytest
 
-from flows.editions.records import Manifest
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed
-from flows.publish.s3 import S3Publisher, make_client
-from flows.publish.context import Approval, make_context
 from flows.publish.results import RunResult
-from flows.publish.root import publish_batch, publish_root
-from flows.publish.target import Target
-from flows.notice.dataset_text import render_dataset_text
-from flows.notice.render import build_environment
+from flows.publish.s3 import S3Publisher
+from flows.publish.state import state_key
 from flows.notice.prepare import load_and_compose
 
 from .conftest import SAMPLE_SLUGS, TEMPLATES
-
-
-def _client(seaweed):
-    return make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
-
-
-def _publisher(seaweed) -> S3Publisher:
-    return S3Publisher(_client(seaweed), seaweed.bucket, f"{seaweed.endpoint_url}/{seaweed.bucket}/")
-
-
-def _publish(
-    seaweed, prepared, prefix: str, *, templates: Path = TEMPLATES, publisher: S3Publisher | None = None, **options
-) -> RunResult:
-    pub = publisher or _publisher(seaweed)
-    target = Target(seaweed.bucket, prefix, pub.public_base_url, seaweed.endpoint_url, None, True)
-    env = build_environment(templates)
-    options.setdefault("approval", Approval("Test Example (DPO)"))
-    ctx = make_context(env, render_dataset_text(prepared.inputs.dataset), target, prepared.inputs.trust, templates, **options)
-    # What a flow task does: a batch of schools, then the trust's pages.
-    results = publish_batch(pub, ctx, prepared.notices, delays=())
-    root = publish_root(pub, ctx, results)
-    return RunResult(target, sorted(results, key=lambda r: r.slug), pub.counts.as_dict(), root)
-
-
-def _by_slug(result: RunResult) -> dict:
-    return {r.slug: r for r in result.schools}
-
-
-def _manifest(seaweed, prefix: str, slug: str) -> Manifest:
-    body = _client(seaweed).get_object(Bucket=seaweed.bucket, Key=layout.record_key(prefix, slug, "manifest.json"))["Body"].read()
-    return Manifest.model_validate_json(body)
-
-
-def _objects(seaweed, prefix: str) -> dict[str, bytes]:
-    client = _client(seaweed)
-    keys = [
-        o["Key"]
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=seaweed.bucket, Prefix=prefix + "/")
-        for o in page.get("Contents", [])
-    ]
-    return {k: client.get_object(Bucket=seaweed.bucket, Key=k)["Body"].read() for k in keys}
+from tests.support.publishing import (
+    _by_slug,
+    _client,
+    _CrashBeforeManifest,
+    _manifest,
+    _objects,
+    _only,
+    _publish,
+    _publisher,
+    _publish_unlocked,
+)
 
 
 def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix: str) -> None:
@@ -73,8 +38,10 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
     assert {r.slug: (r.status, r.edition, r.change_class) for r in first.schools} == {
         slug: ("published", 1, "first") for slug in SAMPLE_SLUGS
     }
-    # per school: 10 edition + 9 latest (the pupils' 4 each) + 3 records + manifest; 4 at the root
-    assert first.requests["put"] == 6 * 23 + 4
+    # per school: 10 edition + 9 latest (the pupils' 4 each) + 3 records + manifest; 4 at the root.
+    # A run also writes each school's URN registry entry and, at the end, the publish state.
+    assert first.requests["put"] == 6 * (23 + 1) + 4 + 1
+    assert first.requests["lock"] > 0  # it held the trust lock (its requests are counted apart)
     client = _client(seaweed)
     for slug in SAMPLE_SLUGS:
         for name in layout.LATEST_FILES:
@@ -105,7 +72,9 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
         "School headteacher changed: Mr Sam Example → Ms Alex Example",
     )
     assert {results[s].status for s in SAMPLE_SLUGS if s != "oakfield-primary"} == {"unchanged"}
-    assert edited.requests["put"] == 23 + 2  # the school's 23, the trust index and schools.json (fragment.css is unchanged)
+    # The school's 23, the trust index and schools.json (fragment.css is unchanged), and the
+    # publish state with the school's new entry (its URN registry entry is already there).
+    assert edited.requests["put"] == 23 + 2 + 1
     changes = (
         client.get_object(Bucket=seaweed.bucket, Key=layout.edition_key(prefix, "oakfield-primary", 2, "changes.html"))["Body"]
         .read()
@@ -204,12 +173,6 @@ def test_presentation_only_change_reuploads_latest_without_new_edition(seaweed, 
     assert again.requests["put"] == 0
 
 
-def _only(prepared, *slugs: str):
-    return type(prepared)(
-        prepared.inputs, tuple(n for n in prepared.notices if n.slug in slugs), prepared.errors, prepared.broken
-    )
-
-
 def test_dry_run_uploads_nothing(seaweed, sample, prefix: str) -> None:
     result = _publish(seaweed, sample, prefix, dry_run=True)
     assert result.requests["put"] == 0
@@ -231,6 +194,10 @@ def test_header_drift_is_detected_and_fixed(seaweed, sample, prefix: str) -> Non
         CacheControl="max-age=300",
         MetadataDirective="REPLACE",
     )
+    # The publish state tracks ETags, and a copy that only replaces the headers keeps the
+    # ETag: a school the state confirms is not checked in full (`--force` checks it). Without
+    # the state, as when it is unreadable, the school takes the full path, which finds the drift.
+    client.delete_object(Bucket=seaweed.bucket, Key=state_key(prefix))
     result = _publish(seaweed, one, prefix)
     assert result.schools[0].uploads == [key]
     head = client.head_object(Bucket=seaweed.bucket, Key=key)
@@ -246,15 +213,6 @@ def test_a_corrupt_manifest_fails_that_school_only_and_is_never_overwritten(seaw
     assert "cannot read the manifest" in result["oakfield-primary"].error and key in result["oakfield-primary"].error
     assert {result[s].status for s in SAMPLE_SLUGS if s != "oakfield-primary"} == {"published"}
     assert client.get_object(Bucket=seaweed.bucket, Key=key)["Body"].read() == b"{not json"
-
-
-class _CrashBeforeManifest(S3Publisher):
-    """A real S3 publisher whose process 'dies' just before writing the manifest."""
-
-    def put(self, key: str, body: bytes, **kwargs) -> str:
-        if key.endswith("manifest.json"):
-            raise KeyboardInterrupt("simulated crash")
-        return super().put(key, body, **kwargs)
 
 
 def test_a_run_that_dies_before_the_manifest_is_completed_by_the_next(seaweed, sample, prefix: str) -> None:
@@ -288,8 +246,11 @@ def test_two_publishers_racing_on_one_school_lose_nothing(seaweed, tree: Path, p
             return stored
 
     def run(variant) -> None:
+        # Without the trust lock, which would make the second run wait for the first: this is
+        # what two runs do if one lost its lease to a long pause, where only the manifest's
+        # conditional writes keep every edition.
         pub = _InStep(_client(seaweed), seaweed.bucket, f"{seaweed.endpoint_url}/{seaweed.bucket}/")
-        results.append(_publish(seaweed, variant, prefix, publisher=pub))
+        results.append(_publish_unlocked(seaweed, variant.notices, variant, prefix, pub))
 
     threads = [threading.Thread(target=run, args=(v,)) for v in variants]
     for t in threads:

@@ -15,7 +15,7 @@ from flows.notice.prepare import load_and_compose
 from flows.notice.words import words_hash
 
 from .conftest import SAMPLE_SLUGS
-from .test_publish import _by_slug, _client, _only, _publish
+from tests.support.publishing import _by_slug, _client, _only, _publish
 
 MAX_GRADE = 6.0
 PUPIL_FORMS = ("for-pupils.html", "for-pupils-fragment.html", "for-pupils.md", "for-pupils.pdf")

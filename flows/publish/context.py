@@ -32,7 +32,9 @@ class Approval:
 
 @dataclass
 class RunContext:
-    """What every school of a run shares: templates, dataset text, versions, clock, options.
+    """What every school of a run shares, live in one process: templates, dataset text,
+    versions, clock, options. Built on the worker from the task's ``RunSpec``
+    (``flows.publish.spec.context_for``), never sent between processes.
 
     ``expected`` maps a slug to the content hash a person approved (None: the words as this run
     renders them, an inline approval; empty: no words, only a named move): a school whose words

@@ -20,26 +20,20 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from markupsafe import Markup
-
-from flows.editions.records import Edition, LatestRecord, Manifest, decide_outcome, next_number
 from flows.config.models import Notice
+from flows.editions.records import Edition, Manifest, decide_outcome
 from flows.pdf.weasy import PdfWorkerDied
 from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher, PublishError
-from flows.publish.describe import describe_edition
-from flows.publish.context import Approval, RunContext, Upload
-from flows.publish.results import SchoolResult, Status
+from flows.publish.context import RunContext
+from flows.publish.latest_files import latest_record, latest_uploads, manifest_bytes
 from flows.publish.moves import Home, copy_history, mark_moved, record_home, refuse_move, source_manifest
-from flows.publish.pages import mint_feed_id, record_uploads, render_changes_page
+from flows.publish.new_edition import NO_APPROVER_NOTE, new_edition
+from flows.publish.pages import record_uploads
+from flows.publish.results import SchoolResult, SchoolState, Status
+from flows.publish.slots import Draft, edition_pdf, lazy_pdfs, render_draft, with_pdfs
 from flows.publish.state import fingerprint, input_hash, school_state
-from flows.publish.results import SchoolState
-from flows.publish.slots import Draft, edition_pdf, lazy_pdfs, render_draft, render_files, with_pdfs, write_edition
-from flows.publish.writer import file_record, read_manifest, write_if_changed, write_manifest
-from flows.notice.render import EditionStamp
-from flows.editions.approval import needs_approval
-
-NO_APPROVER_NOTE = "published without an approver: the trust's approval.approve_first_editions is false (onboarding)"
+from flows.publish.writer import read_manifest, write_if_changed, write_manifest
 
 MAX_ATTEMPTS = 5
 
@@ -145,30 +139,43 @@ def _publish_once(
     if moved is not None and outcome == "unchanged":
         outcome = "presentation"  # the same words at the new address: its latest files are still to write
     if outcome == "new":
-        return _new_edition(pub, ctx, notice, manifest, etag, draft, result, final=final, source=source if moved else None)
+        return new_edition(pub, ctx, notice, manifest, etag, draft, result, final=final, source=source if moved else None)
     assert manifest is not None and manifest.editions
-    last = manifest.editions[-1]
-    result.edition = last.number
-    latest = _latest_uploads(ctx, notice, last.number, last.published_at)
+    result.edition = manifest.editions[-1].number
     if outcome == "unchanged":
-        lazy = lazy_pdfs(ctx, notice, manifest, last)
-        uploads = latest + record_uploads(ctx, manifest, notice.branding.colour)
-        result.uploads = write_if_changed(pub, uploads, force=ctx.force, dry_run=ctx.dry_run, lazy=lazy)
-        if result.uploads and _made_by_this_run(ctx, last):  # an earlier attempt wrote it; its answer was lost
-            _report_edition(result, last)
-        elif result.uploads:  # drifted or missing objects were repaired
-            result.status, result.change_class = Status.PRESENTATION, "presentation"
-        return result
-    # Same words, new layout (or a new address): the latest files again, no new number.
+        return _checked(pub, ctx, notice, manifest, result)
     if moved is not None and source is not None and not ctx.dry_run:
         result.uploads += copy_history(pub, ctx, source, moved, notice.slug)
+    return _presentation(pub, ctx, notice, draft, manifest, etag, result)
+
+
+def _checked(pub: Publisher, ctx: RunContext, notice: Notice, manifest: Manifest, result: SchoolResult) -> SchoolResult:
+    """The same words and layout: the latest files and records rewritten only where they differ."""
+    last = manifest.editions[-1]
+    latest = latest_uploads(ctx, notice, last.number, last.published_at)
+    lazy = lazy_pdfs(ctx, notice, manifest, last)
+    uploads = latest + record_uploads(ctx, manifest, notice.branding.colour)
+    result.uploads = write_if_changed(pub, uploads, force=ctx.force, dry_run=ctx.dry_run, lazy=lazy)
+    if result.uploads and _made_by_this_run(ctx, last):  # an earlier attempt wrote it; its answer was lost
+        _report_edition(result, last)
+    elif result.uploads:  # drifted or missing objects were repaired
+        result.status, result.change_class = Status.PRESENTATION, "presentation"
+    return result
+
+
+def _presentation(
+    pub: Publisher, ctx: RunContext, notice: Notice, draft: Draft, manifest: Manifest, etag: str | None, result: SchoolResult
+) -> SchoolResult:
+    """Same words, new layout (or a new address): the latest files again, no new number."""
+    last = manifest.editions[-1]
     latest = with_pdfs(
-        latest,
+        latest_uploads(ctx, notice, last.number, last.published_at),
         {n: edition_pdf(ctx, notice, last.number, last.published_at, n) if not ctx.dry_run else b"" for n in layout.PDF_FILES},
     )
-    record = _latest_record(ctx, notice, draft, last.number, latest)
+    record = latest_record(ctx, notice, draft, last.number, latest)
     updated = manifest.model_copy(update={"latest": record, "presentation_updates": (*manifest.presentation_updates, record)})
-    write_manifest(pub, manifest_key, _manifest_bytes(updated), etag, dry_run=ctx.dry_run)
+    manifest_key = layout.record_key(ctx.target.prefix, notice.slug, "manifest.json")
+    write_manifest(pub, manifest_key, manifest_bytes(updated), etag, dry_run=ctx.dry_run)
     result.uploads += [
         manifest_key,
         *write_if_changed(pub, latest + record_uploads(ctx, updated, notice.branding.colour), force=True, dry_run=ctx.dry_run),
@@ -191,31 +198,6 @@ def _report_edition(result: SchoolResult, edition: Edition) -> None:
         result.notes = (*result.notes, NO_APPROVER_NOTE)
 
 
-def _latest_uploads(ctx: RunContext, notice: Notice, number: int, published_at: str) -> list[Upload]:
-    """The latest files stamped with their edition (the PDFs are filled in by the caller: ``with_pdfs``)."""
-    stamp = EditionStamp(number, published_at, "latest")
-    files = render_files(ctx, notice, stamp)
-    prefix = ctx.target.prefix
-    return [
-        Upload(layout.latest_key(prefix, notice.slug, n), files.get(n, b""), layout.LATEST_CACHE) for n in layout.LATEST_FILES
-    ]
-
-
-def _latest_record(ctx: RunContext, notice: Notice, draft: Draft, number: int, latest: list[Upload]) -> LatestRecord:
-    return LatestRecord(
-        edition=number,
-        presentation_hash=draft.presentation_hash,
-        template_version=ctx.template_version,
-        dataset_edition=notice.dataset.id,
-        updated_at=ctx.timestamp(),
-        files={u.key.rsplit("/", 1)[1]: file_record(u) for u in latest},
-    )
-
-
-def _manifest_bytes(manifest: Manifest) -> bytes:
-    return (manifest.model_dump_json(indent=2) + "\n").encode("utf-8")
-
-
 def _continued(pub: Publisher, notice: Notice, source: Home) -> Manifest | None:
     """The history at the URN's previous home, as this school's (None: nothing there to continue)."""
     old, _ = source_manifest(pub, source)
@@ -224,112 +206,3 @@ def _continued(pub: Publisher, notice: Notice, source: Home) -> Manifest | None:
     return old.model_copy(
         update={"slug": notice.slug, "moved_from": (*old.moved_from, layout.join(source.prefix, source.slug)), "moved_to": None}
     )
-
-
-def _new_edition(
-    pub: Publisher,
-    ctx: RunContext,
-    notice: Notice,
-    manifest: Manifest | None,
-    etag: str | None,
-    draft: Draft,
-    result: SchoolResult,
-    *,
-    final: bool,
-    source: Home | None = None,
-) -> SchoolResult:
-    """A new edition; ``source``: the previous edition's files are still at the URN's old home."""
-    previous = manifest.last_edition() if manifest else None
-    old_prefix, old_slug = (source.prefix, source.slug) if source else (ctx.target.prefix, notice.slug)
-    redlined: Markup | None = None
-    if previous is None:
-        result.change_class = "first"
-    else:
-        described = describe_edition(pub, ctx, draft.files, previous, (old_prefix, old_slug), next_number(manifest))
-        result.changes, result.change_class, result.diff = described.changes, described.change_class, described.diff
-        redlined = described.redlined
-    result.edition = next_number(manifest)
-    held, approval = _approval_for(ctx, notice.slug, result)
-    if held:
-        result.status = Status.HELD
-        result.planned = _preview(ctx, notice, draft, result, redlined)
-        return result
-    result.status = Status.PUBLISHED
-    result.approved_by = approval.approver if approval else None
-    if result.change_class == "first" and approval is None:
-        result.notes = (*result.notes, NO_APPROVER_NOTE)
-    if ctx.dry_run:  # what would be written, without the slow PDF
-        prefix, number = ctx.target.prefix, result.edition
-        result.uploads = [layout.edition_key(prefix, notice.slug, number, n) for n in layout.EDITION_FILES]
-        result.uploads += [layout.latest_key(prefix, notice.slug, n) for n in layout.LATEST_FILES]
-        result.uploads += [
-            layout.record_key(prefix, notice.slug, n) for n in ("history.html", "feed.xml", "latest.json", "manifest.json")
-        ]
-        return result
-    copied = copy_history(pub, ctx, source, manifest, notice.slug) if source is not None and manifest is not None else []
-    edition, uploads, written, skipped = write_edition(pub, ctx, notice, manifest, draft, result, redlined, approval, final=final)
-    latest = _latest_uploads(ctx, notice, edition.number, edition.published_at)
-    latest = with_pdfs(latest, {n: next(u.body for u in uploads if u.key.endswith(f"/{n}")) for n in layout.PDF_FILES})
-    base = manifest or Manifest(slug=notice.slug, urn=notice.school.urn, name=notice.school.name)
-    new_manifest = base.model_copy(
-        update={
-            "editions": (*base.editions, edition),
-            "latest": _latest_record(ctx, notice, draft, edition.number, latest),
-            "name": notice.school.name,
-            "urn": notice.school.urn,
-            "skipped": (*base.skipped, *skipped),
-            "feed_id": base.feed_id
-            or mint_feed_id(ctx.trust_website, notice.slug, (base.editions or (edition,))[0].published_at),
-        }
-    )
-    # The manifest before the latest files: a run killed in between leaves latest files that
-    # show an edition the manifest lists (the previous one), and the next run finishes the job.
-    manifest_key = layout.record_key(ctx.target.prefix, notice.slug, "manifest.json")
-    write_manifest(pub, manifest_key, _manifest_bytes(new_manifest), etag)
-    result.uploads = [*copied, *written, manifest_key]
-    result.uploads += write_if_changed(pub, latest + record_uploads(ctx, new_manifest, notice.branding.colour), force=True)
-    result.edition = edition.number
-    if skipped:
-        result.notes = (
-            *result.notes,
-            f"edition number(s) {', '.join(map(str, skipped))} skipped: an interrupted run left other files there, kept untouched",
-        )
-    return result
-
-
-def _approval_for(ctx: RunContext, slug: str, result: SchoolResult) -> tuple[bool, Approval | None]:
-    """(held?, the approval to record): held when approval is needed and none applies to these words."""
-    if not needs_approval(result.change_class, ctx.policy):
-        return False, None
-    if ctx.approval is None:
-        return True, None
-    if ctx.expected is not None and ctx.expected.get(slug) != result.content_hash:
-        result.notes = (*result.notes, "the notice changed again after the approval request: approve the new change")
-        return True, None
-    return False, ctx.approval
-
-
-def _preview(ctx: RunContext, notice: Notice, draft: Draft, result: SchoolResult, redlined: Markup | None) -> list[Upload]:
-    """The held edition's page and redline, for a private preview (not published)."""
-    edition = Edition(
-        number=result.edition or 0,
-        content_hash=draft.content_hash,
-        presentation_hash=draft.presentation_hash,
-        dataset_edition=notice.dataset.id,
-        template_version=ctx.template_version,
-        published_at=ctx.timestamp(),
-        change_class=result.change_class or "minor",
-        changes=result.changes,
-    )
-    changes = render_changes_page(
-        ctx.env,
-        trust_name=ctx.trust_name,
-        colour=notice.branding.colour,
-        school_name=notice.school.name,
-        redline=redlined,
-        changes=edition.changes,
-        change_class=edition.change_class,
-        edition=edition,
-        preview=True,
-    )
-    return [Upload("index.html", draft.files["index.html"], "no-store"), Upload("changes.html", changes, "no-store")]

@@ -1,4 +1,4 @@
-"""What a publishing task receives: plain, picklable data, so tasks can run on any worker.
+"""What a publishing task receives (``RunSpec``): plain, picklable data, so tasks run on any worker.
 
 A task gets a ``RunSpec`` and its schools' ``Notice`` models, never a live client or Jinja
 environment; each worker process builds its context and S3 client once per run from the
@@ -8,6 +8,7 @@ spec (``context_for``, ``publisher_for``) and reuses them for every batch it is 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -22,9 +23,16 @@ from flows.notice.dataset_text import render_dataset_text
 from flows.notice.render import build_environment
 
 
+def started_now() -> str:
+    """Now, as a run's ``started_at``: RFC 3339 UTC to the second, as editions are stamped."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything a task needs to rebuild its context on any worker."""
+    """The picklable description of a run that every task receives: plain data, no client or
+    templates. A worker builds its ``RunContext`` (``flows.publish.context``) from it with
+    ``context_for``, and its S3 publisher with ``publisher_for``."""
 
     target: Target
     trust: TrustFile

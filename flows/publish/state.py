@@ -17,6 +17,8 @@ runs merge), or when it is older than ``REFRESH_DAYS`` so that the private prefi
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import logging
 import math
@@ -124,23 +126,7 @@ def confirm(
     else:
         size = math.ceil(len(slugs_in_order) / max(1, min(workers, pages)))
         ranges = [(chunk[0], chunk[-1]) for chunk in (slugs_in_order[i : i + size] for i in range(0, len(slugs_in_order), size))]
-
-    def list_range(bounds: tuple[str, str]) -> tuple[list[ObjectHead], int]:
-        first, last = bounds
-        pub = publishers()
-        try:
-            if first == last:
-                return pub.list(layout.school_dir(prefix, first) + "/"), pub.counts.listed
-            # Keys sort as strings; "0" is the character after "/", so the range ends right after
-            # the last school's keys. It starts just before the first school's folder: SeaweedFS
-            # reads StartAfter as a path and skips everything inside a folder it names.
-            start = layout.join(prefix, first[:-1] + chr(ord(first[-1]) - 1) + "~")
-            return pub.list(
-                prefix + "/" if prefix else "", start_after=start, until=layout.school_dir(prefix, last) + "0"
-            ), pub.counts.listed
-        except PublishError:  # those schools take the full path, which reports a real fault
-            return [], pub.counts.listed
-
+    list_range = functools.partial(_list_range, publishers, prefix)
     with ThreadPoolExecutor(min(workers, len(ranges))) as pool:
         listed = list(pool.map(list_range, ranges))
         etags = {head.key: head.etag for heads, _ in listed for head in heads}
@@ -150,17 +136,36 @@ def confirm(
             [] if per_school else [(s, s) for s in slugs_in_order if layout.record_key(prefix, s, "manifest.json") not in etags]
         )
         again = list(pool.map(list_range, missed))
-    listed += again
     etags.update({head.key: head.etag for heads, _ in again for head in heads})
-    trusted = {}
-    for slug, entry in entries.items():
-        if (
-            set(entry.etags) == set(TRACKED)
-            and etags.get(layout.record_key(prefix, slug, "manifest.json")) == entry.manifest_etag
-            and all(etags.get(layout.latest_key(prefix, slug, name)) == etag for name, etag in entry.etags.items())
-        ):
-            trusted[slug] = entry
-    return trusted, {"list": sum(count for _, count in listed)}
+    trusted = {slug: entry for slug, entry in entries.items() if _still_there(prefix, slug, entry, etags)}
+    return trusted, {"list": sum(count for _, count in [*listed, *again])}
+
+
+def _list_range(publishers: Callable[[], Publisher], prefix: str, bounds: tuple[str, str]) -> tuple[list[ObjectHead], int]:
+    """The keys of the schools from ``bounds[0]`` to ``bounds[1]``, and the LISTs it took."""
+    first, last = bounds
+    pub = publishers()
+    try:
+        if first == last:
+            return pub.list(layout.school_dir(prefix, first) + "/"), pub.counts.listed
+        # Keys sort as strings; "0" is the character after "/", so the range ends right after
+        # the last school's keys. It starts just before the first school's folder: SeaweedFS
+        # reads StartAfter as a path and skips everything inside a folder it names.
+        start = layout.join(prefix, first[:-1] + chr(ord(first[-1]) - 1) + "~")
+        return pub.list(
+            prefix + "/" if prefix else "", start_after=start, until=layout.school_dir(prefix, last) + "0"
+        ), pub.counts.listed
+    except PublishError:  # those schools take the full path, which reports a real fault
+        return [], pub.counts.listed
+
+
+def _still_there(prefix: str, slug: str, entry: SchoolState, etags: dict[str, str]) -> bool:
+    """True if the school's manifest and every tracked latest file have the entry's ETags."""
+    return (
+        set(entry.etags) == set(TRACKED)
+        and etags.get(layout.record_key(prefix, slug, "manifest.json")) == entry.manifest_etag
+        and all(etags.get(layout.latest_key(prefix, slug, name)) == etag for name, etag in entry.etags.items())
+    )
 
 
 def school_state(

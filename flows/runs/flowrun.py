@@ -24,6 +24,7 @@ from flows.publish import private
 from flows.publish.context import Approval, RunContext
 from flows.publish.results import RunResult, SchoolResult, Status
 from flows.publish.connect import Connection
+from flows.publish.trust_run import add_counts
 from flows.runs import report
 from flows.editions.approval import check_approver
 from flows.settings import read_settings
@@ -34,11 +35,6 @@ MAX_REQUESTS = 5  # approval requests per run: after the 5th refused answer the 
 
 # Publishes the held schools under a named approval of exactly the words previewed.
 Publish = Callable[[Approval, dict[str, str], Sequence[Notice]], tuple[list[SchoolResult], dict[str, int]]]
-
-
-def add_counts(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
-    """Request counts added up by method."""
-    return {k: total.get(k, 0) + more.get(k, 0) for k in {*total, *more}}
 
 
 def sweep(pub: Any, prefix: str, logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
@@ -212,6 +208,13 @@ def finish(
     except Exception as exc:  # the report must never hide what was published
         get_run_logger_safe().error("could not write the private report or remove previews: %s", exc)
     _table(run, f"{decided}; " if decided else "")
+    _change_artifacts(changed, report_url)
+    summary = run.as_dict() | {"dry_run": dry_run, "report_url": report_url, "decision": decided or None}
+    return _final_state(run, summary, dry_run, decided, cancelled)
+
+
+def _change_artifacts(changed: list[SchoolResult], report_url: str | None) -> None:
+    """Each changed school's changes and latest edition, and the link to the full report."""
     for r in changed[:REPORT_CAP]:
         create_markdown_artifact(
             report.school_changes(r),
@@ -226,17 +229,16 @@ def finish(
         create_link_artifact(
             report_url, link_text=f"Full report: {len(changed)} changed school(s) (private link, 7 days)", key="full-report"
         )
-    summary = run.as_dict() | {"dry_run": dry_run, "report_url": report_url, "decision": decided or None}
+
+
+def _final_state(run: RunResult, summary: dict[str, Any], dry_run: bool, decided: str, cancelled: bool) -> State[Any]:
+    """Completed, or why not (Failed, Cancelled), with the summary `notices publish` prints."""
     line = report.summary_line(run.schools)
-    failure: dict[str, Any] | None
-    if _from_deployment():
-        # A deployment's runner asks Prefect for the run's result, which for a Failed or Cancelled
-        # state means an exception made from its data: a dict cannot be one ("TypeError:
-        # Unexpected result for failed state"). There the artifacts carry the summary; only
-        # `notices publish` (no deployment, return_state=True) reads it from the state.
-        failure = None
-    else:
-        failure = summary
+    # A deployment's runner asks Prefect for the run's result, which for a Failed or Cancelled
+    # state means an exception made from its data: a dict cannot be one ("TypeError:
+    # Unexpected result for failed state"). There the artifacts carry the summary; only
+    # `notices publish` (no deployment, return_state=True) reads it from the state.
+    failure = None if _from_deployment() else summary
     if run.failed:
         names = ", ".join(f"{r.slug} ({r.error})" for r in run.failed)
         return Failed(message=f"{len(run.failed)} school(s) failed: {names}", data=failure)
