@@ -14,9 +14,9 @@ from flows.publish.context import Approval, RunContext, Upload
 from flows.publish.describe import describe_edition
 from flows.publish.latest_files import latest_record, latest_uploads, manifest_bytes
 from flows.publish.moves import Home, copy_history
-from flows.publish.pages import mint_feed_id, record_uploads, render_changes_page
+from flows.publish.pages import mint_feed_id, record_uploads
 from flows.publish.results import SchoolResult, Status
-from flows.publish.slots import Draft, with_pdfs, write_edition
+from flows.publish.slots import Draft, changes_page, with_pdfs, write_edition
 from flows.publish.writer import write_if_changed, write_manifest
 
 NO_APPROVER_NOTE = "published without an approver: the trust's approval.approve_first_editions is false (onboarding)"
@@ -164,15 +164,5 @@ def preview(ctx: RunContext, notice: Notice, draft: Draft, result: SchoolResult,
         change_class=result.change_class or "minor",
         changes=result.changes,
     )
-    changes = render_changes_page(
-        ctx.env,
-        trust_name=ctx.trust_name,
-        colour=notice.branding.colour,
-        school_name=notice.school.name,
-        redline=redlined,
-        changes=edition.changes,
-        change_class=edition.change_class,
-        edition=edition,
-        preview=True,
-    )
+    changes = changes_page(ctx, notice, edition, redlined, preview=True)
     return [Upload("index.html", draft.files["index.html"], "no-store"), Upload("changes.html", changes, "no-store")]

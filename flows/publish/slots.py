@@ -168,7 +168,19 @@ def _edition_files(
     base_url = layout.edition_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, number)
     files.update(print_pdfs(files, base_url))
     edition = _edition_record(ctx, notice, draft, result, approval, number, published_at)
-    files["changes.html"] = render_changes_page(
+    files["changes.html"] = changes_page(ctx, notice, edition, redlined)
+    # notice.json first: it says which edition a slot holds, so a rival or an orphan is recognised at once.
+    order = ("notice.json", *(n for n in layout.EDITION_FILES if n != "notice.json"))
+    uploads = [
+        Upload(layout.edition_key(ctx.target.prefix, notice.slug, number, n), files[n], layout.IMMUTABLE_CACHE) for n in order
+    ]
+    edition = edition.model_copy(update={"files": {u.key.rsplit("/", 1)[1]: file_record(u) for u in uploads}})
+    return edition, uploads
+
+
+def changes_page(ctx: RunContext, notice: Notice, edition: Edition, redlined: Markup | None, *, preview: bool = False) -> bytes:
+    """An edition's ``changes.html`` (the draft's, for a private preview, with ``preview``)."""
+    return render_changes_page(
         ctx.env,
         trust_name=ctx.trust_name,
         colour=notice.branding.colour,
@@ -177,14 +189,8 @@ def _edition_files(
         changes=edition.changes,
         change_class=edition.change_class,
         edition=edition,
+        preview=preview,
     )
-    # notice.json first: it says which edition a slot holds, so a rival or an orphan is recognised at once.
-    order = ("notice.json", *(n for n in layout.EDITION_FILES if n != "notice.json"))
-    uploads = [
-        Upload(layout.edition_key(ctx.target.prefix, notice.slug, number, n), files[n], layout.IMMUTABLE_CACHE) for n in order
-    ]
-    edition = edition.model_copy(update={"files": {u.key.rsplit("/", 1)[1]: file_record(u) for u in uploads}})
-    return edition, uploads
 
 
 def _edition_record(
