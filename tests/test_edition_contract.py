@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from flows.publish import layout, private
+from flows.publish.base import PublishError
 from flows.publish.context import Approval
 from flows.editions.approval import check_approver
 from flows.notice.prepare import load_and_compose
@@ -168,3 +169,13 @@ def test_private_run_files_are_not_public_and_are_removed_after_the_decision(sea
     assert [h.key for h in pub.list(private.run_key(prefix, "run-1") + "/")] == []
     private.write_report(pub, prefix, "run-2", "# report")
     assert private.sweep_expired(pub, prefix, now=dt.datetime.now().timestamp() + 9 * 86400) == 1
+
+
+@pytest.mark.parametrize("body", [b"{not json", b'{"schools": [{"slug": "x", "status": "approved"}]}', b'{"plans": []}'])
+def test_an_unreadable_saved_plan_is_a_publish_error_naming_it(seaweed, prefix: str, body: bytes) -> None:
+    pub = _publisher(seaweed)
+    key = private.run_key(prefix, "run-3", "plan.json")
+    pub.put(key, body, content_type="application/json", cache_control="no-store")
+    with pytest.raises(PublishError, match="cannot read the saved plan") as raised:
+        private.load_plan(pub, prefix, "run-3")
+    assert key in str(raised.value) and not raised.value.transient

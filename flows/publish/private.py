@@ -67,11 +67,15 @@ def save_plan(pub: Publisher, prefix: str, run_id: str, results: list[SchoolResu
 
 def load_plan(pub: Publisher, prefix: str, run_id: str) -> tuple[list[SchoolResult], dict[str, Any]] | None:
     """The saved plan of this run, if it waited for approval before."""
-    stored = pub.get(run_key(prefix, run_id, "plan.json"))
+    key = run_key(prefix, run_id, "plan.json")
+    stored = pub.get(key)
     if stored is None:
         return None
-    data = json.loads(stored.body)
-    return [SchoolResult.from_dict(s) for s in data.pop("schools")], data
+    try:
+        data = json.loads(stored.body)
+        return [SchoolResult.from_dict(s) for s in data.pop("schools")], data
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # never guess what an unreadable plan approved
+        raise PublishError(f"{key}: cannot read the saved plan ({type(exc).__name__}: {exc})", transient=False) from exc
 
 
 def write_report(pub: Publisher, prefix: str, run_id: str, text: str) -> str:
