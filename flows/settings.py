@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "NOTICES_"
@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     s3_port: int = Field(8333, gt=0, lt=65536)
     weed: str | None = None
 
+    # The trust's log key (``flows.publish.log_key``): the key itself (a secret), or its file.
+    log_key: SecretStr | None = None
+    log_key_file: str | None = None
+    log_previous_key: SecretStr | None = None
+    """When the key changes: the old private key (it co-signs, so readers move to the new key), or,
+    if it was lost, its public key (``_log/key.txt``): the new key then continues the log."""
+
     # A run (``flows.runs``).
     max_task_runs: int = Field(250, ge=1)
     retry_delays: str | None = None
@@ -81,6 +88,10 @@ class Settings(BaseSettings):
             "public_base_url": self.public_base_url,
         }
         return {f"${PUBLISHING_VARIABLES[name]}": (name, value) for name, value in values.items() if value}
+
+    def state_base(self) -> Path:
+        """The project's state folder: ``$NOTICES_STATE_DIR``, else ``<state home>/trust-notices``."""
+        return Path(self.state_dir) if self.state_dir else self.state_home() / "trust-notices"
 
     def state_home(self) -> Path:
         """Where per-user state lives: ``$XDG_STATE_HOME``, else ``~/.local/state``."""

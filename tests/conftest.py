@@ -15,6 +15,15 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-home-")
 # that start none of their own must never find, or start, the developer's store.
 os.environ["NOTICES_STATE_DIR"] = tempfile.mkdtemp(prefix="notices-state-")
 os.environ["PREFECT_RESULTS_LOCAL_STORAGE_PATH"] = tempfile.mkdtemp(prefix="prefect-results-")
+# The trust's log key, as `notices log keygen` makes it: every run signs its log with it, and
+# subprocesses (which may get another $NOTICES_STATE_DIR) inherit the file's path.
+_LOG_KEY = os.path.join(os.environ["NOTICES_STATE_DIR"], "log-key")
+if "NOTICES_LOG_KEY_FILE" not in os.environ:
+    from flows.tlog.note import generate_key
+
+    with open(_LOG_KEY, "w", encoding="utf-8") as _out:
+        _out.write(generate_key("trust.example.org/privacy-notices")[0] + "\n")
+    os.environ["NOTICES_LOG_KEY_FILE"] = _LOG_KEY
 
 import re
 import shutil

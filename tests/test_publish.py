@@ -39,8 +39,10 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
         slug: ("published", 1, "first") for slug in SAMPLE_SLUGS
     }
     # per school: 10 edition + 9 latest (the pupils' 4 each) + 3 records + manifest; 4 at the root.
-    # A run also writes each school's URN registry entry and, at the end, the publish state.
-    assert first.requests["put"] == 6 * (23 + 1) + 4 + 1
+    # A run also writes each school's URN registry entry and, at the end, the public log (one
+    # entry bundle and one hash tile for its 12 entries, key.txt, witnesses.json, the
+    # checkpoint and its private cache) and the publish state.
+    assert first.requests["put"] == 6 * (23 + 1) + 4 + 6 + 1
     assert first.requests["lock"] > 0  # it held the trust lock (its requests are counted apart)
     client = _client(seaweed)
     for slug in SAMPLE_SLUGS:

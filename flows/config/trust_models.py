@@ -23,6 +23,22 @@ class PublishingTarget(Frozen):
     public_base_url: Url | None = None
 
 
+class LogWitness(Frozen):
+    """Another party that checks the trust's public log and co-signs its checkpoints (``notices witness``)."""
+
+    name: Line = Field(description="Who the witness is, as readers are told (e.g. the local authority).")
+    key: Line = Field(description="The witness's public key, as `notices witness` prints it (NAME+HASH+KEY).")
+    url: Url = Field(description="Where the witness publishes its co-signed checkpoint of this trust's log.")
+
+
+class TransparencyLog(Frozen):
+    """The trust's public log of every edition (``notices verify``)."""
+
+    witnesses: Annotated[tuple[LogWitness, ...], at_most(20)] = Field(
+        default=(), description="Parties that co-sign the log's checkpoints; none: the log is signed by the trust alone."
+    )
+
+
 class Acknowledgement(Frozen):
     """The trust keeps a section naming a body that is no longer current, and says why."""
 
@@ -43,6 +59,7 @@ class TrustFile(Frozen):
     defaults: NoticeSettings = NoticeSettings()
     publishing: PublishingTarget = PublishingTarget()
     approval: ApprovalPolicy = ApprovalPolicy()
+    log: TransparencyLog = TransparencyLog()
     dataset_edition: Line | None = Field(
         default=None, description="The DfE dataset edition every school uses (its id); the latest when not set."
     )

@@ -58,6 +58,12 @@ class RunContext:
     move_from: str | None = None
     """The prefix this run moves schools' histories from (named by the person running it)."""
     trust_colour: str = DEFAULT_COLOUR
+    trust_id: str = ""
+    log_key: str = ""
+    """The public key of the trust's log, shown on the trust index (empty: a dry run)."""
+    witnesses: tuple[str, ...] = ()
+    """The names of the parties that co-sign the trust's log (trust.yaml ``log.witnesses``)."""
+    """The trust's company number: who the entries of its public log are by (``flows.publish.log_entries``)."""
     started_at: str = ""
     """When the run started (RFC 3339, UTC; empty: unknown): an edition stamped since then is its own."""
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
@@ -90,6 +96,8 @@ def make_context(
         renderer=f"weasyprint {version('weasyprint')}",
         policy=trust.approval,
         trust_colour=trust.defaults.branding.colour if trust.defaults.branding else DEFAULT_COLOUR,
+        trust_id=trust.company_number,
+        witnesses=tuple(w.name for w in trust.log.witnesses),
         **options,
     )
 

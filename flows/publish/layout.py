@@ -9,7 +9,9 @@ Per school, under ``<prefix>/<slug>/privacy-notice/``:
 * ``history.html``, ``feed.xml``, ``latest.json``, ``manifest.json``.
 
 At ``<prefix>/``: ``index.html`` (all schools), ``error.html``, ``schools.json`` and
-``fragment.css`` (the stylesheet every school's fragment links, at a stable address).
+``fragment.css`` (the stylesheet every school's fragment links, at a stable address), and
+``_log/``, the trust's public transparency log (``flows.publish.log``): ``checkpoint``,
+``key.txt``, ``witnesses.json`` and the immutable ``tile/…`` objects.
 Private run files (previews, saved plans, reports) live under ``_private/<prefix>/``, which the
 bucket policy never serves anonymously.
 Pages link with relative links to explicit files (``history.html`` from the latest page,
@@ -30,6 +32,7 @@ EDITION_FILES = (*LATEST_FILES, "changes.html")
 
 LATEST_CACHE = "public, max-age=300"
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
+LOG_DIR = "_log"  # the trust's public log (flows.publish.log); "_" keeps it apart from every school's slug
 PRIVATE_ROOT = "_private"  # never publicly readable (bucket policy); swept after the decision
 RECORD_CACHE = "no-cache"  # manifest.json, latest.json, schools.json: always revalidate
 
@@ -45,8 +48,12 @@ _TYPES = {
 
 
 def content_type(name: str) -> str:
-    """The Content-Type an object is served with (text types carry charset=utf-8)."""
-    return _TYPES[posixpath.splitext(name)[1]]
+    """The Content-Type an object is served with (text types carry charset=utf-8); the log's
+    ``checkpoint`` is a text note, its tiles (no extension) are binary."""
+    extension = posixpath.splitext(name)[1]
+    if not extension:
+        return _TYPES[".txt"] if posixpath.basename(name) == "checkpoint" else "application/octet-stream"
+    return _TYPES[extension]
 
 
 def join(*parts: str) -> str:
@@ -107,6 +114,11 @@ def root_key(prefix: str, name: str) -> str:
 def root_url(public_base_url: str, prefix: str, name: str) -> str:
     """Public URL of a trust-level object (``index.html``, ``fragment.css``), quoted as ``school_url`` quotes."""
     return public_base_url + quote(root_key(prefix, name))
+
+
+def log_key(prefix: str, path: str) -> str:
+    """Key of an object of the trust's log: ``<prefix>/_log/checkpoint``, ``…/_log/tile/0/000``."""
+    return join(prefix, LOG_DIR, path)
 
 
 def private_key(prefix: str, *parts: str) -> str:

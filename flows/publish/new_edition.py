@@ -13,6 +13,7 @@ from flows.publish.base import Publisher
 from flows.publish.context import Approval, RunContext, Upload
 from flows.publish.describe import describe_edition
 from flows.publish.latest_files import latest_record, latest_uploads, manifest_bytes
+from flows.publish.log_entries import logged
 from flows.publish.moves import Home, copy_history
 from flows.publish.pages import mint_feed_id, record_uploads
 from flows.publish.results import SchoolResult, Status
@@ -40,6 +41,7 @@ def new_edition(
     if held:
         result.status = Status.HELD
         result.planned = preview(ctx, notice, draft, result, redlined)
+        result.log_entries = logged(ctx.trust_id, manifest)  # its earlier editions stay logged, or get logged
         return result
     result.status = Status.PUBLISHED
     result.approved_by = approval.approver if approval else None
@@ -78,6 +80,7 @@ def _write(
     result.uploads = [*copied, *written, manifest_key]
     result.uploads += write_if_changed(pub, latest + record_uploads(ctx, new_manifest, notice.branding.colour), force=True)
     result.edition = edition.number
+    result.log_entries = logged(ctx.trust_id, new_manifest)
     if skipped:
         result.notes = (
             *result.notes,

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from flows.editions.records import Edition, Manifest
 from flows.publish import layout
+from flows.publish.log_entries import latest_entry_id
 from flows.publish.context import RunContext, Upload
 from flows.publish.office import FRAGMENT_CSS, OfficeLinks, fragment_css_url, fragment_stylesheet, host_csp, office_links
 from flows.notice.render import display_time, page_style
@@ -131,12 +132,14 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
         office=links,
         fragment_css=links.stylesheet,
         host_csp=host_csp(ctx.target.public_base_url),
+        public_log=public_log(ctx, base_url),
     )
     feed_id = manifest.feed_id or mint_feed_id(ctx.trust_website, slug, manifest.editions[0].published_at)
     feed = ctx.env.get_template("feed.xml.j2").render(
         manifest=manifest, base_url=base_url, feed_id=feed_id, trust_name=ctx.trust_name, change_label=CHANGE_LABELS
     )
     latest = latest_record(manifest, feed_id, base_url, links)
+    latest["log"] = {**public_log(ctx, base_url), "entry": latest_entry_id(ctx.trust_id, manifest)}
     return [
         Upload(layout.record_key(prefix, slug, "history.html"), history, layout.LATEST_CACHE),
         Upload(layout.record_key(prefix, slug, "feed.xml"), feed.encode("utf-8"), layout.LATEST_CACHE),
@@ -144,6 +147,26 @@ def record_uploads(ctx: RunContext, manifest: Manifest, colour: str) -> list[Upl
             layout.record_key(prefix, slug, "latest.json"), (json.dumps(latest, indent=2) + "\n").encode(), layout.RECORD_CACHE
         ),
     ]
+
+
+def public_log(ctx: RunContext, base_url: str, subject: str = "This history is") -> dict[str, str]:
+    """Where the trust's log is, and the plain words a history page (or the trust index) says of it."""
+    base, prefix = ctx.target.public_base_url, ctx.target.prefix
+    names = list(ctx.witnesses)
+    by = (
+        "the trust alone"
+        if not names
+        else "the trust, and checked by " + (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0])
+    )
+    return {
+        "checkpoint": layout.root_url(base, prefix, f"{layout.LOG_DIR}/checkpoint"),
+        "key": layout.root_url(base, prefix, f"{layout.LOG_DIR}/key.txt"),
+        "statement": (
+            f"{subject} recorded in a public log that can only grow, so anyone can check that no edition "
+            f"has been changed or removed since it was published. The log is signed by {by}."
+        ),
+        "check": f"notices verify {base_url}",
+    }
 
 
 def latest_record(manifest: Manifest, feed_id: str, base_url: str, links: OfficeLinks) -> dict[str, Any]:
@@ -202,7 +225,12 @@ def root_pages(ctx: RunContext, schools: list[dict[str, Any]]) -> list[Upload]:
         for school in schools
     ]
     css = fragment_css_url(base, prefix)
-    index = render_page(ctx, "trust_index.html.j2", colour, schools=listed, fragment_css=css, host_csp=host_csp(base))
+    trust_root = layout.root_url(base, prefix, "") + ("/" if prefix else "")
+    every = "Every edition of every school’s notice is"
+    trust_log = {**public_log(ctx, trust_root, every), "public_key": ctx.log_key}
+    index = render_page(
+        ctx, "trust_index.html.j2", colour, schools=listed, fragment_css=css, host_csp=host_csp(base), public_log=trust_log
+    )
     return [
         Upload(layout.root_key(prefix, "index.html"), index, layout.LATEST_CACHE),
         Upload(

@@ -84,15 +84,19 @@ class SchoolResult:
     """For a held school: the draft edition's files (bodies included), for a private preview."""
     state: SchoolState | None = field(default=None, repr=False)
     """The school's publish-state entry after this run (None: the next run checks it in full)."""
+    log_entries: tuple[str, ...] = field(default=(), repr=False)
+    """Every entry the trust's log must hold for this school's manifest (``flows.publish.log_entries``);
+    empty when the run did not read the manifest (the publish state vouched: already logged)."""
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)  # a saved plan or a caller may give the plain word
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of `notices publish --json` (and of a saved plan)."""
-        data = asdict(dataclasses.replace(self, planned=[], state=None))
+        data = asdict(dataclasses.replace(self, planned=[], state=None, log_entries=()))
         data.pop("planned")
         data.pop("state")
+        data.pop("log_entries")
         data["status"] = self.status.value
         data["changes"] = list(self.changes)
         data["notes"] = list(self.notes)
@@ -120,6 +124,7 @@ class SchoolResult:
 
 
 INDEX_NOT_UPDATED = "the trust's index page and schools.json were not updated"  # a school's note, when so
+LOG_NOT_UPDATED = "the trust's public log was not updated"  # a school's note, when so
 
 
 @dataclass
@@ -138,10 +143,10 @@ class RunResult:
 
     @property
     def index_error(self) -> str | None:
-        """Why the trust's index page and ``schools.json`` were not updated (None: they were,
-        or had no need to be). The schools' notices are live; the run still fails, so the IT
-        team sees it, and the next run updates the index."""
-        return next((n for s in self.schools for n in s.notes if n.startswith(INDEX_NOT_UPDATED)), None)
+        """Why the trust's index page and ``schools.json``, or its public log, were not updated
+        (None: they were, or had no need to be). The schools' notices are live; the run still
+        fails, so the IT team sees it, and the next run updates them."""
+        return next((n for s in self.schools for n in s.notes if n.startswith((INDEX_NOT_UPDATED, LOG_NOT_UPDATED))), None)
 
     @property
     def held(self) -> list[SchoolResult]:

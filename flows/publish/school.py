@@ -27,6 +27,7 @@ from flows.publish import layout
 from flows.publish.base import PreconditionFailed, Publisher, PublishError
 from flows.publish.context import RunContext
 from flows.publish.latest_files import latest_record, latest_uploads, manifest_bytes
+from flows.publish.log_entries import logged
 from flows.publish.moves import Home, copy_history, mark_moved, record_home, refuse_move, source_manifest
 from flows.publish.new_edition import NO_APPROVER_NOTE, new_edition
 from flows.publish.pages import record_uploads
@@ -156,6 +157,7 @@ def _checked(pub: Publisher, ctx: RunContext, notice: Notice, manifest: Manifest
     lazy = lazy_pdfs(ctx, notice, manifest, last)
     uploads = latest + record_uploads(ctx, manifest, notice.branding.colour)
     result.uploads = write_if_changed(pub, uploads, force=ctx.force, dry_run=ctx.dry_run, lazy=lazy)
+    result.log_entries = logged(ctx.trust_id, manifest)
     if result.uploads and _made_by_this_run(ctx, last):  # an earlier attempt wrote it; its answer was lost
         _report_edition(result, last)
     elif result.uploads:  # drifted or missing objects were repaired
@@ -181,6 +183,7 @@ def _presentation(
         *write_if_changed(pub, latest + record_uploads(ctx, updated, notice.branding.colour), force=True, dry_run=ctx.dry_run),
     ]
     result.status, result.change_class = Status.PRESENTATION, "presentation"
+    result.log_entries = logged(ctx.trust_id, updated)
     return result
 
 

@@ -50,6 +50,9 @@ class RunSpec:
     """The prefix whose schools' histories this run may move here (``--move-from``)."""
     started_at: str = ""
     """When the run started (RFC 3339, UTC): an edition stamped since then is this run's."""
+    log_key: str = ""
+    """The public key of the trust's log (set by ``run_trust`` from the key it signs with):
+    the trust index shows it."""
 
     def approved(self, approval: Approval, expected: dict[str, str]) -> RunSpec:
         """The same run, publishing under a named approval of exactly these words."""
@@ -88,6 +91,7 @@ def context_for(spec: RunSpec) -> RunContext:
         exclusive=spec.exclusive,
         move_from=spec.move_from,
         started_at=spec.started_at,
+        log_key=spec.log_key,
     )
 
 

@@ -36,7 +36,7 @@ from flows.publish.base import ObjectHead, PreconditionFailed, Publisher, Publis
 from flows.publish.context import RunContext
 from flows.publish.results import SchoolResult, SchoolState, Status
 
-STATE_FORMAT = "trust-notices/publish-state/1"
+STATE_FORMAT = "trust-notices/publish-state/2"  # 2: saved only once the trust's log holds every entry
 REFRESH_DAYS = 3
 OBJECTS_PER_SCHOOL = 30  # an estimate (13 latest and record files, 10 per edition) to choose how to LIST
 TRACKED = (*layout.LATEST_FILES, "history.html", "feed.xml", "latest.json")

@@ -1,13 +1,16 @@
 """A trust run's publishing, in order, free of Prefect: what the flow runs and tests drive.
 
+0. the trust's log key (``flows.publish.log_key``): without it nothing is published;
 1. the trust lock (``flows.publish.lease``), unless it is a dry run (which writes nothing);
 2. the URN registries: unread, a renamed or moved school could start a second history, so
    nothing is published;
 3. the publish state, and its entries the server's ETags confirm;
 4. the batches (``run_batches``: the flow submits its tasks, ``InProcess`` runs them here);
 5. the trust's index, if it may be stale, with its one retry (``publish_index``);
-6. the publish state saved (not if the index failed: the next run retries the index);
-7. the lock released, whatever happened.
+6. the trust's public log: every entry the schools' manifests hold that it does not, and a
+   new signed checkpoint (``flows.publish.log``);
+7. the publish state saved (not if the index or the log failed: the next run retries them);
+8. the lock released, whatever happened.
 
 Progress lines (each batch done, waiting for the lock) go to the ``flows.progress`` logger
 at INFO, for the ``notices`` command to print; the run's own log gets warnings and errors.
@@ -27,8 +30,10 @@ from flows.publish.batch import publish_batch, retry_delays
 from flows.publish.batches import Batch, plan_batches
 from flows.publish.context import RunContext
 from flows.publish.lease import TrustLease
+from flows.publish.log import Witness, append_log
+from flows.publish.log_key import LogKeyError, LogKeys, load_log_keys, public_key
 from flows.publish.moves import read_homes
-from flows.publish.results import INDEX_NOT_UPDATED, RunResult, SchoolResult, SchoolState, Status
+from flows.publish.results import INDEX_NOT_UPDATED, LOG_NOT_UPDATED, RunResult, SchoolResult, SchoolState, Status
 from flows.publish.spec import RunSpec, context_for, publisher_for
 from flows.publish.state import Known, confirm, read_state, save_state
 from flows.publish.trust_pages import publish_trust_index
@@ -105,12 +110,17 @@ def run_trust(
     parallel: int | None = 1,
     log: Logger = RUN_LOG,
 ) -> RunResult:
-    """Publish ``notices`` under the trust lock (steps 1-7 above); one result per school, in order.
+    """Publish ``notices`` under the trust lock (steps 0-8 above); one result per school, in order.
 
     If the lock cannot be taken (the endpoint is down, or another run held it for an hour),
     every school fails and says why. ``parallel``: how many batches run at once (None:
     unknown), which sets the batches' size (``flows.publish.batches``).
     """
+    try:
+        keys = None if spec.dry_run else load_log_keys()
+    except LogKeyError as exc:  # without it nothing is published: no history no one can check
+        return RunResult(spec.target, _all_failed(notices, str(exc)), {})
+    spec = spec if keys is None else dataclasses.replace(spec, log_key=public_key(keys.signer))
     pub, lock_pub = publishers(spec), publishers(spec)  # the lock's requests are counted apart
     lease = None if spec.dry_run else TrustLease(lock_pub, spec.target.prefix, run_id, notify=lambda m: _notice(log, m))
     root: list[str] = []
@@ -122,7 +132,7 @@ def run_trust(
         return RunResult(spec.target, results, _lock_counts(lock_pub))
     try:
         locked = dataclasses.replace(spec, exclusive=lease is not None)
-        results, counts, root = _publish_locked(locked, notices, pub, run_batches, publish_index, publishers, parallel, log)
+        results, counts, root = _publish_locked(locked, notices, pub, run_batches, publish_index, publishers, parallel, log, keys)
     finally:
         if lease is not None:
             lease.release()
@@ -140,8 +150,9 @@ def _publish_locked(
     publishers: Callable[[RunSpec], Publisher],
     parallel: int | None,
     log: Logger,
+    keys: LogKeys | None,
 ) -> tuple[list[SchoolResult], dict[str, int], list[str]]:
-    """Steps 2-6: the registries, the state, the batches, the index, the state saved."""
+    """Steps 2-7: the registries, the state, the batches, the index, the log, the state saved."""
     try:  # unread, a renamed or moved school could start a second history: publish nothing
         homes = read_homes(pub, registries(spec))
     except PublishError as exc:
@@ -157,9 +168,30 @@ def _publish_locked(
         if index_error is not None:  # the schools are published; the state is not saved, so the next run retries the index
             _note_index_failed(results, index_error, log)
             return results, counts, root
+    if keys is not None and not _logged(pub, spec, keys, results, log):
+        return results, counts, root  # the state is not saved: the next run appends the same entries
     if not spec.dry_run:
         _save_known(pub, spec, known, results, log)
     return results, counts, root
+
+
+def _logged(pub: Publisher, spec: RunSpec, keys: LogKeys, results: list[SchoolResult], log: Logger) -> bool:
+    """Step 6: append the schools' entries to the trust's log; False (each school told) if it failed."""
+    entries = [e.encode("utf-8") for r in results for e in r.log_entries]
+    if not entries:
+        return True
+    witnesses = [Witness(w.name, w.key, str(w.url)) for w in spec.trust.log.witnesses]
+    try:
+        outcome = append_log(pub, spec.target.prefix, keys, entries, witnesses)
+    except PublishError as exc:
+        log.error("the trust's public log was not updated: %s", exc)
+        for result in results:
+            if result.log_entries:  # the schools whose entries the log may lack
+                result.notes = (*result.notes, f"{LOG_NOT_UPDATED} ({exc}); the next run appends it")
+        return False
+    if outcome.appended:
+        PROGRESS.info("public log: %s entries appended, %s in all", outcome.appended, outcome.size)
+    return True
 
 
 def _collect(outcomes: Iterable[BatchOutcome], planned: list[Batch], total: int) -> BatchOutcome:
