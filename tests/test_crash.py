@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from flows.cli import main
 from flows.editions.records import Manifest, sha256_hex
 from flows.publish import layout
 from flows.publish.lease import lease_key
@@ -59,6 +60,9 @@ MOMENTS = (
     Moment("while writing the manifest (applied)", "PUT", r"/manifest\.json$", after=True),
     Moment("between the manifest and the latest files", "PUT", r"/privacy-notice/index\.html$", after=False),
     Moment("before the trust index", "PUT", r"/schools\.json$", after=False),
+    Moment("between the log's tiles and its checkpoint", "PUT", r"/_log/tile/entries/", after=True),
+    Moment("just before the log's checkpoint", "PUT", r"/_log/checkpoint$", after=False),
+    Moment("after the log's checkpoint, before its cache", "PUT", r"/log-index\.json$", after=False),
     Moment("before the publish state", "PUT", r"/publish-state\.json$", after=False),
 )
 RANDOM_KILLS = 2
@@ -172,10 +176,11 @@ def _check_converged(seaweed, prefix: str, slug: str, editions: int | None = Non
 
 
 def test_a_publisher_killed_at_any_moment_never_shows_half_an_edition_and_the_rerun_converges_at_once(
-    seaweed, tree: Path, prefix: str, crash_env: tuple[dict[str, str], KillProxy]
+    seaweed, tree: Path, prefix: str, crash_env: tuple[dict[str, str], KillProxy], tmp_path: Path, capsys
 ) -> None:
     env, proxy = crash_env
     _publish_clean()
+    log_root, reader = f"{seaweed.endpoint_url}/{seaweed.bucket}/{prefix}/", str(tmp_path / "verify")
     edition = 1
     rng = random.Random(20261129)
     triggers: list[tuple[str, Trigger]] = [(m.name, Trigger(m.method, m.pattern, after=m.after)) for m in MOMENTS]
@@ -197,6 +202,8 @@ def test_a_publisher_killed_at_any_moment_never_shows_half_an_edition_and_the_re
         after = _edition_etags(seaweed, prefix)
         assert not [k for k, etag in before.items() if after.get(k) != etag], f"{moment}: an edition object changed or vanished"
         assert _client(seaweed).list_objects_v2(Bucket=seaweed.bucket, Prefix=lease_key(prefix)).get("KeyCount", 0) == 0, moment
+        # The public log: every edition so far logged, and the tree one reader saw grow each round.
+        assert main(["verify", log_root, "--state", reader]) == 0, f"{moment}: {capsys.readouterr().err}"
     for slug in SCHOOLS:  # every edition of every school, byte for byte
         assert _check_converged(seaweed, prefix, slug) == edition
     print(f"\ncrash loop: {len(triggers)} SIGKILLs survived, {edition} editions per school, {time.monotonic() - started:.1f} s")

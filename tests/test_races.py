@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from flows.cli import main
 from flows.editions.records import Manifest, sha256_hex
 from flows.publish import layout
 from flows.publish.s3 import make_client
@@ -58,7 +59,7 @@ def _manifest(seaweed, prefix: str, slug: str) -> Manifest:
 
 
 def test_publishers_racing_on_the_same_and_on_different_schools_lose_and_duplicate_nothing(
-    seaweed, tree: Path, prefix: str, prefect_api: str
+    seaweed, tree: Path, prefix: str, prefect_api: str, tmp_path: Path, capsys
 ) -> None:
     env = dict(
         os.environ,
@@ -115,6 +116,9 @@ def test_publishers_racing_on_the_same_and_on_different_schools_lose_and_duplica
             published.add(json.loads(files["notice.json"])["school"]["headteacher"])
         assert heads[slug] <= published, f"{slug}: lost {heads[slug] - published}"
         assert listing[slug] == numbers[-1]
+    # The public log after the races: every edition logged once, the tree one that only grew.
+    verified = main(["verify", f"{seaweed.endpoint_url}/{seaweed.bucket}/{prefix}/", "--state", str(tmp_path / "verify")])
+    assert verified == 0, capsys.readouterr().err
     print(
         f"\nraces: {ROUNDS} rounds of 4 publishers at once; {sum(expected.values())} editions, {len(_etags(seaweed, prefix))} edition objects unchanged"
     )

@@ -146,12 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": commands.serve,
         "import-gias": commands.import_gias,
     }
+    handler = getattr(args, "handler", None) or handlers[args.command]  # a command group may set its own
     if not _starts_processes(args):
-        return handlers[args.command](args)
+        return int(handler(args))
     from flows.runs.guard import guarded
 
     with guarded():  # whatever it starts ends if it dies, at any moment (flows.runs.guard)
-        return handlers[args.command](args)
+        return int(handler(args))
 
 
 def _starts_processes(args: argparse.Namespace) -> bool:

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from flows.cli.arguments import config_flags, subcommand, target_flags
+from flows.cli.verifying import add_verify_commands
+from flows.cli.log_commands import add_log_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_edition_commands(commands)
     _add_serve_command(commands)
     _add_import_command(commands)
+    add_log_commands(commands)
+    add_verify_commands(commands)
     return parser
 
 
