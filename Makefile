@@ -31,9 +31,11 @@ $(BROWSER_TOOLS): tests/browser/package.json tests/browser/package-lock.json
 debian-packages:
 	@bash .ci/debian-packages.sh
 
-run: debian-packages $(STAMP)  ## set up, start the embedded S3 if needed, publish every school
+run: debian-packages $(STAMP)  ## set up, start the embedded S3 if needed, publish every school, verify every notice
 	$(BIN)/notices s3 start
+	$(BIN)/notices log keygen --if-missing
 	$(BIN)/notices publish
+	$(BIN)/notices verify
 
 preview: $(STAMP)  ## render every school into site/ without publishing
 	$(BIN)/notices render --out $(OUT)
