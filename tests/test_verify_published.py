@@ -119,3 +119,15 @@ def test_a_change_of_key_vouched_for_by_the_old_key_moves_a_reader_to_the_new_on
     _publish(seaweed, _only(sample, "hillcrest-middle"), prefix)  # the log grows under the new key alone
     code, out, err = _verify(capsys, root, state)
     assert (code, err) == (0, ""), err  # the reader trusts it now
+
+
+def test_a_school_dropped_from_the_trust_list_is_still_named_by_the_log(
+    seaweed, sample, prefix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _publish(seaweed, _only(sample, "oakfield-primary", "hillcrest-middle"), prefix)
+    listing = layout.root_key(prefix, "schools.json")
+    data = json.loads(_get(seaweed, listing))
+    data["schools"] = [s for s in data["schools"] if s["slug"] != "hillcrest-middle"]
+    _put(seaweed, listing, json.dumps(data).encode(), "application/json; charset=utf-8")
+    code, _out, err = _verify(capsys, _root(seaweed, prefix), tmp_path / "state")
+    assert code == 1 and "(hillcrest-middle) has 2 entries in the log, but schools.json does not list it" in err, err

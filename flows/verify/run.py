@@ -70,12 +70,32 @@ def _run(url: str, state_dir: Path, key: str | None, witnesses: Sequence[Witness
         report = check_school(school, grouped.get(school.urn, []), view, fetcher, named.get(school.slug))
         out.schools.append(report)
         out.problems += report.problems
+    if site.trust_wide:
+        out.problems += _unlisted(grouped, site, view)
     for witness in [*listed_witnesses(view, fetcher), *witnesses]:
         seen_by, problems = check_witness(view, witness, fetcher)
         out.witnesses.append(seen_by)
         out.problems += problems
     if not _LOG_PROBLEMS & {p.code for p in out.problems}:
         out.state_file = save_seen(state_dir, Seen(view.origin, view.key, view.size, view.root, view.note))
+
+
+def _unlisted(grouped: dict[str, list[Entry]], site: Site, view: LogView) -> list[Problem]:
+    """A URN the log holds editions of that the trust's list no longer names: its editions were
+    published and must stay checkable, so hiding a school from ``schools.json`` is said too."""
+    listed = {school.urn for school in site.schools}
+    problems: list[Problem] = []
+    for urn, entries in sorted(grouped.items()):
+        if urn not in listed:
+            slugs = sorted({str(e.data.get("slug")) for e in entries})
+            problems.append(
+                Problem(
+                    "unlisted",
+                    view.where,
+                    f"URN {urn} ({', '.join(slugs)}) has {len(entries)} entries in the log, but schools.json does not list it",
+                )
+            )
+    return problems
 
 
 def _in_tree(entries: list[Entry], view: LogView, out: Outcome) -> list[Entry]:

@@ -9,6 +9,7 @@ publish. The PDF section: the bare loop and a first publish with real PDFs.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -78,6 +79,7 @@ def run_n(setup: Setup, n: int) -> dict[str, Any]:
     env = base_env(target, setup.state_dir) | {"PREFECT_HOME": str(home), "NOTICES_S3_PREFIX": f"n{n}"}
     m: dict[str, Measure] = {}
     checks: dict[str, Any] = {}
+    make_log_key(env)
 
     def run(key: str, name: str, command: list[str], *, prefect: bool = False) -> Measure:
         m[key] = runner.run(name, command, env, prefect_home=home if prefect else None)
@@ -93,10 +95,11 @@ def run_n(setup: Setup, n: int) -> dict[str, Any]:
         run("bare", "bare loop (8 threads, plain boto3)", bare_cmd(trust, target, f"bare/n{n}"))
     first = run("first", "publish: first", publish_cmd(trust), prefect=True)
     checks["objects_after_first"] = count_objects(target, f"n{n}/")
+    checks["log_puts"] = {"first": log_puts(first), "entries_first": 2 * n}
     checks["pdf_stub_in_objects"] = _stub_pdf_stored(target, f"n{n}/{slugs[0]}/privacy-notice/notice.pdf")
     if first.fake_pdfs == 0:
         print("  ! the PDF stub was never called during the first publish: the table is not a stubbed run", file=sys.stderr)
-    run("unchanged", "publish: unchanged rerun", publish_cmd(trust), prefect=True)
+    checks["log_puts"]["unchanged"] = log_puts(run("unchanged", "publish: unchanged rerun", publish_cmd(trust), prefect=True))
     if n > LARGE_N:  # the 21,600 case: one first publish and one rerun (the rest would take hours here)
         return {
             "n": n,
@@ -110,8 +113,12 @@ def run_n(setup: Setup, n: int) -> dict[str, Any]:
     edit_school(trust, edited)
     one = run("one_edited", "publish: one school edited", publish_cmd(trust), prefect=True)
     checks["one_edited"] = classify_keys(one.put_keys, f"n{n}", edited)
+    checks["log_puts"]["one_edited"] = log_puts(one)
     edit_dpo(trust)
-    run("all_changed", "publish: all changed (new DPO)", publish_cmd(trust), prefect=True)
+    checks["log_puts"]["all_changed"] = log_puts(
+        run("all_changed", "publish: all changed (new DPO)", publish_cmd(trust), prefect=True)
+    )
+    checks["verify"] = run_verify(run, target, n, slugs[0], tmp)
     checks["all_changed_keys"] = {
         k: len(v) for k, v in classify_keys(m["all_changed"].put_keys, f"n{n}", None).items() if isinstance(v, list)
     }
@@ -133,6 +140,38 @@ def run_n(setup: Setup, n: int) -> dict[str, Any]:
         "targets": targets(n, m, checks),
         "_m": m,
     }
+
+
+def make_log_key(env: dict[str, str]) -> None:
+    """The trust's log key, once per state folder (as `make run` does): a publish without one publishes nothing."""
+    import subprocess
+
+    subprocess.run(notices_cmd("log", "keygen", "--if-missing", stub=False), env=env, check=True, capture_output=True)
+
+
+def log_puts(measure: Measure) -> int:
+    """The objects of the public log a run wrote (tiles, checkpoint, key, witnesses, its private cache)."""
+    return sum(1 for key in measure.put_keys if "/_log/" in key or key.endswith("/log-index.json"))
+
+
+def run_verify(run: Any, target: Target, n: int, slug: str, tmp: Path) -> dict[str, Any]:
+    """`notices verify` of one school and of the whole trust, through the counting proxy, first use (no state)."""
+    root = f"{target.proxy_url}/{target.bucket}/n{n}/"
+    found: dict[str, Any] = {}
+    for key, name, url in (
+        ("verify_one", "notices verify (1 school)", f"{root}{slug}/privacy-notice/"),
+        ("verify_all", "notices verify (whole trust)", root),
+    ):
+        measure = run(key, name, notices_cmd("verify", url, "--state", str(tmp / f"{key}-n{n}"), "--timeout", "60", stub=False))
+        summary = next((line for line in measure.stdout_tail if line.startswith("verified")), "")
+        fetched = re.search(r"(\d+) bytes in (\d+) requests", summary)
+        found[key] = {
+            "ok": measure.rc == 0,
+            "wall": round(measure.wall, 2),
+            "bytes": int(fetched.group(1)) if fetched else None,
+            "requests": int(fetched.group(2)) if fetched else None,
+        }
+    return found
 
 
 def _stub_pdf_stored(target: Target, key: str) -> bool | None:

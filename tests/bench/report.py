@@ -78,6 +78,7 @@ def targets(n: int, m: dict[str, Measure], checks: dict[str, Any]) -> list[dict[
             f"{one['puts_per_new_edition']} (one school edited)"
             + (f"; {every / n:.2f} per school when every school changed" if every is not None else ""),
         )
+    _log_targets(add, checks)
     publishes = [x for k, x in m.items() if k in ("first", "unchanged", "one_edited", "all_changed", "one_school")]
     runs = [x.task_runs for x in publishes if x.task_runs is not None]
     if runs:
@@ -96,6 +97,30 @@ def targets(n: int, m: dict[str, Measure], checks: dict[str, Any]) -> list[dict[
         peak = max(x.maxrss_mb for x in publishes)
         add("peak RSS ≤ 1 GB (stated for 21,600)", peak <= 1024, f"{peak:.0f} MB (largest process of any publish)")
     return out
+
+
+def _log_targets(add: Any, checks: dict[str, Any]) -> None:
+    """The public log: objects written per run (O(N/256 + log N), none when unchanged) and verify's cost."""
+    puts = checks.get("log_puts")
+    if puts:
+        entries = puts["entries_first"]
+        levels = max(1, math.ceil(math.log(max(entries, 2), 256)))
+        bound = 2 * math.ceil(entries / 256) + 2 * levels + 4  # bundles and hash tiles, plus checkpoint, key, witnesses, cache
+        add(
+            "public log: a first publish writes O(N/256 + log N) log objects",
+            puts["first"] <= bound,
+            f"{puts['first']} objects for {entries} entries (bound {bound}); one school edited: {puts.get('one_edited', '–')}, "
+            f"all changed: {puts.get('all_changed', '–')}",
+        )
+        add("public log: an unchanged rerun writes nothing to it", puts.get("unchanged") == 0, f"{puts.get('unchanged')} objects")
+    for key, label in (("verify_one", "notices verify, one school"), ("verify_all", "notices verify, the whole trust")):
+        found = (checks.get("verify") or {}).get(key)
+        if found:
+            add(
+                f"{label}: passes (reported)",
+                found["ok"],
+                f"{found['wall']:.1f} s, {found['requests']} requests, {(found['bytes'] or 0) / 1e6:.1f} MB fetched",
+            )
 
 
 LEGEND = """wall s: the command, start to exit; flow s: the flow run itself (start to end in prefect.db);
@@ -117,6 +142,8 @@ ROWS = [
     ("prefect_cold", "Prefect start, new home"),
     ("prefect_warm", "Prefect start (trivial flow)"),
     ("one_school", "publish --school (1 school)"),
+    ("verify_one", "notices verify (1 school)"),
+    ("verify_all", "notices verify (whole trust)"),
 ]
 
 
