@@ -185,13 +185,15 @@ def _stub_pdf_stored(target: Target, key: str) -> bool | None:
 
 
 def classify_keys(keys: Sequence[str], prefix: str, slug: str | None) -> dict[str, Any]:
-    """Split the keys a run wrote: the edited school's, the trust's root pages, private run files, others."""
+    """Split the keys a run wrote: the edited school's, the trust's root pages, the public log, private run files, others."""
     root = {f"{prefix}/index.html", f"{prefix}/schools.json", f"{prefix}/error.html"}
     school_prefix = f"{prefix}/{slug}/privacy-notice/" if slug else None
-    groups: dict[str, list[str]] = {"school": [], "root": [], "private": [], "other_schools": [], "other": []}
+    groups: dict[str, list[str]] = {"school": [], "root": [], "log": [], "private": [], "other_schools": [], "other": []}
     for key in keys:
         if school_prefix and key.startswith(school_prefix):
             groups["school"].append(key)
+        elif key.startswith(f"{prefix}/_log/"):  # the public log's new tiles and checkpoint
+            groups["log"].append(key)
         elif key in root:
             groups["root"].append(key)
         elif key.startswith("_private/"):

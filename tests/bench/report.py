@@ -65,9 +65,10 @@ def targets(n: int, m: dict[str, Measure], checks: dict[str, Any]) -> list[dict[
     if one:
         extra = one["other_schools"] + one["other"]
         add(
-            "one school edited: only its objects + the trust index/schools.json written",
+            "one school edited: only its objects + the trust index/schools.json + the public log written",
             one["ok"],
             f"{len(one['school'])} of the school's, {len(one['root'])} root ({', '.join(k.rsplit('/', 1)[1] for k in one['root'])}), "
+            f"{len(one.get('log', []))} of the log ({', '.join(k.split('/_log/', 1)[1] for k in one.get('log', []))}), "
             f"{len(one['private'])} private ({', '.join(k.split('/', 2)[2] for k in one['private'])}), {len(extra)} other"
             + (f": {extra[:3]}" if extra else ""),
         )
