@@ -22,7 +22,7 @@ from flows.publish.log_key import LogKeyError, load_log_keys, load_log_signer, m
 from flows.publish.results import LOG_NOT_UPDATED, Status
 from flows.tlog.merkle import leaf_hash, root_of
 from flows.notice.prepare import load_and_compose
-from flows.tlog.note import generate_key, vkey_of
+from flows.tlog.note import generate_key, load_signer, vkey_of
 from flows.tlog.tiles import decode_bundle, entries_path, plan_append
 from tests.support.publishing import _client, _manifest, _objects, _only, _publish, _publisher
 
@@ -203,3 +203,17 @@ def test_a_lost_key_is_replaced_by_naming_its_public_half(seaweed, prefix: str, 
     monkeypatch.setenv("NOTICES_LOG_PREVIOUS_KEY", vkey_of(old))
     outcome = append_log(pub, prefix, load_log_keys(), [b'{"n":1}'])
     assert outcome.size == 2 and len(_checkpoint_signers(seaweed, prefix)) == 1
+
+
+def test_keygen_makes_the_key_once_and_prints_its_public_half(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.cli import main
+
+    out = tmp_path / "log-key"
+    assert main(["log", "keygen", "--out", str(out), "--origin", "trust.example.org/privacy-notices"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.startswith("trust.example.org/privacy-notices+") and "made the trust's log key at" in printed.err
+    assert vkey_of(load_signer(out.read_text().strip())) == printed.out.strip()
+    assert main(["log", "keygen", "--out", str(out)]) == 1
+    assert "already holds a key" in capsys.readouterr().err
+    assert main(["log", "keygen", "--out", str(out), "--if-missing"]) == 0
+    assert out.read_text().strip().startswith("PRIVATE+KEY+trust.example.org/privacy-notices+")
