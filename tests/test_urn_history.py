@@ -70,6 +70,9 @@ def test_a_renamed_school_file_continues_the_same_history(tree: Path, embedded_e
     # The trust index lists the URN once, at its new address.
     listing = json.loads(_get(new_base.rsplit("/", 3)[0] + "/schools.json"))["schools"]
     assert [s["slug"] for s in listing if s["urn"] == "990002"] == [NEW]
+    # The public log follows the URN: the moved history verifies at its new address.
+    verified = _run(["verify", new_base.rsplit("/", 3)[0] + "/", "--state", str(tree / "verify")], tree, embedded_env)
+    assert verified.returncode == 0, verified.stderr
 
 
 def test_a_new_prefix_for_a_published_urn_is_refused_unless_the_run_names_the_move(
