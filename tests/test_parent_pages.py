@@ -74,6 +74,12 @@ def test_history_and_changes_pages_show_uk_time(env) -> None:
         office=office,
         fragment_css=office.stylesheet,
         host_csp=host_csp(base),
+        public_log={
+            "statement": "This history is recorded in a public log.",
+            "check": "notices verify",
+            "checkpoint": "",
+            "key": "",
+        },
     )
     history = text_of(page.decode())
     assert "Published 15 January 2026 at 09:05 GMT." in history

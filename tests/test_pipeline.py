@@ -40,8 +40,9 @@ def test_trust_wide_run_publishes_every_school_with_a_task_each_and_reports(flow
     assert state.is_completed(), state.message
     data = state.result()
     assert {s["slug"]: (s["status"], s["edition"]) for s in data["schools"]} == {s: ("published", 1) for s in SAMPLE_SLUGS}
-    # every school's objects, plus the trust index, error page, schools.json, fragment.css and the publish state
-    assert data["requests"]["put"] == 6 * (23 + 1) + 4 + 1  # and one URN registry entry a school (23: the pupils' files too)
+    # every school's objects, plus the trust index, error page, schools.json, fragment.css, the public log (its
+    # 12 entries' bundle and hash tile, key.txt, witnesses.json, the checkpoint and its cache) and the publish state
+    assert data["requests"]["put"] == 6 * (23 + 1) + 4 + 6 + 1  # and one URN registry entry a school (23: the pupils' files too)
     flow_run_id = state.state_details.flow_run_id
     names = sorted(t.name for t in _task_runs(flow_run_id))
     assert len([n for n in names if n.startswith("publish-") and not n.startswith("publish-trust-index")]) == 6  # one per school

@@ -17,7 +17,8 @@ import pytest
 from flows.publish import layout
 from flows.publish.log import append_log, read_log
 from flows.publish.log_entries import entry_id, school_entries
-from flows.publish.base import PublishError
+from flows.publish.base import PreconditionFailed, PublishError
+from flows.publish.s3 import S3Publisher
 from flows.publish.log_key import LogKeyError, load_log_keys, load_log_signer, make_log_key
 from flows.publish.results import LOG_NOT_UPDATED, Status
 from flows.tlog.merkle import leaf_hash, root_of
@@ -217,3 +218,19 @@ def test_keygen_makes_the_key_once_and_prints_its_public_half(tmp_path: Path, ca
     assert "already holds a key" in capsys.readouterr().err
     assert main(["log", "keygen", "--out", str(out), "--if-missing"]) == 0
     assert out.read_text().strip().startswith("PRIVATE+KEY+trust.example.org/privacy-notices+")
+
+
+def test_a_lost_answer_to_the_checkpoint_write_is_our_own_write(seaweed, prefix: str) -> None:
+    """The PUT was applied but its answer lost; the retry's 412 finds our bytes there: done, not an error."""
+
+    class _LostAnswer(S3Publisher):
+        def put(self, key: str, body: bytes, **kwargs) -> str:
+            etag = super().put(key, body, **kwargs)
+            if key.endswith("/_log/checkpoint"):
+                raise PreconditionFailed(key)
+            return etag
+
+    plain = _publisher(seaweed)
+    pub = _LostAnswer(plain.client, plain.bucket, plain.public_base_url)
+    outcome = append_log(pub, prefix, load_log_signer(), [b'{"n":0}', b'{"n":1}'])
+    assert outcome.size == 2 and read_log(plain, prefix, load_log_signer()).size == 2

@@ -98,20 +98,31 @@ def append_log(
     written = [_create_tile(pub, prefix, path, body) for path, body in sorted(append.tiles.items())]
     written += write_if_changed(pub, _published_keys(prefix, signer, witnesses))
     note = sign_note(format_checkpoint(Checkpoint(signer.name, append.new_size, append.root)), *keys.signers)
+    key = _write_checkpoint(pub, prefix, note.encode("utf-8"), state.checkpoint_etag)
+    _save_index(pub, prefix, append.new_size, state.ids | {entry_id(e) for e in new})
+    return LogOutcome(len(new), append.new_size, (*[w for w in written if w], key))
+
+
+def _write_checkpoint(pub: Publisher, prefix: str, note: bytes, etag: str | None) -> str:
+    """The new checkpoint, only over the one read; its key. A lost answer to our own write (the
+    retry finds our bytes there) is a success, anything else another writer: an error."""
     key = layout.log_key(prefix, "checkpoint")
     try:
         pub.put(
             key,
-            note.encode("utf-8"),
+            note,
             content_type=layout.content_type(key),
             cache_control=layout.RECORD_CACHE,
-            if_match=state.checkpoint_etag,
-            if_none_match=state.checkpoint_etag is None,
+            if_match=etag,
+            if_none_match=etag is None,
         )
     except PreconditionFailed:
-        raise PublishError(f"{key}: changed by another writer while this run held the trust lock; nothing was appended") from None
-    _save_index(pub, prefix, append.new_size, state.ids | {entry_id(e) for e in new})
-    return LogOutcome(len(new), append.new_size, (*[w for w in written if w], key))
+        stored = pub.get(key)
+        if stored is None or stored.body != note:
+            raise PublishError(
+                f"{key}: changed by another writer while this run held the trust lock; nothing was appended"
+            ) from None
+    return key
 
 
 def read_log(pub: Publisher, prefix: str, keys: LogKeys | Signer) -> LogState:
