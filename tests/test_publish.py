@@ -74,9 +74,11 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
         "School headteacher changed: Mr Sam Example → Ms Alex Example",
     )
     assert {results[s].status for s in SAMPLE_SLUGS if s != "oakfield-primary"} == {"unchanged"}
-    # The school's 23, the trust index and schools.json (fragment.css is unchanged), and the
-    # publish state with the school's new entry (its URN registry entry is already there).
-    assert edited.requests["put"] == 23 + 2 + 1
+    # The school's 23, the trust index and schools.json (fragment.css is unchanged), the public
+    # log's 2 new entries (their bundle and hash tile, the checkpoint, its cache; key.txt and
+    # witnesses.json unchanged), and the publish state with the school's new entry (its URN
+    # registry entry is already there).
+    assert edited.requests["put"] == 23 + 2 + 4 + 1
     changes = (
         client.get_object(Bucket=seaweed.bucket, Key=layout.edition_key(prefix, "oakfield-primary", 2, "changes.html"))["Body"]
         .read()
