@@ -63,9 +63,16 @@ def test_the_installed_wheel_renders_and_publishes_from_a_trusts_own_folder(inst
     assert pdf.startswith(b"%PDF-") and b"Draft" in (trust / "site" / "oakfield-primary" / "index.html").read_bytes()
     assert _run([notices, "s3", "start"], trust, env).returncode == 0
     try:
+        refused = _run([notices, "publish"], trust, env)  # no log key yet: nothing is published
+        assert refused.returncode == 1 and "notices log keygen" in refused.stdout + refused.stderr
+        keygen = _run([notices, "log", "keygen"], trust, env)
+        assert keygen.returncode == 0 and keygen.stdout.startswith("trust.example.org/privacy-notices+"), keygen.stderr
+        assert (xdg / "trust-notices" / "log-key").stat().st_mode & 0o777 == 0o600
         published = _run([notices, "publish"], trust, env)
         assert published.returncode == 0, published.stdout + published.stderr
         assert "6 published" in published.stdout
+        verified = _run([notices, "verify"], trust, env)  # the root this trust publishes to, from its own folder
+        assert verified.returncode == 0 and verified.stdout.startswith("verified: 6 school(s)"), verified.stderr
         history = _run([notices, "history", "oakfield-primary"], trust, env)
         assert history.returncode == 0 and history.stdout.startswith("v1 ")
         assert (xdg / "trust-notices" / "s3" / "state.json").exists()

@@ -24,8 +24,6 @@ def add_verify_commands(commands: Any) -> None:
 
 
 def _add_verify(commands: Any) -> None:
-    from flows.verify.state import default_state_dir
-
     verify_cmd = subcommand(
         commands,
         "verify",
@@ -33,8 +31,9 @@ def _add_verify(commands: Any) -> None:
         "Check, from the public URL alone, that every edition and latest file of a school (or, from the trust's "
         "root, of every school) is what the trust's signed, append-only log says it published: the checkpoint's "
         "signature, that it extends the one seen before, each entry's inclusion proof, the edition chain, every "
-        f"file's SHA-256, and what the witnesses saw. Remembers the trust's key and checkpoint in --state "
-        f"(default {default_state_dir()}). Exit 1 names each problem and where; exit 2 if the site cannot be read.",
+        "file's SHA-256, and what the witnesses saw. Remembers the trust's key and checkpoint in --state "
+        "(default $NOTICES_STATE_DIR/verify, else $XDG_STATE_HOME/trust-notices/verify). "
+        "Exit 1 names each problem and where; exit 2 if the site cannot be read.",
         "notices verify https://notices.example.org/notices/oakfield-primary/privacy-notice/\n"
         "  notices verify https://notices.example.org/notices/ --json   # every school\n"
         "  notices verify   # in the trust's folder: its own published root (as make run does)",

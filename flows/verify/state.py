@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.settings import read_settings
+
 from flows.verify.problems import VerifyError
 
 STATE_FORMAT = "trust-notices/verify-state/1"
@@ -28,10 +30,7 @@ class StateError(VerifyError):
 def default_state_dir() -> Path:
     """``$NOTICES_STATE_DIR/verify`` if set (as the embedded S3's state), else
     ``$XDG_STATE_HOME/trust-notices/verify``, else ``~/.local/state/trust-notices/verify``."""
-    if os.environ.get("NOTICES_STATE_DIR"):
-        return Path(os.environ["NOTICES_STATE_DIR"]) / "verify"
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "trust-notices" / "verify"
+    return read_settings().state_base() / "verify"  # flows.settings is the one reader of the environment
 
 
 def origin_file_name(origin: str) -> str:
