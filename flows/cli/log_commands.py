@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flows.cli.arguments import config_flags, subcommand
+from flows.cli.arguments import subcommand
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -27,7 +27,13 @@ def add_log_commands(commands: Any) -> None:
         "notices log keygen --if-missing",
     )
     log.add_argument("action", choices=["keygen"])
-    config_flags(log)
+    log.add_argument(
+        "--schools",
+        dest="trust_folder",
+        type=Path,
+        metavar="DIR",
+        help="the folder with _trust.yaml, whose website names the log (default: ./schools, else $NOTICES_SCHOOLS)",
+    )
     log.add_argument(
         "--out", type=Path, metavar="FILE", help="where to write the key (default: $NOTICES_LOG_KEY_FILE, else the default file)"
     )
@@ -46,8 +52,12 @@ def keygen(args: argparse.Namespace) -> int:
     if args.if_missing and path.exists():
         print(f"the trust's log key is already at {path}", file=sys.stderr)
         return EXIT_OK
+    website = "" if args.origin else _trust_website(args.trust_folder or Path(settings.schools or "schools"))
+    if not args.origin and not website:
+        print("notices log keygen: no _trust.yaml with a website here: give the log's name with --origin", file=sys.stderr)
+        return EXIT_FAILED
     try:
-        vkey = make_log_key(path, args.origin or default_origin(_trust_website(args)))
+        vkey = make_log_key(path, args.origin or default_origin(website))
     except (LogKeyError, ValueError) as exc:
         print(f"notices log keygen: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -62,12 +72,12 @@ def keygen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _trust_website(args: argparse.Namespace) -> str:
-    """The trust file's website, or '' if it cannot be read (the default name then says so)."""
+def _trust_website(folder: Path) -> str:
+    """The trust file's website, or '' if it cannot be read."""
     import yaml
 
     try:
-        data = yaml.safe_load((Path(args.schools) / "_trust.yaml").read_text(encoding="utf-8"))
+        data = yaml.safe_load((folder / "_trust.yaml").read_text(encoding="utf-8"))
         return str(data.get("website", "")) if isinstance(data, dict) else ""
     except (OSError, yaml.YAMLError):
         return ""
