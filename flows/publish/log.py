@@ -89,11 +89,11 @@ def append_log(
     keys = keys if isinstance(keys, LogKeys) else LogKeys(keys)
     signer = keys.signer
     state = read_log(pub, prefix, keys)
-    stale = _stale_entries(pub, prefix, state.size)
-    fresh = [e for e in dict.fromkeys(entries) if entry_id(e) not in state.ids and e not in stale]
-    new = [*stale, *fresh]
-    if not new and state.current:
+    offered = [e for e in dict.fromkeys(entries) if entry_id(e) not in state.ids]
+    if not offered and state.current:  # everything is logged: not even a LIST
         return LogOutcome(0, state.size)
+    stale = _stale_entries(pub, prefix, state.size)
+    new = [*stale, *(e for e in offered if e not in stale)]
     append = plan_append(state.size, lambda path: _fetch_tile(pub, prefix, path), new)
     written = [_create_tile(pub, prefix, path, body) for path, body in sorted(append.tiles.items())]
     written += write_if_changed(pub, _published_keys(prefix, signer, witnesses))
