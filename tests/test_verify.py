@@ -88,6 +88,26 @@ def test_a_deleted_edition_is_in_the_log_but_missing(site: LogSite, capsys: pyte
     assert lines[0] == f"{site.url(folder)}/v2/changes.html: edition 2 of oakfield-primary is in the log (entry 4) but missing"
 
 
+@pytest.mark.parametrize("record", ["manifest.json", "history.html"])
+def test_an_edition_on_the_site_that_the_log_lacks_is_named(
+    record: str, site: LogSite, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Site → log: a v4/ added to the site and listed in its records, but never logged, is found."""
+    folder = site.folder("oakfield-primary")
+    (folder / "v4").mkdir()
+    for file in (folder / "v3").iterdir():
+        (folder / "v4" / file.name).write_bytes(file.read_bytes())
+    if record == "manifest.json":
+        (folder / record).write_text(json.dumps({"editions": [{"number": n} for n in (1, 2, 3, 4)]}))
+    else:
+        (folder / record).write_text("".join(f'<p><a href="v{n}/index.html">edition {n}</a></p>' for n in (1, 2, 3, 4)))
+    code, _, err = verify(site, capsys)
+    assert code == 1
+    assert err.splitlines() == [
+        f"{site.url(folder)}/{record}: lists edition 4 of oakfield-primary, which the log does not hold (never logged)"
+    ]
+
+
 def _without(site: LogSite, slug: str, edition: int) -> list[bytes]:
     dropped = json.dumps(site.entry(slug, "edition", edition), sort_keys=True, separators=(",", ":")).encode()
     assert dropped in site.entries
@@ -259,6 +279,8 @@ def test_an_entry_changed_in_its_bundle_is_not_in_the_signed_tree(site: LogSite,
         ("chain", f"{site.url(site.log)}/ (entry 5, URN 990001 latest 2)"),
         ("chain", f"{site.url(site.log)}/ (entry 6, URN 990001 edition 3)"),
         ("gap", site.school_url("oakfield-primary")),
+        # the site still lists edition 2, which no entry in the signed tree now vouches for
+        ("unlogged", site.school_url("oakfield-primary") + "manifest.json"),
     ]
     assert report["problems"][0]["message"] == "is not in the signed tree of size 10"
 

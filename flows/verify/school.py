@@ -7,6 +7,8 @@ open it; the messages hold the spec's words ("chain broken", "does not match", "
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 
 from flows.publish.layout import LATEST_FILES
@@ -46,6 +48,7 @@ def check_school(school: SchoolRef, entries: list[Entry], log: LogView, fetcher:
     for number, entry in sorted(editions.items()):
         report.problems += _edition_files(school, number, entry, digests)
     report.problems += _latest(school, entries, digests, named, log.where)
+    report.problems += _unlogged_editions(school, set(editions), fetcher) if entries else []
     if not entries:
         report.problems.append(Problem("no-entries", school.folder, f"URN {school.urn} has no entry in the log"))
     return report
@@ -162,3 +165,31 @@ def _latest_file(url: str, digest: str | None, wanted: str | None, latest: list[
     if older:
         return [Problem("stale", url, f"matches an older latest entry (edition {older[-1]}), not the newest")]
     return [Problem("unlogged", url, f"sha256 {digest} matches no entry of the log (the newest latest entry says {wanted})")]
+
+
+_HISTORY_LINK = re.compile(r'href="(?:\./)?v(\d+)/')
+
+
+def _unlogged_editions(school: SchoolRef, logged: set[int], fetcher: Fetcher) -> list[Problem]:
+    """Site → log: every edition ``manifest.json`` lists and every ``v<N>/`` the history page links is logged.
+
+    The other checks start from the log, so an edition added to the site and its records but never
+    logged (words a reader could be shown that no entry vouches for) is found only here.
+    """
+    shown: dict[int, str] = {}
+    manifest = fetcher.get(school.folder + "manifest.json", fresh=True)
+    if manifest is not None:
+        try:
+            listed = json.loads(manifest).get("editions") or []
+            shown |= {int(e["number"]): school.folder + "manifest.json" for e in listed if isinstance(e, dict)}
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return [Problem("manifest", school.folder + "manifest.json", "cannot be read as the school's list of editions")]
+    history = fetcher.get(school.folder + "history.html", fresh=True)
+    if history is not None:
+        for number in _HISTORY_LINK.findall(history.decode("utf-8", "replace")):
+            shown.setdefault(int(number), school.folder + "history.html")
+    return [
+        Problem("unlogged", where, f"lists edition {number} of {school.slug}, which the log does not hold (never logged)")
+        for number, where in sorted(shown.items())
+        if number not in logged
+    ]
