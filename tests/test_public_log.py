@@ -129,6 +129,21 @@ def test_a_lost_private_cache_is_rebuilt_from_the_public_bundles(seaweed, prefix
     assert (again.appended, again.size) == (0, 5)
 
 
+def test_ids_written_into_the_private_cache_by_someone_else_do_not_keep_an_entry_out(seaweed, prefix: str) -> None:
+    """Whoever can write the bucket cannot list an entry in the cache so that runs never log it:
+    the cache is signed with the log's key, and one that is not is rebuilt from the bundles."""
+    pub, signer = _publisher(seaweed), load_log_signer()
+    append_log(pub, prefix, signer, [b'{"n":0}'])
+    key = layout.private_key(prefix, "log-index.json")
+    cache = json.loads(_client(seaweed).get_object(Bucket=seaweed.bucket, Key=key)["Body"].read())
+    hidden = b'{"n":1}'
+    cache["ids"].append(entry_id(hidden))
+    _client(seaweed).put_object(Bucket=seaweed.bucket, Key=key, Body=json.dumps(cache).encode())
+    outcome = append_log(pub, prefix, signer, [b'{"n":0}', hidden])
+    assert (outcome.appended, outcome.size) == (1, 2)
+    assert read_log(pub, prefix, signer).root == root_of([leaf_hash(b'{"n":0}'), leaf_hash(hidden)])
+
+
 def test_a_checkpoint_under_another_key_stops_the_log_step_and_the_state_is_not_saved(
     seaweed, sample, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

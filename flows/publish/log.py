@@ -20,6 +20,7 @@ Appending N entries writes O(N / 256 + log N) objects; a run with nothing to add
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,10 @@ from flows.tlog.note import (
 from flows.tlog.tiles import TILE_WIDTH, decode_bundle, entries_path, plan_append
 from flows.publish.log_key import LogKeys, public_key
 
-INDEX_FORMAT = "trust-notices/log-index/1"
+INDEX_FORMAT = "trust-notices/log-index/2"
+# Signed with the log's key, so ids written into the cache by anyone else (who could then keep an
+# entry out of the log) are not believed: the ids are read from the public bundles instead.
+INDEX_CONTEXT = b"trust-notices log-index\n"
 ROTATE_HELP = 'see README "If the log key is lost or changed"'
 
 
@@ -99,7 +103,7 @@ def append_log(
     written += write_if_changed(pub, _published_keys(prefix, signer, witnesses))
     note = sign_note(format_checkpoint(Checkpoint(signer.name, append.new_size, append.root)), *keys.signers)
     key = _write_checkpoint(pub, prefix, note.encode("utf-8"), state.checkpoint_etag)
-    _save_index(pub, prefix, append.new_size, state.ids | {entry_id(e) for e in new})
+    _save_index(pub, prefix, append.new_size, state.ids | {entry_id(e) for e in new}, signer)
     return LogOutcome(len(new), append.new_size, (*[w for w in written if w], key))
 
 
@@ -146,24 +150,32 @@ def read_log(pub: Publisher, prefix: str, keys: LogKeys | Signer) -> LogState:
             f"nothing was appended; {ROTATE_HELP}",
             transient=False,
         )
-    ids = _cached_ids(pub, prefix, checkpoint.size)
+    ids = _cached_ids(pub, prefix, checkpoint.size, keys)
     if ids is None:
         ids = {entry_id(e) for e in _read_entries(pub, prefix, 0, checkpoint.size)}
     current = (keys.signer.name, keys.signer.key_id) in signed  # else a new key signs the same tree again
     return LogState(checkpoint.size, checkpoint.root, ids, stored.etag, current)
 
 
-def _cached_ids(pub: Publisher, prefix: str, size: int) -> set[str] | None:
-    """The private cache's ids, caught up to ``size`` from the entry bundles (None: no usable cache)."""
+def _cached_ids(pub: Publisher, prefix: str, size: int, keys: LogKeys) -> set[str] | None:
+    """The private cache's ids, caught up to ``size`` from the entry bundles (None: no usable cache:
+    missing, unreadable, beyond the checkpoint, or not signed by the trust's key)."""
     stored = pub.get(_index_key(prefix))
     try:
         cache = json.loads(stored.body) if stored is not None else None
-    except ValueError:
+        signature = base64.b64decode(cache.pop("signature"), validate=True) if isinstance(cache, dict) else b""
+    except (ValueError, KeyError, TypeError):
         cache = None
     if not isinstance(cache, dict) or cache.get("format") != INDEX_FORMAT or not 0 <= cache.get("size", -1) <= size:
         return None
+    if not any(v.verify(INDEX_CONTEXT + _index_body(cache), signature) for v in keys.verifiers):
+        return None
     ids = set(cache.get("ids", []))
     return ids | {entry_id(e) for e in _read_entries(pub, prefix, cache["size"], size)}
+
+
+def _index_body(cache: dict[str, object]) -> bytes:
+    return json.dumps(cache, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _read_entries(pub: Publisher, prefix: str, start: int, end: int) -> list[bytes]:
@@ -248,9 +260,11 @@ def _index_key(prefix: str) -> str:
     return layout.private_key(prefix, "log-index.json")
 
 
-def _save_index(pub: Publisher, prefix: str, size: int, ids: set[str]) -> None:
-    """The cache of the log's entry ids; lost, the next run reads them from the bundles."""
-    body = json.dumps({"format": INDEX_FORMAT, "size": size, "ids": sorted(ids)}, separators=(",", ":")).encode()
+def _save_index(pub: Publisher, prefix: str, size: int, ids: set[str], signer: Signer) -> None:
+    """The signed cache of the log's entry ids; lost (or not signed), the next run reads them from the bundles."""
+    cache: dict[str, object] = {"format": INDEX_FORMAT, "size": size, "ids": sorted(ids)}
+    signature = base64.b64encode(signer.sign(INDEX_CONTEXT + _index_body(cache))).decode()
+    body = json.dumps({**cache, "signature": signature}, separators=(",", ":")).encode()
     try:
         pub.put(_index_key(prefix), body, content_type="application/json; charset=utf-8", cache_control="no-store")
     except PublishError:
