@@ -271,3 +271,32 @@ def test_the_state_folder_is_per_user_and_a_running_store_is_named_not_doubled(
     assert f"already running on port {seaweed.port}, from the state folder {seaweed.state_dir}" in str(refused.value)
     assert f"NOTICES_STATE_DIR={Path(seaweed.state_dir).parent}" in str(refused.value)
     assert not (tmp_path / "other" / "s3" / "weed.pid").exists()
+
+
+def test_the_bucket_is_set_up_once_per_configuration_not_on_every_connection(
+    own_s3: local_s3.LocalS3, sample: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unchanged run makes no setup call: a policy removed by hand stays removed until the
+    recorded configuration differs from this version's (then it is applied again)."""
+    from botocore.exceptions import ClientError
+
+    from flows.publish.connect import SETUP_MARK, connect
+    from flows.publish.s3 import make_client
+
+    monkeypatch.setenv("NOTICES_STATE_DIR", str(Path(own_s3.state_dir).parent))
+    monkeypatch.setenv("NOTICES_S3_BUCKET", BUCKET)
+    client = make_client(own_s3.endpoint_url, "us-east-1", own_s3.access_key, own_s3.secret_key)
+    mark = Path(own_s3.state_dir) / SETUP_MARK
+    mark.unlink(missing_ok=True)
+    connect(sample.valid.trust, {})  # the first connection sets the bucket up and records it
+    recorded = json.loads(mark.read_text())
+    assert list(recorded) == [BUCKET]
+    assert json.loads(client.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"][0]["Sid"] == "PublicReadNotices"
+    client.delete_bucket_policy(Bucket=BUCKET)
+    connect(sample.valid.trust, {})  # recorded as applied: no setup call, so the policy stays gone
+    with pytest.raises(ClientError):
+        client.get_bucket_policy(Bucket=BUCKET)
+    mark.write_text(json.dumps({BUCKET: "an older version's configuration"}))
+    connect(sample.valid.trust, {})  # another configuration recorded: applied again
+    assert json.loads(client.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"][0]["Sid"] == "PublicReadNotices"
+    assert json.loads(mark.read_text()) == recorded

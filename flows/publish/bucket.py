@@ -1,10 +1,11 @@
 """Preparing a bucket for notices: versioning, the public-read policy, CORS, lifecycle, website.
 
-Used by ``notices setup-bucket`` and for the embedded S3 on each connection.
+Used by ``notices setup-bucket``, and for the embedded S3 once per configuration (``setup_fingerprint``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -37,6 +38,13 @@ def public_read_policy(bucket: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def setup_fingerprint(bucket: str, *, index: str = "index.html", error: str = "error.html", expire_private: bool = True) -> str:
+    """What ``setup_bucket`` applies to ``bucket``, as a hash: a new version with another policy,
+    CORS rule or website documents has another fingerprint, so the bucket is set up again."""
+    applied = [public_read_policy(bucket), CORS_CONFIGURATION, index, error, expire_private, PRIVATE_EXPIRY_DAYS, "versioning"]
+    return hashlib.sha256(json.dumps(applied, sort_keys=True).encode()).hexdigest()
 
 
 def setup_bucket(

@@ -7,12 +7,17 @@ and a bucket that ``notices setup-bucket`` prepared.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from flows import embedded_s3 as local_s3
 from flows.config.loading import publishing_override_errors
 from flows.config.models import PublishingTarget, TrustFile
 from flows.publish.base import Publisher
+from flows.publish.bucket import setup_fingerprint
 from flows.publish.s3 import S3Publisher, make_client, setup_bucket
 from flows.publish.target import Target
 from flows.settings import PUBLISHING_VARIABLES, Settings, read_settings
@@ -87,8 +92,9 @@ def connect(trust: TrustFile, flags: dict[str, str | None], *, start_embedded: b
 
     With no endpoint in the trust file, $NOTICES_S3_ENDPOINT or ``--endpoint-url``, the
     embedded S3 is used (started if ``start_embedded``; read-only commands pass False) and
-    its bucket is set up (policy included) on each connection, so a bucket made by an older
-    version gets the current policy. A real endpoint uses an existing bucket.
+    its bucket is set up (policy included) once per configuration, so a bucket made by an older
+    version gets the current policy and an unchanged run makes no setup call. A real endpoint
+    uses an existing bucket.
     """
     probe = resolve_target(trust.publishing, flags, embedded_endpoint=None)
     notes: list[str] = []
@@ -106,7 +112,31 @@ def connect(trust: TrustFile, flags: dict[str, str | None], *, start_embedded: b
     target = resolve_target(trust.publishing, flags, embedded_endpoint=info.endpoint_url)
     client = make_client(info.endpoint_url, "us-east-1", info.access_key, info.secret_key)
     notes.append(f"no endpoint in the trust file: {target.describe()}")
-    setup_bucket(client, target.bucket, expire_private=False)  # warnings (website API) do not matter locally
+    _set_up_once(client, Path(info.state_dir), target.bucket)
     return Connection(
         target, S3Publisher(client, target.bucket, target.public_base_url), notes, (info.access_key, info.secret_key)
     )
+
+
+SETUP_MARK = "bucket-setup.json"  # in the embedded S3's state folder, beside its data: wiped with it
+
+
+def _set_up_once(client: Any, state_dir: Path, bucket: str) -> None:
+    """Set the embedded bucket up unless the state folder records this exact configuration applied.
+
+    The record lives with SeaweedFS's data, so a wiped store is set up again; a version with
+    another policy has another fingerprint. Setup warnings (no website API) do not matter locally.
+    """
+    mark = state_dir / SETUP_MARK
+    wanted = setup_fingerprint(bucket, expire_private=False)
+    try:
+        applied = json.loads(mark.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        applied = {}
+    if isinstance(applied, dict) and applied.get(bucket) == wanted:
+        return
+    setup_bucket(client, bucket, expire_private=False)
+    applied = (applied if isinstance(applied, dict) else {}) | {bucket: wanted}
+    partial = mark.with_name(f".{SETUP_MARK}.{os.getpid()}")
+    partial.write_text(json.dumps(applied, indent=2) + "\n", encoding="utf-8")
+    partial.replace(mark)  # whole or not at all: a half-written record only means one more setup
