@@ -57,6 +57,24 @@ def test_a_run_holds_the_trust_lock_while_publishing_and_saves_the_state(
     assert [r.status for r in again.schools] == ["unchanged"]
     assert again.requests.get("put", 0) == 0  # the state confirms the school: nothing is written, not even the state
     assert again.requests.get("head", 0) == 0
+    # Nothing to change, found before the lock: no lock taken, so not one PUT or DELETE at all
+    assert again.requests.get("lock", 0) == 0 and again.requests.get("delete", 0) == 0
+    forced = _publish(seaweed, one, prefix, force=True)  # --force takes the locked path (it rewrites the latest files)
+    assert forced.requests["lock"] > 0
+
+
+def test_a_run_with_one_school_to_change_takes_the_lock_for_every_school(seaweed, sample, prefix: str) -> None:
+    """The lock-free check is all or nothing: one school not vouched for sends the whole run down the locked path."""
+    both = _only(sample, "riverside-infant", "oakfield-primary")
+    _publish(seaweed, both, prefix)
+    client = _client(seaweed)
+    state = PublishState.model_validate_json(client.get_object(Bucket=seaweed.bucket, Key=state_key(prefix))["Body"].read())
+    entry = state.schools["oakfield-primary"].model_copy(update={"input_hash": "other inputs"})
+    edited = PublishState(schools={**state.schools, "oakfield-primary": entry}).model_dump_json().encode()
+    client.put_object(Bucket=seaweed.bucket, Key=state_key(prefix), Body=edited)
+    again = _publish(seaweed, both, prefix)
+    assert [r.status for r in again.schools] == ["unchanged", "unchanged"]
+    assert again.requests["lock"] > 0  # the first school was rendered again, under the lock
 
 
 def test_a_dry_run_takes_no_lock_and_saves_no_state(seaweed, sample, prefix: str) -> None:

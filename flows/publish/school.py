@@ -110,8 +110,14 @@ def _publish_school(
 
 
 def _vouched(pub: Publisher, ctx: RunContext, notice: Notice, known: SchoolState) -> SchoolResult:
+    return vouched_result(ctx, notice, known)
+
+
+def vouched_result(ctx: RunContext, notice: Notice, known: SchoolState) -> SchoolResult:
     """Unchanged, on the publish state's word (confirmed by the server's ETags): no request."""
-    result = _result(pub, ctx, notice, known.content_hash, Status.UNCHANGED)
+    result = SchoolResult(notice.slug, Status.UNCHANGED, name=notice.school.name, urn=notice.school.urn)
+    result.content_hash = known.content_hash
+    result.url = layout.school_url(ctx.target.public_base_url, ctx.target.prefix, notice.slug, "index.html")
     result.edition, result.state = known.edition, known
     return result
 

@@ -1,7 +1,8 @@
 """A trust run's publishing, in order, free of Prefect: what the flow runs and tests drive.
 
 0. the trust's log key (``flows.publish.log_key``): without it nothing is published;
-1. the trust lock (``flows.publish.lease``), unless it is a dry run (which writes nothing);
+1. the trust lock (``flows.publish.lease``), unless it is a dry run (which writes nothing) or
+   a lock-free read shows that nothing would change (``flows.publish.quiet``: then it ends here);
 2. the URN registries: unread, a renamed or moved school could start a second history, so
    nothing is published;
 3. the publish state, and its entries the server's ETags confirm;
@@ -33,6 +34,7 @@ from flows.publish.lease import TrustLease
 from flows.publish.log import Witness, append_log
 from flows.publish.log_key import LogKeyError, LogKeys, load_log_keys, public_key
 from flows.publish.moves import read_homes
+from flows.publish.quiet import quiet_run, registries
 from flows.publish.results import INDEX_NOT_UPDATED, LOG_NOT_UPDATED, RunResult, SchoolResult, SchoolState, Status
 from flows.publish.spec import RunSpec, context_for, publisher_for
 from flows.publish.state import Known, confirm, read_state, save_state
@@ -122,6 +124,9 @@ def run_trust(
         return RunResult(spec.target, _all_failed(notices, str(exc)), {})
     spec = spec if keys is None else dataclasses.replace(spec, log_key=public_key(keys.signer))
     pub, lock_pub = publishers(spec), publishers(spec)  # the lock's requests are counted apart
+    quiet = quiet_run(spec, notices, pub, publishers)  # nothing to change: no lock, no write at all
+    if quiet is not None:
+        return RunResult(spec.target, quiet[0], add_counts(quiet[1], pub.counts.as_dict()))
     lease = None if spec.dry_run else TrustLease(lock_pub, spec.target.prefix, run_id, notify=lambda m: _notice(log, m))
     root: list[str] = []
     try:
@@ -206,12 +211,6 @@ def _collect(outcomes: Iterable[BatchOutcome], planned: list[Batch], total: int)
             done = sum(1 for r in results if r.status is not Status.FAILED)
             PROGRESS.info("batch %s/%s: %s/%s schools done", index, len(planned), done, total)
     return results, counts
-
-
-def registries(spec: RunSpec) -> list[str]:
-    """The prefixes whose URN registries a run reads: its own, the trust file's and --move-from's."""
-    named = [p for p in (spec.trust.publishing.prefix, spec.move_from) if p is not None]
-    return [spec.target.prefix, *named]
 
 
 def _read_known(

@@ -34,7 +34,7 @@ from flows.publish.base import PublishError
 from flows.publish.batches import Batch
 from flows.publish.context import Approval
 from flows.publish.moves import Home
-from flows.publish.results import SchoolResult, SchoolState
+from flows.publish.results import SchoolResult, SchoolState, Status
 from flows.publish.spec import RunSpec, context_for, publisher_for
 from flows.publish.connect import connect
 from flows.publish.trust_run import BatchOutcome, IndexOutcome, index_outcome, run_batch
@@ -129,8 +129,9 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     minutes = params.approval.timeout_minutes or trust.approval.timeout_minutes
     wait = ApprovalWait(conn, ctx, run_id, flowrun.approval_timeout(minutes), approval_form(trust.approval))
     if saved is None:  # 4. a new run: publish under the trust lock
-        flowrun.sweep(conn.fresh(), conn.target.prefix, logger)
         run = with_broken(publish_under_lock(spec, prepared.notices, run_id, runner), prepared.broken)
+        if any(r.status.wrote or r.status is Status.HELD for r in run.schools) and not params.dry_run:
+            flowrun.sweep(conn.fresh(), conn.target.prefix, logger)  # a run that changes nothing writes nothing
         if not run.held or params.dry_run or not params.approval.wait:
             return flowrun.finish(conn, ctx, run, run_id, params.dry_run)
         run, attempt, answer = wait.first(run)

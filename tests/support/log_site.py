@@ -183,7 +183,9 @@ def _write_records(site: LogSite, last: dict[str, int]) -> None:
         (site.folder(slug) / "latest.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
         editions = sorted(e["edition"] for e in map(json.loads, site.entries) if e["slug"] == slug and e["kind"] == "edition")
         (site.folder(slug) / "manifest.json").write_text(json.dumps({"editions": [{"number": n} for n in editions]}))
-        (site.folder(slug) / "history.html").write_text("".join(f'<p><a href="v{n}/index.html">edition {n}</a></p>' for n in editions))
+        (site.folder(slug) / "history.html").write_text(
+            "".join(f'<p><a href="v{n}/index.html">edition {n}</a></p>' for n in editions)
+        )
         listing.append(
             {
                 "slug": slug,
