@@ -126,7 +126,7 @@ def run_trust(
     pub, lock_pub = publishers(spec), publishers(spec)  # the lock's requests are counted apart
     quiet = quiet_run(spec, notices, pub, publishers)  # nothing to change: no lock, no write at all
     if quiet is not None:
-        return RunResult(spec.target, quiet[0], add_counts(quiet[1], pub.counts.as_dict()))
+        return RunResult(spec.target, quiet[0], add_counts(add_counts(quiet[1], pub.counts.as_dict()), {"lock": 0}))
     lease = None if spec.dry_run else TrustLease(lock_pub, spec.target.prefix, run_id, notify=lambda m: _notice(log, m))
     root: list[str] = []
     try:
