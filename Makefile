@@ -31,8 +31,9 @@ $(BROWSER_TOOLS): tests/browser/package.json tests/browser/package-lock.json
 debian-packages:
 	@bash .ci/debian-packages.sh
 
-run: debian-packages $(STAMP)  ## set up, start the embedded S3 if needed, publish every school, verify every notice
+run: debian-packages $(STAMP)  ## set up, start the embedded S3 and a local Prefect server if needed, publish every school, verify every notice
 	$(BIN)/notices s3 start
+	$(BIN)/notices prefect start
 	$(BIN)/notices log keygen --if-missing
 	$(BIN)/notices publish
 	$(BIN)/notices verify
@@ -40,7 +41,8 @@ run: debian-packages $(STAMP)  ## set up, start the embedded S3 if needed, publi
 preview: $(STAMP)  ## render every school into site/ without publishing
 	$(BIN)/notices render --out $(OUT)
 
-stop: $(STAMP)  ## stop the embedded S3 that make run started
+stop: $(STAMP)  ## stop the embedded S3 and the Prefect server that make run started
+	$(BIN)/notices prefect stop
 	$(BIN)/notices s3 stop
 
 validate: $(STAMP)  ## check every configuration file

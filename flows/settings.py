@@ -11,6 +11,7 @@ An empty variable counts as unset, as in a shell (``NOTICES_RETRY_DELAYS= notice
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
@@ -61,6 +62,9 @@ class Settings(BaseSettings):
     xdg_state_home: str | None = Field(None, validation_alias=AliasChoices("XDG_STATE_HOME"))
     s3_port: int = Field(8333, gt=0, lt=65536)
     weed: str | None = None
+    prefect_port: int = Field(4200, gt=0, lt=65536)  # the local Prefect server (``flows.runs.local_server``)
+    # Prefect's own: a server named here wins over the local one.
+    prefect_api_url: str | None = Field(None, validation_alias=AliasChoices("PREFECT_API_URL"))
 
     # The trust's log key (``flows.publish.log_key``): the key itself (a secret), or its file.
     log_key: SecretStr | None = None
@@ -118,6 +122,11 @@ _EXPECTED = {
     "greater_than_equal": "a number of at least {ge}",
     "less_than": "a number below {lt}",
 }
+
+
+def environment_with(**extra: str) -> dict[str, str]:
+    """This process's environment plus ``extra``: for a child that needs a few variables more."""
+    return {**os.environ, **extra}
 
 
 def read_settings() -> Settings:

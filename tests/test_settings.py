@@ -31,6 +31,7 @@ BAD_VALUES = {
 WRITERS = {
     "flows/runs/guard.py",  # the run token, inherited by every process the run starts
     "flows/cli/publishing.py",  # Prefect's own logging and analytics defaults for the flow run
+    "flows/cli/prefect_server.py",  # PREFECT_API_URL of the local server, before Prefect loads
 }
 
 

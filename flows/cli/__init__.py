@@ -117,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``notices`` command; returns the exit status."""
     from flows.cli import editions as edition_commands
     from flows.cli import publishing as commands
+    from flows.cli.prefect_server import prefect
 
     from flows.config.paths import ConfigNotFound, find_config
     from flows.settings import SettingsError, read_settings
@@ -139,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schema": _schema,
         "generate-trust": _generate,
         "s3": commands.s3,
+        "prefect": prefect,
         "setup-bucket": commands.setup_bucket,
         "publish": commands.publish,
         "diff": edition_commands.diff,
@@ -157,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _starts_processes(args: argparse.Namespace) -> bool:
     """True for the commands that may start processes: the embedded S3, Prefect's server, PDF workers."""
-    if args.command == "s3":
+    if args.command in ("s3", "prefect"):
         return bool(args.action == "start")
     return args.command in ("render", "setup-bucket", "publish", "serve")
 

@@ -129,6 +129,20 @@ def _add_s3_commands(commands: Any) -> None:
     s3.add_argument("--port", type=int, help="S3 port (default $NOTICES_S3_PORT or 8333; the next 3 ports are used too)")
     s3.add_argument("--json", action="store_true", help="status as JSON: endpoint_url, bucket, access_key, secret_key")
 
+    prefect = subcommand(
+        commands,
+        "prefect",
+        "start, stop or show the local Prefect server (on 127.0.0.1, reused by every run)",
+        "Manage a Prefect server started once and reused, as the embedded S3 is: `notices publish` and "
+        "`notices serve` use it when $PREFECT_API_URL is not set and it answers (else Prefect's temporary "
+        "server, ~7 s a run). Its database and log live in $NOTICES_STATE_DIR/prefect (else "
+        "$XDG_STATE_HOME/trust-notices/prefect); its UI is at the address `start` prints.",
+        "notices prefect start && notices publish --school oakfield-primary && notices prefect stop",
+    )
+    prefect.add_argument("action", choices=["start", "stop", "status"])
+    prefect.add_argument("--port", type=int, help="the server's port (default $NOTICES_PREFECT_PORT or 4200)")
+    prefect.add_argument("--json", action="store_true", help="status as JSON: running, api_url, ui_url, pid, port")
+
     setup = subcommand(
         commands,
         "setup-bucket",
@@ -244,7 +258,7 @@ def _add_serve_command(commands: Any) -> None:
         "serve the Prefect deployments (trust-wide schedule and reruns) from this machine",
         "Serve two deployments of the publish flow: `trust-wide` on a cron schedule (Europe/London, "
         "one run at a time) and `rerun` for manual runs from the Prefect UI. Runs until stopped.",
-        "PREFECT_API_URL=http://127.0.0.1:4200/api notices serve",
+        "notices prefect start && notices serve   # or PREFECT_API_URL=http://HOST:4200/api notices serve",
     )
     serve.add_argument("--cron", default="0 2 * * *", help="trust-wide schedule (default: %(default)s, nightly at 02:00)")
     serve.add_argument("--timezone", default="Europe/London", help="schedule time zone (default: %(default)s)")

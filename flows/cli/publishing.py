@@ -16,6 +16,7 @@ from typing import Any
 
 from flows.cli import approving as approve_commands
 from flows import embedded_s3 as local_s3
+from flows.cli.prefect_server import use_local_server
 from flows.cli.output import EXIT_FAILED, EXIT_OK, err, flags, progress_to_stderr, show
 from flows.notice.prepare import Prepared, ValidInputs
 from flows.config.text_rules import visible
@@ -86,7 +87,7 @@ def setup_bucket(args: argparse.Namespace) -> int:
 
 
 def publish(args: argparse.Namespace) -> int:
-    """`notices publish`: validate, then run the Prefect flow (ephemeral unless $PREFECT_API_URL).
+    """`notices publish`: validate, then run the Prefect flow ($PREFECT_API_URL, the local server, or a temporary one).
 
     A change that needs approval is published only under an approval of the exact words it
     shows (``flows.cli.approving``): the first run holds those schools, the approval names
@@ -197,11 +198,12 @@ def _run_flow(
     # below, and the flow's own lines are the command's output, not Prefect's log.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    use_local_server()  # a running `notices prefect start` saves the temporary server's ~7 s
     from flows.runs import flow as pipeline
     from flows.runs.ephemeral import start_ephemeral_server
     from flows.runs.parameters import ApprovalOptions, PublishParameters, TargetOverrides
 
-    start_ephemeral_server()  # with no PREFECT_API_URL: a temporary server that dies with us
+    start_ephemeral_server()  # with no server to use: a temporary one that dies with us
 
     params = PublishParameters(
         schools=schools,
@@ -229,6 +231,7 @@ def _run_flow(
 
 def serve(args: argparse.Namespace) -> int:
     """`notices serve`: serve the trust-wide and rerun deployments from this machine."""
+    use_local_server()  # before Prefect loads: $PREFECT_API_URL, else the local server if it answers
     from flows.runs.deployments import serve_deployments
 
     serve_deployments(cron=args.cron, timezone=args.timezone)
