@@ -132,6 +132,14 @@ def run_n(setup: Setup, n: int) -> dict[str, Any]:
         checks["objects_synced"] = sync_twice(run, setup.aws, site, target, n)
     run("prefect_warm", "Prefect start (trivial flow)", [sys.executable, str(TRIVIAL_FLOW)], prefect=True)
     run("one_school", "publish --school (1, unchanged)", publish_cmd(trust, "--school", slugs[0]), prefect=True)
+    checks["index_bytes"] = target.client().head_object(Bucket=target.bucket, Key=f"n{n}/index.html")["ContentLength"]
+    from warm_prefect import local_prefect
+
+    with local_prefect(env, checks) as warm:  # the same two, with a running local Prefect server
+        m["unchanged_warm"] = runner.run("publish: unchanged rerun, local Prefect server", publish_cmd(trust), warm)
+        m["one_school_warm"] = runner.run(
+            "publish --school (1, unchanged), local Prefect server", publish_cmd(trust, "--school", slugs[0]), warm
+        )
     return {
         "n": n,
         "edited_school": edited,
