@@ -143,7 +143,7 @@ def _servers_of(pid: int) -> list[int]:
 def test_a_killed_publish_leaves_no_prefect_server_and_never_blocks_the_next(
     seaweed, tree: Path, prefix: str, tmp_path: Path
 ) -> None:
-    """Ephemeral mode (no PREFECT_API_URL), as `make run` uses it: killed while holding the lock."""
+    """Ephemeral mode (no PREFECT_API_URL, no local server), as a first `notices publish` uses it: killed while holding the lock."""
     with KillProxy(seaweed.endpoint_url) as proxy:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
         env.update(

@@ -1,7 +1,7 @@
 """Nothing left running: a `notices publish` SIGKILLed at any moment of start-up leaves no process.
 
-The command runs as `make run` runs it on a fresh machine: Prefect's ephemeral mode (no
-``PREFECT_API_URL``: it starts Prefect's temporary server), the embedded S3 not yet running
+The command runs as `notices publish` first runs on a fresh machine: Prefect's ephemeral mode (no
+``PREFECT_API_URL`` and no local Prefect server: it starts Prefect's temporary server), the embedded S3 not yet running
 (the command starts ``weed``) and PDF worker processes. The test gives it a marker of its
 own in the environment (``NOTICES_RUN_MARKER``), which every process it starts inherits, kills
 it at a milestone of start-up seen from outside (a process appearing, a line on stderr, or a
@@ -151,7 +151,7 @@ def leftovers(marker: str, within_s: float = GONE_WITHIN_S, kept: frozenset[str]
 
 @pytest.fixture
 def publish_env(tree: Path, tmp_path: Path) -> dict[str, str]:
-    """A fresh machine's `make run`: ephemeral Prefect (a home of this test's own), no store yet."""
+    """A fresh machine's first `notices publish`: ephemeral Prefect (a home of this test's own), no store yet."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "NOTICES_S3_", "AWS_"))}
     env.update(
         PREFECT_HOME=str(tmp_path / "prefect-home"),

@@ -56,15 +56,7 @@ def test_a_slug_that_needs_quoting_is_quoted_the_same_way_everywhere(env: Any, d
     target = PublishingTarget(bucket="trust-notices", prefix=PREFIX, public_base_url=BASE)
     assert draft_pdf_base_url(target, SLUG) == QUOTED
 
-    ctx = RunContext(
-        env=env,
-        text=dataset_text,
-        target=Target("trust-notices", PREFIX, BASE, None, None, False),
-        trust_name="Example Trust",
-        trust_website="https://trust.example.org/",
-        template_version="t",
-        renderer="r",
-    )
+    ctx = _context(env, dataset_text)
     edition = Edition(
         number=1,
         content_hash="c",
@@ -85,7 +77,36 @@ def test_a_slug_that_needs_quoting_is_quoted_the_same_way_everywhere(env: Any, d
 
 
 def test_the_trust_index_links_each_school_by_its_quoted_address(env: Any, dataset_text: Any) -> None:
-    ctx = RunContext(
+    ctx = _context(env, dataset_text)
+    school = {"slug": SLUG, "name": "École St Aidan", "urn": "100001", "edition": 1, "url": QUOTED + "index.html"}
+    index = next(u.body.decode() for u in root_pages(ctx, [school]) if u.key.endswith("/index.html"))
+    relative = QUOTED.removeprefix(BASE + PREFIX + "/")
+    assert relative == "%C3%A9cole%20st-aidan/privacy-notice/"
+    assert f'href="{relative}index.html"' in index and f'href="{relative}history.html"' in index
+    assert f'href="{SLUG}/' not in index  # no unquoted link left
+    assert layout.school_href(SLUG, "index.html") == relative + "index.html"
+
+
+def test_the_trust_index_grows_by_a_line_a_school_not_by_a_copy_of_its_office_links(env: Any, dataset_text: Any) -> None:
+    # Issue 22: at 1,000 schools the index was 2.6 MB, 2.4 KB a school of it the office section
+    # repeated; now each school is one list item and its office links stay on its history page.
+    ctx = _context(env, dataset_text)
+
+    def index_bytes(count: int) -> int:
+        schools = [
+            {"slug": f"meadow-lane-{i:04d}", "name": f"Meadow Lane Primary School {i:04d}", "urn": f"{100000 + i}"}
+            | {"edition": 12, "url": f"{BASE}{PREFIX}/meadow-lane-{i:04d}/privacy-notice/index.html"}
+            for i in range(count)
+        ]
+        return len(next(u.body for u in root_pages(ctx, schools) if u.key.endswith("/index.html")))
+
+    per_school = (index_bytes(101) - index_bytes(1)) / 100
+    assert per_school < 200, per_school  # under 200 KB at 1,000 schools with names like these (make bench measures it)
+
+
+def _context(env: Any, dataset_text: Any) -> RunContext:
+    """A run's context for the sample trust's pages, on this file's base URL and prefix."""
+    return RunContext(
         env=env,
         text=dataset_text,
         target=Target("trust-notices", PREFIX, BASE, None, None, False),
@@ -94,10 +115,3 @@ def test_the_trust_index_links_each_school_by_its_quoted_address(env: Any, datas
         template_version="t",
         renderer="r",
     )
-    school = {"slug": SLUG, "name": "École St Aidan", "urn": "100001", "edition": 1, "url": QUOTED + "index.html"}
-    index = next(u.body.decode() for u in root_pages(ctx, [school]) if u.key.endswith("/index.html"))
-    relative = QUOTED.removeprefix(BASE + PREFIX + "/")
-    assert relative == "%C3%A9cole%20st-aidan/privacy-notice/"
-    assert f'href="{relative}index.html"' in index and f'href="{relative}history.html"' in index
-    assert f'href="{SLUG}/' not in index  # no unquoted link left
-    assert layout.school_href(SLUG, "index.html") == relative + "index.html"

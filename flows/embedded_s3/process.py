@@ -254,15 +254,16 @@ def stop(state_dir: Path | None = None) -> bool:
     os.kill(info.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while time.monotonic() < deadline and pid_alive(info.pid):
-        _reap(info.pid)
+        reap(info.pid)
         time.sleep(0.1)
     if pid_alive(info.pid):
         os.kill(info.pid, signal.SIGKILL)
-        _reap(info.pid)
+        reap(info.pid)
     return True
 
 
-def _reap(pid: int) -> None:
+def reap(pid: int) -> None:
+    """Collect ``pid``'s exit status if it is our child, so an ended process is no zombie left "alive"."""
     # When we are also the parent (tests), collect the exit status so no zombie stays "alive".
     try:
         os.waitpid(pid, os.WNOHANG)

@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from flows.embedded_s3.process import port_free
+from flows.embedded_s3.process import pid_alive, port_free, reap
 from flows.settings import environment_with, read_settings
 
 READY_TIMEOUT_S = 120.0  # a first start migrates a new database: ~13 s here, more under load
@@ -142,7 +142,7 @@ def stop(state_dir: Path | None = None) -> bool:
         time.sleep(0.1)
     if _alive(info.pid):
         os.killpg(info.pid, signal.SIGKILL)
-    _reap(info.pid)
+    reap(info.pid)
     return True
 
 
@@ -158,25 +158,13 @@ def _is_our_server(pid: int, state: Path) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    _reap(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    reap(pid)
+    if not pid_alive(pid):
         return False
-    except PermissionError:
-        return True
     try:  # a zombie (exited, not yet collected by its parent) is not a server
         return b") Z " not in Path(f"/proc/{pid}/stat").read_bytes()
     except OSError:
         return False
-
-
-def _reap(pid: int) -> None:
-    # When we are also the parent (tests), collect the exit status so no zombie stays "alive".
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _log_tail(state: Path, lines: int = 15) -> str:
