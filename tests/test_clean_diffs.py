@@ -8,6 +8,8 @@ would teach the approver to skip the first change they see.
 
 from __future__ import annotations
 
+from tests.support.web import read_object
+
 import os
 import re
 import subprocess
@@ -118,9 +120,7 @@ def test_the_approval_request_and_changes_page_show_only_the_changed_word(seawee
     published = _publish(seaweed, prefix, tree, approval=Approval("Test Example (DPO)")).schools[0]
     assert (published.status, published.edition) == ("published", 2)
     client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
-    page = (
-        client.get_object(Bucket=seaweed.bucket, Key=layout.edition_key(prefix, SLUG, 2, "changes.html"))["Body"].read().decode()
-    )
+    page = read_object(client, Bucket=seaweed.bucket, Key=layout.edition_key(prefix, SLUG, 2, "changes.html")).decode()
     _assert_only_the_one_word(published.diff, _page_redline(page))
     assert "edition-note" not in _page_redline(page)
 

@@ -12,6 +12,8 @@ a live publisher. No ``v<N>/`` object ever changes or disappears.
 
 from __future__ import annotations
 
+from tests.support.web import read_object
+
 import functools
 import json
 import os
@@ -131,7 +133,7 @@ def _client(seaweed):  # straight to SeaweedFS, not through the proxy; one clien
 
 
 def _get(seaweed, key: str) -> bytes:
-    return bytes(_client(seaweed).get_object(Bucket=seaweed.bucket, Key=key)["Body"].read())
+    return bytes(read_object(_client(seaweed), Bucket=seaweed.bucket, Key=key))
 
 
 def _edition_etags(seaweed, prefix: str) -> dict[str, str]:

@@ -6,6 +6,8 @@ SeaweedFS, with no approver: what needs one must come back held, with nothing of
 
 from __future__ import annotations
 
+from tests.support.web import read_object
+
 import re
 import shutil
 from pathlib import Path
@@ -35,7 +37,7 @@ def _public(seaweed, prefix: str) -> dict[str, bytes]:
     client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=seaweed.bucket, Prefix=prefix + "/")
     keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
-    return {k: client.get_object(Bucket=seaweed.bucket, Key=k)["Body"].read() for k in keys}
+    return {k: read_object(client, Bucket=seaweed.bucket, Key=k) for k in keys}
 
 
 def _edit(path: Path, old: str, new: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.support.web import read_object
+
 import os
 import signal
 import subprocess
@@ -74,9 +76,7 @@ def test_served_rerun_deployment_publishes_the_chosen_school(served, seaweed, tr
     assert run.state.is_completed(), (run.state, (tree / "serve.log").read_text()[-3000:])
     assert run.name == "rerun-oakfield-primary"
     client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
-    body = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key("served", "oakfield-primary", "manifest.json"))[
-        "Body"
-    ].read()
+    body = read_object(client, Bucket=seaweed.bucket, Key=layout.record_key("served", "oakfield-primary", "manifest.json"))
     assert [e.number for e in Manifest.model_validate_json(body).editions] == [1]
     with get_client(sync_client=True) as api:
         trust_wide = api.read_deployment_by_name("publish-notices/trust-wide")
@@ -167,7 +167,7 @@ def test_a_quick_run_with_a_material_change_is_suspended_holding_nothing(served,
     client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
 
     def editions(slug: str) -> list:
-        body = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key("served", slug, "manifest.json"))["Body"].read()
+        body = read_object(client, Bucket=seaweed.bucket, Key=layout.record_key("served", slug, "manifest.json"))
         return list(Manifest.model_validate_json(body).editions)
 
     first = run_deployment(
@@ -241,7 +241,7 @@ def test_a_refused_answer_asks_again_and_a_person_then_approves(served, seaweed,
     client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
 
     def editions(slug: str) -> list:
-        body = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key("served", slug, "manifest.json"))["Body"].read()
+        body = read_object(client, Bucket=seaweed.bucket, Key=layout.record_key("served", slug, "manifest.json"))
         return list(Manifest.model_validate_json(body).editions)
 
     slug = "brookside-special"  # no other served test publishes it (they share the "served" prefix)

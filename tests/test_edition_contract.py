@@ -21,6 +21,7 @@ from flows.editions.approval import check_approver
 from flows.notice.prepare import load_and_compose
 
 from tests.support.publishing import _CrashBeforeManifest, _client, _manifest, _objects, _only, _publish, _publisher
+from tests.support.web import read_url
 
 
 def _later(hours: float):
@@ -161,8 +162,8 @@ def test_private_run_files_are_not_public_and_are_removed_after_the_decision(sea
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(pub.url(key), timeout=10)
     assert refused.value.code == 403
-    with urllib.request.urlopen(links["oakfield-primary"]["changes.html"], timeout=10) as response:  # the presigned link
-        assert response.read() == b"<p>preview</p>"
+    body, headers = read_url(links["oakfield-primary"]["changes.html"], timeout=10)  # the presigned link
+    assert body == b"<p>preview</p>" and headers["Content-Encoding"] == "gzip"
     private.save_plan(pub, prefix, "run-1", [held], {})
     assert private.load_plan(pub, prefix, "run-1")[0][0].slug == "oakfield-primary"
     private.remove_run_files(pub, prefix, "run-1")

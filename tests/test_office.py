@@ -34,6 +34,7 @@ from flows.notice.render import render_notice
 from flows.notice.prepare import load_and_compose
 
 from .conftest import SCHOOLS, SHARED, TEMPLATES
+from .support.web import read_url
 
 TWO = ("northgate-academy", "oakfield-primary")
 CSS_URL = "https://notices.example.org/trust/fragment.css"
@@ -162,8 +163,7 @@ def published(seaweed: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 
 
 def _get(url: str, **headers: str) -> tuple[bytes, Any]:
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
-        return response.read(), response.headers
+    return read_url(urllib.request.Request(url, headers=headers))
 
 
 def test_history_and_index_give_the_published_addresses_and_the_snippet(published: dict[str, Any]) -> None:

@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from flows.notice.prepare import load_and_compose
 
 from .support.browser import AXE, _axe, _require_browser
 from .support.publishing import _publish
+from .support.web import read_body
 
 VNU = Path(__file__).resolve().parent / "browser" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 SLUG, OTHER = "oakfield-primary", "northgate-academy"
@@ -99,8 +99,7 @@ def pages(seaweed, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return response.read()
+    return read_body(url)
 
 
 def _require_vnu() -> str:

@@ -12,7 +12,6 @@ markup without a browser.
 from __future__ import annotations
 
 import shutil
-import urllib.request
 from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +24,7 @@ from flows.notice.prepare import load_and_compose
 
 from .conftest import SCHOOLS, SHARED
 from .support.markdown import PARTS, launch_chromium, load_in_browser, poison_tree, write_page
+from .support.web import read_body
 
 pytestmark = pytest.mark.browser
 
@@ -66,8 +66,7 @@ def pages(seaweed: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
     names = ("index.html", "fragment.html", "history.html", "v1/index.html", "v1/changes.html", "v2/changes.html")
     urls = {name: f"{base}/{name}" for name in names}
     urls |= {"trust index": f"{root}/index.html", "error": f"{root}/error.html"}
-    with urllib.request.urlopen(urls["fragment.html"]) as response:  # a school website embedding the fragment
-        fragment = response.read().decode("utf-8")
+    fragment = read_body(urls["fragment.html"]).decode("utf-8")  # a school website embedding the fragment
     urls["fragment embedded"] = write_page(tree, "host", f"<main>{fragment}</main>").as_uri()
     return urls
 
@@ -94,8 +93,7 @@ def test_the_payloads_arrive_as_text(chromium: Any, pages: dict[str, str]) -> No
 
 def test_the_probe_sees_an_unescaped_payload_run(chromium: Any, pages: dict[str, str], tmp_path: Path) -> None:
     """The check can fail: the same page with one payload left unescaped runs it."""
-    with urllib.request.urlopen(pages["index.html"]) as response:
-        html = response.read().decode("utf-8")
+    html = read_body(pages["index.html"]).decode("utf-8")
     escaped = PARTS[1].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;")
     assert escaped in html
     raw = write_page(tmp_path, "raw", html.replace(escaped, PARTS[1], 1)).as_uri()

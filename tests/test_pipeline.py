@@ -17,11 +17,12 @@ from flows.publish.s3 import make_client
 
 from .conftest import SAMPLE_SLUGS
 from .support.flows import _artifacts, _params, _run_in_thread, _wait_paused
+from .support.web import read_body, read_object
 
 
 def _manifest(seaweed, prefix: str, slug: str) -> Manifest:
     client = make_client(seaweed.endpoint_url, "us-east-1", seaweed.access_key, seaweed.secret_key)
-    body = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key(prefix, slug, "manifest.json"))["Body"].read()
+    body = read_object(client, Bucket=seaweed.bucket, Key=layout.record_key(prefix, slug, "manifest.json"))
     return Manifest.model_validate_json(body)
 
 
@@ -141,7 +142,7 @@ def test_a_manual_run_waits_for_approval_holding_no_lock(flow_env, seaweed, tree
     request = {a.key: a for a in _artifacts(run_id) if a.key}["approval-request"].data
     assert "Local recipient added: Example Tutoring Ltd" in request and "+| Example Tutoring Ltd" in request
     link = re.search(r"\[What changed \(redline\)\]\(([^)]+)\)", request).group(1)
-    assert "X-Amz-Signature=" in link and b"Example Tutoring Ltd" in urllib.request.urlopen(link, timeout=10).read()
+    assert "X-Amz-Signature=" in link and b"Example Tutoring Ltd" in read_body(link, timeout=10)
     with pytest.raises(urllib.error.HTTPError):  # the preview is not public
         urllib.request.urlopen(link.split("?")[0], timeout=10)
     assert _rows(run_id)["oakfield-primary"]["status"] == "held"
@@ -262,7 +263,7 @@ def test_two_flow_runs_at_once_lose_no_edition(flow_env, seaweed, tree: Path, tm
     heads = set()
     for number in (2, 3):
         key = layout.edition_key(flow_env["NOTICES_S3_PREFIX"], "st-aidans-all-through", number, "notice.json")
-        heads.add(json.loads(client.get_object(Bucket=seaweed.bucket, Key=key)["Body"].read())["school"]["headteacher"])
+        heads.add(json.loads(read_object(client, Bucket=seaweed.bucket, Key=key))["school"]["headteacher"])
     assert heads == {"Mrs A Scheduled", "Mr B Rerun"}
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from .support.browser import CHROMIUM_ARGS, _require_browser
+from .support.web import read_body
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.browser
@@ -145,7 +146,6 @@ def test_custom_run_of_one_school_from_the_ui_publishes_its_new_edition(ui_stack
         time.sleep(1)
     assert run is not None and run["state_type"] == "COMPLETED", run
     assert run["parameters"]["params"]["schools"] == ["oakfield-primary"]
-    with urllib.request.urlopen(url, timeout=10) as response:
-        assert b"Ms Jo Example" in response.read()
-    latest = json.loads(urllib.request.urlopen(url.replace("index.html", "latest.json"), timeout=10).read())
+    assert b"Ms Jo Example" in read_body(url, timeout=10)
+    latest = json.loads(read_body(url.replace("index.html", "latest.json"), timeout=10))
     assert latest["edition"] == 2 and latest["change_class"] == "minor"

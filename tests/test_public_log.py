@@ -8,6 +8,8 @@ tool (another key, a rewritten tile) stops the log step without losing anything.
 
 from __future__ import annotations
 
+from tests.support.web import read_object
+
 import json
 import os
 from pathlib import Path
@@ -58,9 +60,7 @@ def test_a_first_publish_logs_every_edition_and_latest_record_and_signs_the_chec
     assert objects["key.txt"].decode() == vkey_of(load_log_signer()) + "\n"
     assert json.loads(objects["witnesses.json"]) == {"witnesses": []}
     latest = json.loads(
-        _client(seaweed)
-        .get_object(Bucket=seaweed.bucket, Key=layout.record_key(prefix, "oakfield-primary", "latest.json"))["Body"]
-        .read()
+        read_object(_client(seaweed), Bucket=seaweed.bucket, Key=layout.record_key(prefix, "oakfield-primary", "latest.json"))
     )
     assert latest["log"]["entry"] in {entry_id(e) for e in entries}
     assert latest["log"]["checkpoint"].endswith(f"{prefix}/_log/checkpoint")
@@ -135,7 +135,7 @@ def test_ids_written_into_the_private_cache_by_someone_else_do_not_keep_an_entry
     pub, signer = _publisher(seaweed), load_log_signer()
     append_log(pub, prefix, signer, [b'{"n":0}'])
     key = layout.private_key(prefix, "log-index.json")
-    cache = json.loads(_client(seaweed).get_object(Bucket=seaweed.bucket, Key=key)["Body"].read())
+    cache = json.loads(read_object(_client(seaweed), Bucket=seaweed.bucket, Key=key))
     hidden = b'{"n":1}'
     cache["ids"].append(entry_id(hidden))
     _client(seaweed).put_object(Bucket=seaweed.bucket, Key=key, Body=json.dumps(cache).encode())
@@ -187,7 +187,7 @@ def test_the_key_is_never_overwritten_and_a_bad_key_is_named_without_echoing_it(
 
 
 def _checkpoint_signers(seaweed, prefix: str) -> list[str]:
-    note = _client(seaweed).get_object(Bucket=seaweed.bucket, Key=layout.log_key(prefix, "checkpoint"))["Body"].read().decode()
+    note = read_object(_client(seaweed), Bucket=seaweed.bucket, Key=layout.log_key(prefix, "checkpoint")).decode()
     return [line.split(" ")[2][:8] for line in note.split("\n\n", 1)[1].splitlines()]
 
 

@@ -31,6 +31,7 @@ from tests.support.publishing import (
     _publisher,
     _publish_unlocked,
 )
+from tests.support.web import read_body, read_url, read_object
 
 
 def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix: str) -> None:
@@ -79,11 +80,9 @@ def test_first_publish_then_rerun_then_edit(seaweed, sample, tree: Path, prefix:
     # witnesses.json unchanged), and the publish state with the school's new entry (its URN
     # registry entry is already there).
     assert edited.requests["put"] == 23 + 2 + 4 + 1
-    changes = (
-        client.get_object(Bucket=seaweed.bucket, Key=layout.edition_key(prefix, "oakfield-primary", 2, "changes.html"))["Body"]
-        .read()
-        .decode()
-    )
+    changes = read_object(
+        client, Bucket=seaweed.bucket, Key=layout.edition_key(prefix, "oakfield-primary", 2, "changes.html")
+    ).decode()
     assert "<del>Mr Sam</del>" in changes and "<ins>Ms Alex</ins>" in changes
     assert "Example Catering Ltd" in changes and "<ins>" in changes
     manifest = _manifest(seaweed, prefix, "oakfield-primary")
@@ -216,7 +215,7 @@ def test_a_corrupt_manifest_fails_that_school_only_and_is_never_overwritten(seaw
     assert result["oakfield-primary"].status == "failed"
     assert "cannot read the manifest" in result["oakfield-primary"].error and key in result["oakfield-primary"].error
     assert {result[s].status for s in SAMPLE_SLUGS if s != "oakfield-primary"} == {"published"}
-    assert client.get_object(Bucket=seaweed.bucket, Key=key)["Body"].read() == b"{not json"
+    assert read_object(client, Bucket=seaweed.bucket, Key=key) == b"{not json"
 
 
 def test_a_run_that_dies_before_the_manifest_is_completed_by_the_next(seaweed, sample, prefix: str) -> None:
@@ -288,17 +287,16 @@ def test_conditional_writes_are_enforced_by_the_server(seaweed, prefix: str) -> 
 def test_anonymous_get_works_and_anonymous_put_is_refused(seaweed, sample, prefix: str) -> None:
     result = _publish(seaweed, _only(sample, "riverside-infant"), prefix)
     url = result.schools[0].url
-    with urllib.request.urlopen(url, timeout=10) as response:
-        assert response.status == 200
-        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
-        assert b"Riverside Infant School" in response.read()
+    body, headers = read_url(url, timeout=10)
+    assert headers["Content-Type"] == "text/html; charset=utf-8" and headers["Content-Encoding"] == "gzip"
+    assert b"Riverside Infant School" in body
     put = urllib.request.Request(url, data=b"<p>defaced</p>", method="PUT")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(put, timeout=10)
     assert refused.value.code == 403
-    latest = json.loads(urllib.request.urlopen(url.replace("index.html", "latest.json"), timeout=10).read())
+    latest = json.loads(read_body(url.replace("index.html", "latest.json"), timeout=10))
     assert latest["edition"] == 1 and latest["urls"]["page"] == url
-    feed = urllib.request.urlopen(url.replace("index.html", "feed.xml"), timeout=10).read().decode()
+    feed = read_body(url.replace("index.html", "feed.xml"), timeout=10).decode()
     assert feed.count("<entry>") == 1
     assert "<id>tag:trust.example.org," in feed and ":riverside-infant/privacy-notice/v1</id>" in feed
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.support.web import read_object
+
 import json
 from pathlib import Path
 
@@ -31,7 +33,7 @@ def _run(**values) -> dict:
 def test_a_rerun_trusts_the_state_only_where_the_server_still_holds_those_bytes(flow_env, seaweed) -> None:  # noqa: F811
     prefix, bucket, client = flow_env["NOTICES_S3_PREFIX"], seaweed.bucket, _client(seaweed)
     _run()
-    stored = PublishState.model_validate_json(client.get_object(Bucket=bucket, Key=state_key(prefix))["Body"].read())
+    stored = PublishState.model_validate_json(read_object(client, Bucket=bucket, Key=state_key(prefix)))
     assert sorted(stored.schools) == sorted(SAMPLE_SLUGS)
     # A big trust's state: its keys are listed in ranges at once (here 3 ranges of 2 schools).
     padded = {**stored.schools, **{f"zz-elsewhere-{i}": next(iter(stored.schools.values())) for i in range(150)}}
@@ -44,14 +46,14 @@ def test_a_rerun_trusts_the_state_only_where_the_server_still_holds_those_bytes(
     )
     assert sorted(trusted) == sorted(SAMPLE_SLUGS) and counts == {"list": 3}
     index = layout.latest_key(prefix, "oakfield-primary", "index.html")
-    good_page = client.get_object(Bucket=bucket, Key=index)["Body"].read()
+    good_page = read_object(client, Bucket=bucket, Key=index)
 
     # Drift made behind the pipeline's back: a replaced page, a deleted feed, a manifest rewritten
     # by hand with the same record (another ETag), and a state entry claiming other words.
     client.put_object(Bucket=bucket, Key=index, Body=b"<p>defaced</p>", ContentType="text/html")
     client.delete_object(Bucket=bucket, Key=layout.record_key(prefix, "northgate-academy", "feed.xml"))
     manifest_key = layout.record_key(prefix, "brookside-special", "manifest.json")
-    manifest = json.loads(client.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
+    manifest = json.loads(read_object(client, Bucket=bucket, Key=manifest_key))
     client.put_object(
         Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode(), ContentType="application/json; charset=utf-8"
     )
@@ -60,7 +62,7 @@ def test_a_rerun_trusts_the_state_only_where_the_server_still_holds_those_bytes(
     assert repaired["oakfield-primary"]["status"] == "presentation" and repaired["oakfield-primary"]["uploads"] == 1
     assert repaired["northgate-academy"]["status"] == "presentation" and repaired["northgate-academy"]["uploads"] == 1
     assert repaired["brookside-special"]["status"] == "unchanged" and repaired["brookside-special"]["uploads"] == 0
-    assert client.get_object(Bucket=bucket, Key=index)["Body"].read() == good_page
+    assert read_object(client, Bucket=bucket, Key=index) == good_page
     client.head_object(Bucket=bucket, Key=layout.record_key(prefix, "northgate-academy", "feed.xml"))
 
     # The repaired objects' new ETags are in the state again: the next rerun checks nothing one by one.
@@ -125,7 +127,7 @@ def test_a_school_whose_slug_begins_another_is_confirmed_on_seaweedfs(flow_env, 
     (tree / "schools" / "oakfield-primary-2.yaml").write_text(twin, encoding="utf-8")
     _run()
     prefix, client = flow_env["NOTICES_S3_PREFIX"], _client(seaweed)
-    stored = PublishState.model_validate_json(client.get_object(Bucket=seaweed.bucket, Key=state_key(prefix))["Body"].read())
+    stored = PublishState.model_validate_json(read_object(client, Bucket=seaweed.bucket, Key=state_key(prefix)))
     slugs = sorted(stored.schools)
     assert "oakfield-primary-2" in slugs and len(slugs) == 7
     padded = {**stored.schools, **{f"zz-elsewhere-{i}": stored.schools["oakfield-primary"] for i in range(150)}}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.support.web import read_object
+
 import json
 import re
 from pathlib import Path
@@ -90,7 +92,7 @@ def test_a_change_to_pupil_words_alone_is_held_for_approval_and_published_in_eve
     first = _publish(seaweed, one(), prefix, approval=None)  # onboarding: first editions need no approver
     assert _by_slug(first)["oakfield-primary"].status == "published"
     folder = f"{prefix}/oakfield-primary/privacy-notice"
-    latest = json.loads(_client(seaweed).get_object(Bucket=seaweed.bucket, Key=f"{folder}/latest.json")["Body"].read())
+    latest = json.loads(read_object(_client(seaweed), Bucket=seaweed.bucket, Key=f"{folder}/latest.json"))
     assert latest["for_pupils"]["page"].endswith(f"{folder}/for-pupils.html") and latest["for_pupils"]["pdf"].endswith(
         "for-pupils.pdf"
     )
@@ -106,13 +108,10 @@ def test_a_change_to_pupil_words_alone_is_held_for_approval_and_published_in_eve
     client = _client(seaweed)
     for name in PUPIL_FORMS:
         assert client.head_object(Bucket=seaweed.bucket, Key=f"{folder}/v2/{name}")["CacheControl"].endswith("immutable")
-    pdf = client.get_object(Bucket=seaweed.bucket, Key=f"{folder}/v2/for-pupils.pdf")["Body"].read()
-    assert (
-        pdf.startswith(b"%PDF") and pdf == client.get_object(Bucket=seaweed.bucket, Key=f"{folder}/for-pupils.pdf")["Body"].read()
-    )
-    assert (
-        b"Ofsted visits schools to see how well they teach."
-        in client.get_object(Bucket=seaweed.bucket, Key=f"{folder}/v2/for-pupils.md")["Body"].read()
+    pdf = read_object(client, Bucket=seaweed.bucket, Key=f"{folder}/v2/for-pupils.pdf")
+    assert pdf.startswith(b"%PDF") and pdf == read_object(client, Bucket=seaweed.bucket, Key=f"{folder}/for-pupils.pdf")
+    assert b"Ofsted visits schools to see how well they teach." in read_object(
+        client, Bucket=seaweed.bucket, Key=f"{folder}/v2/for-pupils.md"
     )
     rerun = _publish(seaweed, one(), prefix)
     assert rerun.requests["put"] == 0

@@ -8,6 +8,8 @@ in order, with its bytes; and no ``v<N>/`` object that existed before the round 
 
 from __future__ import annotations
 
+from tests.support.web import read_object
+
 import functools
 import json
 import os
@@ -51,7 +53,7 @@ def _folder(tree: Path, name: str, slug: str, headteacher: str) -> Path:
 
 
 def _get(seaweed, key: str) -> bytes:
-    return bytes(_client(seaweed).get_object(Bucket=seaweed.bucket, Key=key)["Body"].read())
+    return bytes(read_object(_client(seaweed), Bucket=seaweed.bucket, Key=key))
 
 
 def _manifest(seaweed, prefix: str, slug: str) -> Manifest:

@@ -10,6 +10,8 @@ parameter the Prefect API holds, and the CLI's stdout and stderr.
 
 from __future__ import annotations
 
+from tests.support.web import read_object
+
 import os
 import subprocess
 import sys
@@ -102,7 +104,7 @@ def test_publish_leaves_no_key_outside_the_state_folder(seaweed: local_s3.LocalS
     assert any(v["Key"].startswith("secrets-test/") for v in versions)
     leaking = []
     for version in versions:
-        body = client.get_object(Bucket=seaweed.bucket, Key=version["Key"], VersionId=version["VersionId"])["Body"].read()
+        body = read_object(client, Bucket=seaweed.bucket, Key=version["Key"], VersionId=version["VersionId"])
         if any(needle in body for needle in needles):
             leaking.append(version["Key"])
     assert not leaking

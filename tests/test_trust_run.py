@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.support.web import read_object
+
 import json
 import logging
 import os
@@ -36,7 +38,7 @@ def test_a_run_holds_the_trust_lock_while_publishing_and_saves_the_state(
     class _Watching(S3Publisher):
         def put(self, key: str, body: bytes, **kwargs) -> str:
             if "/v1/" in key:  # a school's edition file: the lock is there, and names this process
-                lock = client.get_object(Bucket=seaweed.bucket, Key=lease_key(prefix))["Body"].read()
+                lock = read_object(client, Bucket=seaweed.bucket, Key=lease_key(prefix))
                 holders.append(json.loads(lock)["pid"])
             return super().put(key, body, **kwargs)
 
@@ -50,7 +52,7 @@ def test_a_run_holds_the_trust_lock_while_publishing_and_saves_the_state(
     assert first.requests["lock"] > 0
     assert "batch 1/1: 1/1 schools done" in [r.getMessage() for r in caplog.records if r.name == "flows.progress"]
     assert "Contents" not in client.list_objects_v2(Bucket=seaweed.bucket, Prefix=lease_key(prefix))  # released
-    state = PublishState.model_validate_json(client.get_object(Bucket=seaweed.bucket, Key=state_key(prefix))["Body"].read())
+    state = PublishState.model_validate_json(read_object(client, Bucket=seaweed.bucket, Key=state_key(prefix)))
     assert set(state.schools) == {"riverside-infant"}
 
     again = _publish(seaweed, one, prefix)
@@ -68,7 +70,7 @@ def test_a_run_with_one_school_to_change_takes_the_lock_for_every_school(seaweed
     both = _only(sample, "riverside-infant", "oakfield-primary")
     _publish(seaweed, both, prefix)
     client = _client(seaweed)
-    state = PublishState.model_validate_json(client.get_object(Bucket=seaweed.bucket, Key=state_key(prefix))["Body"].read())
+    state = PublishState.model_validate_json(read_object(client, Bucket=seaweed.bucket, Key=state_key(prefix)))
     entry = state.schools["oakfield-primary"].model_copy(update={"input_hash": "other inputs"})
     edited = PublishState(schools={**state.schools, "oakfield-primary": entry}).model_dump_json().encode()
     client.put_object(Bucket=seaweed.bucket, Key=state_key(prefix), Body=edited)

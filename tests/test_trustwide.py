@@ -8,6 +8,8 @@ of its own. Real processes, the session's SeaweedFS and Prefect test harness.
 
 from __future__ import annotations
 
+from tests.support.web import read_object
+
 import json
 import os
 import re
@@ -50,8 +52,8 @@ def _client(seaweed):
 def _latest(seaweed, prefix: str, slug: str) -> tuple[Manifest, dict]:
     """A school's manifest and its latest notice.json, as the public reads them from the bucket."""
     client = _client(seaweed)
-    manifest = client.get_object(Bucket=seaweed.bucket, Key=layout.record_key(prefix, slug, "manifest.json"))["Body"].read()
-    notice = client.get_object(Bucket=seaweed.bucket, Key=layout.latest_key(prefix, slug, "notice.json"))["Body"].read()
+    manifest = read_object(client, Bucket=seaweed.bucket, Key=layout.record_key(prefix, slug, "manifest.json"))
+    notice = read_object(client, Bucket=seaweed.bucket, Key=layout.latest_key(prefix, slug, "notice.json"))
     return Manifest.model_validate_json(manifest), json.loads(notice)
 
 

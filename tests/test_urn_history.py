@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import urllib.request
 from pathlib import Path
 
 from .conftest import NOTICES
+from .support.web import read_body
 
 OLD, NEW = "oakfield-primary", "oakfield-primary-school"
 RECIPIENT = """  - name: Oakfield after-school club
@@ -24,8 +24,7 @@ def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
 
 
 def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - loopback
-        return answer.read()
+    return read_body(url)
 
 
 def _base(result: subprocess.CompletedProcess[str], slug: str) -> str:

@@ -259,6 +259,8 @@ def test_a_refused_connection_names_the_url(capsys: pytest.CaptureFixture[str], 
         ("cut", "the body was cut short (5 bytes read, 995 more expected)"),
         ("503", "server error HTTP 503 Trouble"),
         ("400", "unexpected answer HTTP 400 Trouble"),
+        ("gzip-cut", "a gzip body cut short"),
+        ("gzip-bad", "a gzip body that does not decompress (Error -3 while decompressing data: incorrect header check)"),
     ],
 )
 def test_a_server_that_stalls_or_cuts_the_body(mode: str, cause: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ bucket's key holder could make on it are each named.
 
 from __future__ import annotations
 
+from tests.support.web import read_object
+
 import json
 import os
 from pathlib import Path
@@ -37,7 +39,7 @@ def _put(seaweed, key: str, body: bytes, content_type: str = "text/html; charset
 
 
 def _get(seaweed, key: str) -> bytes:
-    return _client(seaweed).get_object(Bucket=seaweed.bucket, Key=key)["Body"].read()
+    return read_object(_client(seaweed), Bucket=seaweed.bucket, Key=key)
 
 
 def test_every_sample_school_verifies_and_again_after_a_new_edition(

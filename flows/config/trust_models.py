@@ -21,6 +21,11 @@ class PublishingTarget(Frozen):
     region: Region | None = None
     prefix: Prefix | None = None
     public_base_url: Url | None = None
+    compress: bool = Field(
+        default=True,
+        description="Store pages, Markdown, JSON, the feed and the stylesheet gzip-compressed, served with"
+        " Content-Encoding: gzip; false for a CDN that compresses them itself.",
+    )
 
 
 class LogWitness(Frozen):

@@ -32,6 +32,7 @@ class ObjectHead:
     sha256: str | None
     last_modified_epoch: float
     key: str = ""
+    content_encoding: str = ""  # "gzip" for a compressed text object (HEAD only; a LIST does not say)
 
 
 @dataclass
@@ -101,6 +102,10 @@ class Publisher(Protocol):
 
     def url(self, key: str) -> str:
         """The public URL of ``key``."""
+        ...
+
+    def encoding_for(self, key: str, content_type: str) -> str:
+        """The Content-Encoding ``put`` stores ``key`` with ("gzip", or "" for the bytes as given)."""
         ...
 
     def list(self, prefix: str, *, start_after: str = "", until: str | None = None) -> list[ObjectHead]:

@@ -66,7 +66,7 @@ def resolve_target(configured: PublishingTarget, flags: dict[str, str | None], e
     base = pick("public_base_url")
     if not base:
         base = f"{endpoint}/{bucket}/" if endpoint else f"https://{bucket}.s3.amazonaws.com/"
-    return Target(bucket, prefix, base.rstrip("/") + "/", endpoint, region, embedded)
+    return Target(bucket, prefix, base.rstrip("/") + "/", endpoint, region, embedded, configured.compress)
 
 
 @dataclass
@@ -83,7 +83,7 @@ class Connection:
         """A publisher on the same client with its own request counts (one per task)."""
         pub = self.publisher
         if isinstance(pub, S3Publisher):
-            return S3Publisher(pub.client, pub.bucket, pub.public_base_url)
+            return S3Publisher(pub.client, pub.bucket, pub.public_base_url, compress=pub.compress)
         return pub
 
 
@@ -100,7 +100,9 @@ def connect(trust: TrustFile, flags: dict[str, str | None], *, start_embedded: b
     notes: list[str] = []
     if not probe.embedded:
         client = make_client(probe.endpoint_url, probe.region)
-        return Connection(probe, S3Publisher(client, probe.bucket, probe.public_base_url), [probe.describe()])
+        return Connection(
+            probe, S3Publisher(client, probe.bucket, probe.public_base_url, compress=probe.compress), [probe.describe()]
+        )
     info = local_s3.status()
     if info is None:
         if not start_embedded:
@@ -114,7 +116,10 @@ def connect(trust: TrustFile, flags: dict[str, str | None], *, start_embedded: b
     notes.append(f"no endpoint in the trust file: {target.describe()}")
     _set_up_once(client, Path(info.state_dir), target.bucket)
     return Connection(
-        target, S3Publisher(client, target.bucket, target.public_base_url), notes, (info.access_key, info.secret_key)
+        target,
+        S3Publisher(client, target.bucket, target.public_base_url, compress=target.compress),
+        notes,
+        (info.access_key, info.secret_key),
     )
 
 

@@ -56,6 +56,19 @@ def content_type(name: str) -> str:
     return _TYPES[extension]
 
 
+COMPRESSED_TYPES = ("text/html", "text/markdown", "application/json", "application/atom+xml", "text/css")
+
+
+def compressible(key: str, served_as: str) -> bool:
+    """True if an object is stored gzip-compressed when the trust compresses (the default):
+    pages, Markdown, JSON, the feed and the stylesheet, to about a third of their size. PDFs are
+    compressed already; the log (``_log/``) is kept byte for byte as signed, for any checker
+    that fetches it without decompressing, and its objects are small."""
+    if LOG_DIR in key.split("/"):
+        return False
+    return served_as.split(";")[0].strip() in COMPRESSED_TYPES
+
+
 def join(*parts: str) -> str:
     """Join key parts, ignoring empty ones (an empty prefix means the bucket root)."""
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))

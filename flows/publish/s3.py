@@ -12,7 +12,9 @@ Every answer's body is read inside botocore's attempt (``flows.publish.answers``
 from __future__ import annotations
 
 import datetime
+import gzip
 import threading
+import zlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -23,7 +25,7 @@ from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
 from flows.publish.answers import read_bodies_in_attempt
 from flows.publish.base import ObjectHead, PreconditionFailed, PublishError, RequestCounts, StoredObject
 from flows.publish.bucket import PRIVATE_EXPIRY_DAYS, setup_bucket
-from flows.publish.layout import PRIVATE_ROOT
+from flows.publish.layout import PRIVATE_ROOT, compressible
 from flows.publish.transport import (
     NETWORK_ERRORS,
     Breaker,
@@ -39,7 +41,14 @@ SHA256_META = "sha256"  # x-amz-meta-sha256: the body's SHA-256, to skip unchang
 T = TypeVar("T")
 _SESSION: Any = None  # the process's boto3 session (``_session``)
 _SESSION_LOCK = threading.Lock()
-__all__ = ["PRIVATE_EXPIRY_DAYS", "S3Publisher", "make_client", "parse_timestamp", "setup_bucket"]  # bucket setup moved
+__all__ = [
+    "PRIVATE_EXPIRY_DAYS",
+    "S3Publisher",
+    "gzip_bytes",
+    "make_client",
+    "parse_timestamp",
+    "setup_bucket",
+]  # bucket setup moved
 
 
 def make_client(endpoint_url: str | None, region: str | None, access_key: str | None = None, secret_key: str | None = None):
@@ -91,6 +100,21 @@ def _send_without_expect(request: Any, **_: Any) -> None:
     request.headers.pop("Expect", None)
 
 
+def gzip_bytes(body: bytes) -> bytes:
+    """``body`` gzip-compressed with no time or file name in the header (``mtime=0``), so the
+    same words give the same bytes on every run (with the same zlib). Level 6: on a sample
+    notice's text files (109 KB → 34 KB) level 9 saved 0.1 % more for 10 % more CPU. Whether to upload is
+    decided on the plain bytes' SHA-256, never on these bytes."""
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def _gunzip(key: str, body: bytes) -> bytes:
+    try:
+        return gzip.decompress(body)
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        raise PublishError(f"{key}: its stored gzip body does not decompress ({exc}): cut short on the way?") from exc
+
+
 def parse_timestamp(value: str) -> datetime.datetime:
     """ISO 8601 times (every key of a LIST) by the standard library, the rest by botocore's parser.
 
@@ -105,12 +129,20 @@ def parse_timestamp(value: str) -> datetime.datetime:
 
 
 class S3Publisher:
-    """Publishes objects to one bucket."""
+    """Publishes objects to one bucket.
 
-    def __init__(self, client: Any, bucket: str, public_base_url: str) -> None:
+    With ``compress`` (the trust's ``publishing.compress``, on by default) text objects are
+    stored gzip-compressed and served with ``Content-Encoding: gzip`` (``layout.compressible``);
+    the caller always hands over and gets back the plain bytes, and the ``sha256`` metadata is
+    the plain bytes' hash, so a manifest, a skip of an unchanged upload and ``notices verify``
+    mean the same words whether or not an object is compressed.
+    """
+
+    def __init__(self, client: Any, bucket: str, public_base_url: str, *, compress: bool = True) -> None:
         self.client = client
         self.bucket = bucket
         self.public_base_url = public_base_url.rstrip("/") + "/"
+        self.compress = compress
         self.counts = RequestCounts()
         self.etags: dict[str, str] = {}
         self.settings = transport_settings()
@@ -167,6 +199,8 @@ class S3Publisher:
             raise self._fail(key, "GET", exc) from exc
         self._check_headers(key, "GET", response, "ETag", "LastModified")
         self.etags[key] = response["ETag"]
+        if response.get("ContentEncoding") == "gzip":
+            body = _gunzip(key, body)
         return StoredObject(
             body,
             response["ETag"],
@@ -191,6 +225,7 @@ class S3Publisher:
             cache_control=response.get("CacheControl", ""),
             sha256=response.get("Metadata", {}).get(SHA256_META),
             last_modified_epoch=response["LastModified"].timestamp(),
+            content_encoding=response.get("ContentEncoding", ""),
         )
 
     def put(
@@ -213,8 +248,10 @@ class S3Publisher:
             "Body": body,
             "ContentType": content_type,
             "CacheControl": cache_control,
-            "Metadata": {SHA256_META: hashlib.sha256(body).hexdigest()},
+            "Metadata": {SHA256_META: hashlib.sha256(body).hexdigest()},  # of the plain bytes
         }
+        if self.encoding_for(key, content_type) == "gzip":
+            kwargs.update(Body=gzip_bytes(body), ContentEncoding="gzip")
         if if_match:
             kwargs["IfMatch"] = if_match
         if if_none_match:
@@ -229,6 +266,9 @@ class S3Publisher:
             if status_of(exc) == 412 or exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise PreconditionFailed(key) from exc
             raise self._fail(key, "PUT", exc) from exc
+
+    def encoding_for(self, key: str, content_type: str) -> str:
+        return "gzip" if self.compress and compressible(key, content_type) else ""
 
     def url(self, key: str) -> str:
         return self.public_base_url + quote(key)

@@ -107,4 +107,4 @@ def publisher_for(spec: RunSpec) -> Publisher:
                 target.endpoint_url, target.region or ("us-east-1" if spec.credentials else None), access, secret
             )
             _clients[key] = client
-    return S3Publisher(client, target.bucket, target.public_base_url)
+    return S3Publisher(client, target.bucket, target.public_base_url, compress=target.compress)

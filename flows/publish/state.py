@@ -77,6 +77,7 @@ def fingerprint(ctx: RunContext, notice: Notice) -> str:
         ctx.trust_website,
         ctx.target.public_base_url,
         notice.branding.colour,
+        "gzip" if ctx.target.compress else "plain",  # a change rewrites the latest files (writer)
     )
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 

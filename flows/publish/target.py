@@ -20,6 +20,7 @@ class Target:
     endpoint_url: str | None
     region: str | None
     embedded: bool
+    compress: bool = True  # text objects stored gzip-compressed (``publishing.compress``)
 
     def describe(self) -> str:
         """One line for the person running it."""

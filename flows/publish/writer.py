@@ -3,7 +3,8 @@
 * edition files are created, never replaced (``If-None-Match: *``); a slot that already
   holds the same bytes is adopted, a slot holding other bytes is reported, never touched;
 * the latest files and records are written only where a HEAD shows other bytes or headers
-  (which also repairs header drift);
+  (which also repairs header drift, and compresses or decompresses them when the trust's
+  ``publishing.compress`` changes; edition files keep the bytes they were first served as);
 * ``manifest.json`` is written conditionally on the ETag the caller read, after the edition
   files and before the latest files (``flows.publish.school``).
 """
@@ -84,7 +85,8 @@ def write_if_changed(
             and sha
             and head.sha256 == sha
             and head.content_type == upload.content_type
-            and (head.cache_control == upload.cache_control)
+            and head.cache_control == upload.cache_control
+            and head.content_encoding == pub.encoding_for(upload.key, upload.content_type)
         ):
             continue
         if not dry_run:

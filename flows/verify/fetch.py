@@ -14,6 +14,7 @@ import socket
 import threading
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ class Fetcher:
 
     def get(self, url: str, fresh: bool = False) -> bytes | None:
         """The body at ``url``, or None for a 404 or 403; ``fresh`` asks caches to revalidate (checkpoint, latest.json)."""
-        headers = {"User-Agent": USER_AGENT}
+        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip"}
         if fresh:
             headers["Cache-Control"] = "no-cache"
         with self._lock:
@@ -97,6 +98,8 @@ class Fetcher:
                 if int(response.headers.get("Content-Length") or 0) > MAX_BODY:
                     raise FetchError(url, f"larger than {MAX_BODY} bytes")
                 body = response.read()  # read() to the end: a short body raises IncompleteRead, read(n) would not
+                if response.headers.get("Content-Encoding", "").strip().lower() == "gzip":
+                    body = _gunzip(url, body)
         except urllib.error.HTTPError as exc:
             # S3 answers 403, not 404, for a missing key when anonymous readers may not list the
             # bucket (the trust's policy: GET only), so both mean "not there" to a reader.
@@ -118,6 +121,20 @@ class Fetcher:
         if body is None:
             raise Missing(url)
         return body
+
+
+def _gunzip(url: str, body: bytes) -> bytes:
+    """The plain bytes of a gzip body (what the manifest's hashes are of), at most ``MAX_BODY``."""
+    unzip = zlib.decompressobj(wbits=31)  # 31: a gzip header and trailer
+    try:
+        plain = unzip.decompress(body, MAX_BODY + 1)
+    except zlib.error as exc:
+        raise FetchError(url, f"a gzip body that does not decompress ({exc})") from None
+    if len(plain) > MAX_BODY:
+        raise FetchError(url, f"larger than {MAX_BODY} bytes once decompressed")
+    if not unzip.eof:
+        raise FetchError(url, "a gzip body cut short")
+    return plain
 
 
 def _cause(exc: object) -> str:

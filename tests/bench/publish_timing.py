@@ -132,7 +132,7 @@ def run_n(setup: Setup, n: int) -> dict[str, Any]:
         checks["objects_synced"] = sync_twice(run, setup.aws, site, target, n)
     run("prefect_warm", "Prefect start (trivial flow)", [sys.executable, str(TRIVIAL_FLOW)], prefect=True)
     run("one_school", "publish --school (1, unchanged)", publish_cmd(trust, "--school", slugs[0]), prefect=True)
-    checks["index_bytes"] = target.client().head_object(Bucket=target.bucket, Key=f"n{n}/index.html")["ContentLength"]
+    checks.update(page_weights(target, n, slugs[0]))
     from warm_prefect import local_prefect
 
     with local_prefect(env, checks) as warm:  # the same two, with a running local Prefect server
@@ -180,6 +180,19 @@ def run_verify(run: Any, target: Target, n: int, slug: str, tmp: Path) -> dict[s
             "requests": int(fetched.group(2)) if fetched else None,
         }
     return found
+
+
+def page_weights(target: Target, n: int, slug: str) -> dict[str, int]:
+    """Bytes of the trust index and a school's page as stored (gzip) and as read (decompressed)."""
+    import gzip
+
+    weights: dict[str, int] = {}
+    for name, key in (("index", f"n{n}/index.html"), ("school_page", f"n{n}/{slug}/privacy-notice/index.html")):
+        answer = target.client().get_object(Bucket=target.bucket, Key=key)
+        stored = answer["Body"].read()
+        plain = gzip.decompress(stored) if answer.get("ContentEncoding") == "gzip" else stored
+        weights[f"{name}_bytes"], weights[f"{name}_served_bytes"] = len(plain), len(stored)
+    return weights
 
 
 def _stub_pdf_stored(target: Target, key: str) -> bool | None:

@@ -137,7 +137,16 @@ def _warm_targets(add: Any, m: dict[str, Measure], checks: dict[str, Any], n: in
         add(
             "trust index < 200 KB raw at N = 1,000 (reported below 1,000)",
             size < 200_000 * max(1, n // 1000) if n >= 1000 else None,
-            f"{size / 1000:.0f} KB at N = {n} ({size / n / 1000:.1f} KB a school)",
+            f"{size / 1000:.0f} KB at N = {n} ({size / n / 1000:.2f} KB a school), "
+            f"{checks.get('index_served_bytes', 0) / 1000:.0f} KB sent",
+        )
+    page = checks.get("school_page_bytes")
+    if page:
+        served = checks.get("school_page_served_bytes", page)
+        add(
+            "text objects served gzip-compressed (a school's page, sent vs read)",
+            served < page,
+            f"{served / 1000:.1f} KB sent for {page / 1000:.1f} KB",
         )
 
 

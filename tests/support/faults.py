@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .web import read_object
+
 import time
 
 import pytest
@@ -23,7 +25,7 @@ def _stored(seaweed, prefix: str) -> dict[str, bytes]:
     objects: dict[str, bytes] = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=seaweed.bucket, Prefix=prefix + "/"):
         for item in page.get("Contents", []):
-            objects[item["Key"]] = client.get_object(Bucket=seaweed.bucket, Key=item["Key"])["Body"].read()
+            objects[item["Key"]] = read_object(client, Bucket=seaweed.bucket, Key=item["Key"])
     return objects
 
 

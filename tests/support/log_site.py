@@ -12,6 +12,7 @@ import hashlib
 import http.server
 import json
 import shutil
+import gzip
 import socket
 import threading
 from collections.abc import Iterator
@@ -223,7 +224,9 @@ def serve(directory: Path) -> Iterator[str]:
 
 @contextmanager
 def faulty_server(mode: str) -> Iterator[str]:
-    """A server on 127.0.0.1 that ``stall``s after the headers, ``cut``s the body short, or answers a status ("503")."""
+    """A server on 127.0.0.1 that ``stall``s after the headers, ``cut``s the body short, answers a
+    status ("503"), or sends a whole body marked gzip that is cut short inside (``gzip-cut``) or is
+    not gzip at all (``gzip-bad``)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
@@ -235,6 +238,11 @@ def faulty_server(mode: str) -> Iterator[str]:
             conn.recv(65536)
             if mode.isdigit():  # an error status, e.g. "503"
                 conn.sendall(f"HTTP/1.1 {mode} Trouble\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
+                return
+            if mode.startswith("gzip-"):
+                body = gzip.compress(b'{"schools": []}' * 50)[:-30] if mode == "gzip-cut" else b'{"schools": []}'
+                head = f"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                conn.sendall(head.encode() + body)
                 return
             conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"sch')
             if mode == "stall":

@@ -7,6 +7,8 @@ index, the state saved), in this process and with a ``RunSpec`` built as the flo
 
 from __future__ import annotations
 
+from .web import read_object
+
 import dataclasses
 import datetime as dt
 import uuid
@@ -51,8 +53,8 @@ def _spec(
     force: bool = False,
 ) -> RunSpec:
     """The spec as ``flows.runs.run_spec.spec_for`` builds it, for the embedded test S3."""
-    target = Target(seaweed.bucket, prefix, base_url, seaweed.endpoint_url, None, True)
     inputs = prepared.inputs
+    target = Target(seaweed.bucket, prefix, base_url, seaweed.endpoint_url, None, True, inputs.trust.publishing.compress)
     return RunSpec(
         target,
         inputs.trust,
@@ -72,7 +74,7 @@ def _steps(publisher: S3Publisher | None, now: Callable[[], dt.datetime] | None)
 
     def like(spec: RunSpec) -> Publisher:
         assert publisher is not None
-        return type(publisher)(publisher.client, spec.target.bucket, spec.target.public_base_url)
+        return type(publisher)(publisher.client, spec.target.bucket, spec.target.public_base_url, compress=spec.target.compress)
 
     def contexts(spec: RunSpec) -> RunContext:
         ctx = context_for(spec)
@@ -122,7 +124,7 @@ def _by_slug(result: RunResult) -> dict[str, Any]:
 
 
 def _manifest(seaweed: Any, prefix: str, slug: str) -> Manifest:
-    body = _client(seaweed).get_object(Bucket=seaweed.bucket, Key=layout.record_key(prefix, slug, "manifest.json"))["Body"].read()
+    body = read_object(_client(seaweed), Bucket=seaweed.bucket, Key=layout.record_key(prefix, slug, "manifest.json"))
     return Manifest.model_validate_json(body)
 
 
@@ -133,7 +135,7 @@ def _objects(seaweed: Any, prefix: str) -> dict[str, bytes]:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=seaweed.bucket, Prefix=prefix + "/")
         for o in page.get("Contents", [])
     ]
-    return {k: client.get_object(Bucket=seaweed.bucket, Key=k)["Body"].read() for k in keys}
+    return {k: read_object(client, Bucket=seaweed.bucket, Key=k) for k in keys}
 
 
 def _only(prepared: Prepared, *slugs: str) -> Prepared:

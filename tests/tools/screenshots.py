@@ -14,6 +14,7 @@ Usage: python tests/tools/screenshots.py [--out templates/screenshots]
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import shutil
@@ -89,8 +90,12 @@ def publish_sample(work: Path) -> dict[str, str]:
 
 def _host_page(work: Path, fragment_url: str) -> str:
     """The fragment inside a plain school website page, as a file URL."""
-    with urllib.request.urlopen(fragment_url, timeout=30) as response:
-        fragment = response.read().decode("utf-8")
+    request = urllib.request.Request(fragment_url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = response.read()
+        if response.headers.get("Content-Encoding") == "gzip":  # text objects are stored gzip-compressed
+            body = gzip.decompress(body)
+    fragment = body.decode("utf-8")
     host = work / "host.html"
     host.write_text(
         '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
