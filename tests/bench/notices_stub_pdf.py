@@ -57,6 +57,12 @@ def install() -> list[str]:
     return list(_patched)
 
 
+def dask_setup(worker: Any) -> None:
+    """Dask's preload hook (``DASK_DISTRIBUTED__WORKER__PRELOAD``): the same stub in each worker
+    process of a local cluster, which imports ``flows`` afresh and would make real PDFs."""
+    install()
+
+
 def calls() -> int:
     """Fake PDFs made so far in this process."""
     return _calls

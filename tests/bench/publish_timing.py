@@ -3,11 +3,13 @@
 Per N (PDF stubbed): Prefect's cold start, `notices validate`, the bare loop (the floor), the
 first publish, an unchanged rerun, one school edited, every school changed (a new DPO),
 `notices render`, `aws s3 sync` twice (``aws_sync``), Prefect's warm start and a one-school
-publish. The PDF section: the bare loop and a first publish with real PDFs.
+publish, the first publish again on a local Dask cluster (N ≤ 1,000). The PDF section: the bare
+loop and a first publish with real PDFs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -65,6 +67,18 @@ def bare_cmd(trust: Path, target: Target, prefix: str, *, real_pdf: bool = False
 
 
 LARGE_N = 5000  # above this, only a first publish and an unchanged rerun
+DASK_MAX_N = 1000  # the Dask row repeats a first publish: not at 21,600
+
+
+def run_dask_first(setup: Setup, trust: Path, env: dict[str, str], home: Path, n: int) -> Measure:
+    """The first publish again, on a prefix of its own, with ``--task-runner dask`` (a local
+    cluster, one worker process per core): the stub reaches the workers as Dask's preload."""
+    dask_env = env | {
+        "NOTICES_S3_PREFIX": f"n{n}-dask",
+        "DASK_DISTRIBUTED__WORKER__PRELOAD": json.dumps([str(STUB)]),
+    }
+    command = publish_cmd(trust, "--task-runner", "dask")
+    return setup.runner.run("publish: first, --task-runner dask", command, dask_env, prefect_home=home)
 
 
 def run_n(setup: Setup, n: int) -> dict[str, Any]:
@@ -100,6 +114,9 @@ def run_n(setup: Setup, n: int) -> dict[str, Any]:
     if first.fake_pdfs == 0:
         print("  ! the PDF stub was never called during the first publish: the table is not a stubbed run", file=sys.stderr)
     checks["log_puts"]["unchanged"] = log_puts(run("unchanged", "publish: unchanged rerun", publish_cmd(trust), prefect=True))
+    if n <= DASK_MAX_N:
+        m["first_dask"] = run_dask_first(setup, trust, env, home, n)
+        checks["pdf_stub_in_dask_objects"] = _stub_pdf_stored(target, f"n{n}-dask/{slugs[0]}/privacy-notice/notice.pdf")
     if n > LARGE_N:  # the 21,600 case: one first publish and one rerun (the rest would take hours here)
         return {
             "n": n,

@@ -40,6 +40,15 @@ def targets(n: int, m: dict[str, Measure], checks: dict[str, Any]) -> list[dict[
         None if ratio is None else ratio <= 1.5,
         f"{ratio:.2f}× ({first.wall:.1f} s vs {bare.wall:.1f} s)" if ratio and first and bare else "not measured",
     )
+    dask = m.get("first_dask")
+    if dask and first:
+        add(
+            "--task-runner dask (local cluster) within 1.1× of threads (first publish, stubbed PDF)",
+            dask.rc == 0 and dask.wall <= 1.1 * first.wall and checks.get("pdf_stub_in_dask_objects") is True,
+            f"{dask.wall / first.wall:.2f}× ({dask.wall:.1f} s vs {first.wall:.1f} s)"
+            + ("" if dask.rc == 0 else f"; exit {dask.rc}")
+            + ("" if checks.get("pdf_stub_in_dask_objects") else "; the workers made real PDFs: the stub did not reach them"),
+        )
     every = m.get("all_changed")
     changed = _ratio(every, bare.wall if bare else None)
     add(
@@ -93,7 +102,7 @@ def targets(n: int, m: dict[str, Measure], checks: dict[str, Any]) -> list[dict[
             + (f"; {every / n:.2f} per school when every school changed" if every is not None else ""),
         )
     _log_targets(add, checks)
-    publishes = [x for k, x in m.items() if k in ("first", "unchanged", "one_edited", "all_changed", "one_school")]
+    publishes = [x for k, x in m.items() if k in ("first", "first_dask", "unchanged", "one_edited", "all_changed", "one_school")]
     runs = [x.task_runs for x in publishes if x.task_runs is not None]
     if runs:
         unfinished = sum(
@@ -183,6 +192,7 @@ GET…DEL: requests through the counting proxy (LIST: bucket listings); task run
 ROWS = [
     ("bare", "bare loop (floor)"),
     ("first", "publish: first"),
+    ("first_dask", "publish: first, Dask local cluster"),
     ("unchanged", "publish: unchanged rerun"),
     ("one_edited", "publish: one school edited"),
     ("all_changed", "publish: all changed (DPO)"),
@@ -206,6 +216,7 @@ def ratio_text(key: str, m: dict[str, Measure]) -> str:
     refs: dict[str, tuple[float | None, str]] = {
         "bare": (wall.get("bare"), "floor"),
         "first": (wall.get("bare"), "bare"),
+        "first_dask": (wall.get("first"), "threads"),
         "unchanged": (
             (wall["sync_second"] + wall["prefect_warm"]) if "sync_second" in wall and "prefect_warm" in wall else None,
             "sync2+Prefect",
