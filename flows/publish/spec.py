@@ -21,6 +21,7 @@ from flows.publish.s3 import S3Publisher, make_client
 from flows.publish.target import Target
 from flows.notice.dataset_text import render_dataset_text
 from flows.notice.render import build_environment
+from flows.config.paths import templates_dir
 
 
 def started_now() -> str:
@@ -38,6 +39,8 @@ class RunSpec:
     trust: TrustFile
     dataset: DatasetEdition
     templates_dir: str
+    """A templates folder, or ``PACKAGE_TEMPLATES`` (""): each worker's own installed package's,
+    which on another machine is at another path."""
     credentials: tuple[str, str] | None = None
     """Only for the embedded S3 (generated loopback keys); elsewhere the worker's own chain."""
     dry_run: bool = False
@@ -66,6 +69,7 @@ class RunSpec:
         return digest.hexdigest()
 
 
+PACKAGE_TEMPLATES = ""  # RunSpec.templates_dir: the templates inside the worker's installed package
 _lock = threading.Lock()
 _contexts: dict[str, RunContext] = {}
 _clients: dict[tuple[str | None, str | None, tuple[str, str] | None], object] = {}
@@ -77,7 +81,7 @@ def context_for(spec: RunSpec) -> RunContext:
     with _lock:
         base = _contexts.get(key)
         if base is None:
-            templates = Path(spec.templates_dir)
+            templates = Path(spec.templates_dir) if spec.templates_dir else templates_dir()
             base = make_context(
                 build_environment(templates), render_dataset_text(spec.dataset), spec.target, spec.trust, templates
             )

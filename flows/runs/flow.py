@@ -28,14 +28,14 @@ from pydantic import BaseModel
 
 from flows.config.models import Notice
 from flows.config.paths import find_config
-from flows.notice.prepare import TEMPLATES_DIR, Prepared
+from flows.notice.prepare import Prepared
 from flows.publish import private
 from flows.publish.base import PublishError
 from flows.publish.batches import Batch
 from flows.publish.context import Approval
 from flows.publish.moves import Home
 from flows.publish.results import SchoolResult, SchoolState, Status
-from flows.publish.spec import RunSpec, context_for, publisher_for
+from flows.publish.spec import PACKAGE_TEMPLATES, RunSpec, context_for, publisher_for
 from flows.publish.connect import connect
 from flows.publish.trust_run import BatchOutcome, IndexOutcome, index_outcome, run_batch
 from flows.runs import flowrun
@@ -116,7 +116,7 @@ def publish_notices(params: PublishParameters = PublishParameters()) -> State[An
     for note in conn.notes:
         logger.info(note)
     try:  # the inline approver: a person the trust listed, recorded as listed
-        spec = spec_for(params, conn, prepared.valid, str(TEMPLATES_DIR))
+        spec = spec_for(params, conn, prepared.valid, PACKAGE_TEMPLATES)
     except ValueError as exc:
         return Failed(message=f"Approved by (inline): {exc}; nothing published")
     ctx, runner = context_for(spec), params.task_runner or THREADS
