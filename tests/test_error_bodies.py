@@ -19,6 +19,7 @@ from flows.publish.s3 import S3Publisher, make_client
 from .faults import BODY_KINDS, FaultProxy
 from .conftest import READ_TIMEOUT
 from .support.faults import _direct
+from .support.web import read_object
 
 ATTEMPTS = 2  # botocore's first try and one retry: enough to see the budget used, and quick
 CAUSES = {
@@ -88,7 +89,7 @@ def test_a_broken_body_once_is_retried_and_the_request_succeeds(op: str, kind: s
         assert answer is not None and answer.body == BODY  # type: ignore[attr-defined]
     else:
         assert isinstance(answer, str) and answer
-    stored_body = _direct(stored).get_object(Bucket=stored.bucket, Key=KEY)["Body"].read()
+    stored_body = read_object(_direct(stored), Bucket=stored.bucket, Key=KEY)
     assert stored_body == BODY
     assert pub.breaker.consecutive == 0  # the whole answer that followed closed the circuit
 
