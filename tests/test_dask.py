@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -28,6 +29,24 @@ def test_a_dask_cluster_of_two_worker_processes_publishes_the_sample_trust(flow_
     assert state.is_completed(), state.message
     assert {s["slug"]: s["status"] for s in state.result()["schools"]} == {s: "published" for s in SAMPLE_SLUGS}
     assert sorted(executed.values())[0] >= 1 and sum(executed.values()) >= 6  # both worker processes took schools
+
+
+def test_the_local_cluster_reports_to_the_temporary_server_of_the_run(
+    tree: Path, embedded_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`notices publish --task-runner dask` with no Prefect server configured (Prefect's temporary
+    server, a new home): the workers report to the run's own server. They used to be told to
+    start their own, several threads at once, and most schools failed ("Failed to reach API")."""
+    pytest.importorskip("distributed")
+    env = {k: v for k, v in embedded_env.items() if k != "PREFECT_API_URL"}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "NOTICES_DASK_WORKERS": "2"}
+    notices = str(Path(sys.executable).parent / "notices")
+    run = subprocess.run(
+        [notices, "publish", "--task-runner", "dask"], cwd=tree, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, (run.stdout[-2000:], run.stderr[-4000:])
+    assert re.search(r"6 published, 0 presentation updates, 0 unchanged, 0 held, 0 failed", run.stdout), run.stdout[-2000:]
+    assert "Server process did not start" not in run.stderr and "Failed to reach API" not in run.stderr
 
 
 def test_an_unknown_task_runner_is_refused_before_the_run() -> None:

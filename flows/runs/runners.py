@@ -6,9 +6,11 @@ Tasks take plain data (``flows.publish.spec``), so the same tasks run on any of 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
+from contextlib import AbstractContextManager
 from typing import Any
 
 from flows.settings import read_settings
@@ -50,6 +52,29 @@ def dask_threads() -> int:
     the cluster waits on as many S3 requests at once as threads do (with one thread a worker, a
     stubbed-PDF run was 1.2× slower than threads, its requests one at a time a core)."""
     return max(1, math.ceil(thread_count() / dask_workers()))
+
+
+def running_api_url() -> str:
+    """The API this flow run reports to (its temporary server's, when nothing is configured)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return str(client.api_url)
+
+
+def api_for_workers(choice: str) -> AbstractContextManager[Any]:
+    """The flow's API named in the settings its tasks carry to a local cluster's workers.
+
+    With Prefect's temporary server (no ``PREFECT_API_URL``) the settings a task carries say
+    "start your own": each worker thread then started a temporary server, several at once on
+    one database, and 904 of 1,000 schools failed ("Server process did not start", "Failed to
+    reach API"). Named, every worker reports to the flow's own server.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if choice != DASK_LOCAL or PREFECT_API_URL.value():
+        return contextlib.nullcontext()
+    return temporary_settings(updates={PREFECT_API_URL: running_api_url()})
 
 
 def make_task_runner(choice: str) -> Any:

@@ -14,7 +14,7 @@ from flows.publish.batches import Batch
 from flows.publish.results import RunResult, SchoolResult
 from flows.publish.spec import RunSpec
 from flows.publish.trust_run import BatchOutcome, RunBatches, outcome_of, run_trust
-from flows.runs.runners import THREADS, make_task_runner, parallelism
+from flows.runs.runners import THREADS, api_for_workers, make_task_runner, parallelism
 
 
 def submit_batches(batch_task: Any, runner: str) -> RunBatches:
@@ -24,7 +24,7 @@ def submit_batches(batch_task: Any, runner: str) -> RunBatches:
         # quote(): in threads, Prefect would otherwise walk every field of every model looking for
         # futures. On Dask the task received the quote as a plain tuple, so there values go as they are.
         wrap: Callable[[Any], Any] = quote if runner == THREADS else (lambda value: value)
-        with make_task_runner(runner) as task_runner:
+        with api_for_workers(runner), make_task_runner(runner) as task_runner:
             futures = [
                 task_runner.submit(
                     batch_task,
